@@ -1,0 +1,230 @@
+"""`MemoryStore`: the `Store` protocol in plain dicts, for core tests and benchmarks.
+
+It behaves like `bot.storage.Storage` where the coach can tell the difference: datetimes
+must be timezone-aware and come back in UTC, a user's `dialog` goes through JSON on save,
+returned users are copies (edits count only after `save_user`), rows of an unknown user
+raise `LookupError`, and ids are never reused. Nothing is persisted.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields, replace
+from datetime import UTC, date, datetime
+from itertools import count
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from bot.core.records import MassageRecord, RedFlagEvent, ScheduleEntry, SorenessReport, User
+
+if TYPE_CHECKING:
+    from bot.core.records import Store
+
+_Timed = TypeVar("_Timed", SorenessReport, MassageRecord, RedFlagEvent)
+_Row = TypeVar("_Row")
+
+
+def utc(at: datetime) -> datetime:
+    """`at` as an aware UTC datetime; a naive datetime is a bug and raises `ValueError`."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"naive datetime {at!r}: pass a timezone-aware datetime")
+    return at.astimezone(UTC)
+
+
+def as_json_dict(record: Any) -> dict[str, Any]:
+    """A record dataclass as a JSON-serialisable dict (datetimes and dates as ISO strings)."""
+    out: dict[str, Any] = {}
+    for f in fields(record):
+        value = getattr(record, f.name)
+        if isinstance(value, datetime | date):
+            value = value.isoformat()
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[f.name] = value
+    return out
+
+
+def _copy_user(user: User) -> User:
+    return replace(user, dialog=json.loads(json.dumps(user.dialog)))
+
+
+def _by_time(rows: dict[int, _Timed], since: datetime) -> list[_Timed]:
+    since = utc(since)
+    return sorted((r for r in rows.values() if r.at >= since), key=lambda r: (r.at, r.id))
+
+
+class MemoryStore:
+    """Every record in dicts keyed by user id, then by row id."""
+
+    def __init__(self) -> None:
+        self._ids = count(1)
+        self._users: dict[int, User] = {}
+        self._keys: dict[tuple[str, str], int] = {}
+        self._schedules: dict[int, dict[int, ScheduleEntry]] = {}
+        self._soreness: dict[int, dict[int, SorenessReport]] = {}
+        self._massages: dict[int, dict[int, MassageRecord]] = {}
+        self._red_flags: dict[int, dict[int, RedFlagEvent]] = {}
+
+    def _tables(self) -> tuple[dict[int, dict[int, Any]], ...]:
+        return (self._schedules, self._soreness, self._massages, self._red_flags)
+
+    def _rows(self, table: dict[int, dict[int, _Row]], user_id: int) -> dict[int, _Row]:
+        """That user's rows, for writing; `LookupError` when there is no such user."""
+        if user_id not in self._users:
+            raise LookupError(f"no user {user_id}")
+        return table.setdefault(user_id, {})
+
+    # users
+
+    def user_for(self, platform: str, platform_id: str, default_tz: str) -> User:
+        user_id = self._keys.get((platform, platform_id))
+        if user_id is None:
+            user_id = next(self._ids)
+            self._keys[(platform, platform_id)] = user_id
+            self._users[user_id] = User(
+                id=user_id,
+                platform=platform,
+                platform_id=platform_id,
+                tz=default_tz,
+                created_at=datetime.now(UTC),
+            )
+        return _copy_user(self._users[user_id])
+
+    def get_user(self, user_id: int) -> User | None:
+        user = self._users.get(user_id)
+        return None if user is None else _copy_user(user)
+
+    def save_user(self, user: User) -> None:
+        old = self._users.get(user.id)
+        if old is None:
+            raise LookupError(f"no user {user.id}")
+        saved = _copy_user(user)
+        saved.created_at = old.created_at if user.created_at is None else utc(user.created_at)
+        del self._keys[(old.platform, old.platform_id)]
+        self._keys[(saved.platform, saved.platform_id)] = saved.id
+        self._users[saved.id] = saved
+
+    def count_rows(self, user_id: int) -> int:
+        """Rows about this user in every table, the user row included."""
+        own = 1 if user_id in self._users else 0
+        return own + sum(len(t.get(user_id, {})) for t in self._tables())
+
+    # schedules
+
+    def add_schedule(
+        self,
+        user_id: int,
+        time: str,
+        weekday: int | None = None,
+        on_date: date | None = None,
+        workout: str | None = None,
+    ) -> ScheduleEntry:
+        rows = self._rows(self._schedules, user_id)
+        entry = ScheduleEntry(next(self._ids), user_id, time, weekday, on_date, workout)
+        rows[entry.id] = entry
+        return entry
+
+    def schedules(self, user_id: int) -> list[ScheduleEntry]:
+        return sorted(self._schedules.get(user_id, {}).values(), key=lambda e: e.id)
+
+    def remove_schedule(self, user_id: int, entry_id: int) -> bool:
+        return self._schedules.get(user_id, {}).pop(entry_id, None) is not None
+
+    def clear_schedules(self, user_id: int) -> int:
+        return len(self._schedules.pop(user_id, {}))
+
+    # soreness
+
+    def record_soreness(
+        self, user_id: int, area: str, severity: int, at: datetime, note: str = ""
+    ) -> SorenessReport:
+        rows = self._rows(self._soreness, user_id)
+        report = SorenessReport(next(self._ids), user_id, area, severity, utc(at), note)
+        rows[report.id] = report
+        return report
+
+    def get_soreness(self, user_id: int, report_id: int) -> SorenessReport | None:
+        return self._soreness.get(user_id, {}).get(report_id)
+
+    def update_soreness(
+        self, user_id: int, report_id: int, *, area: str | None = None, severity: int | None = None
+    ) -> SorenessReport | None:
+        rows = self._soreness.get(user_id, {})
+        report = rows.get(report_id)
+        if report is None:
+            return None
+        report = replace(
+            report,
+            area=report.area if area is None else area,
+            severity=report.severity if severity is None else severity,
+        )
+        rows[report_id] = report
+        return report
+
+    def delete_soreness(self, user_id: int, report_id: int) -> bool:
+        return self._soreness.get(user_id, {}).pop(report_id, None) is not None
+
+    def soreness_since(self, user_id: int, since: datetime) -> list[SorenessReport]:
+        return _by_time(self._soreness.get(user_id, {}), since)
+
+    # massages
+
+    def record_massage(self, user_id: int, at: datetime, note: str = "") -> MassageRecord:
+        rows = self._rows(self._massages, user_id)
+        record = MassageRecord(next(self._ids), user_id, utc(at), note)
+        rows[record.id] = record
+        return record
+
+    def delete_massage(self, user_id: int, massage_id: int) -> bool:
+        return self._massages.get(user_id, {}).pop(massage_id, None) is not None
+
+    def massages_since(self, user_id: int, since: datetime) -> list[MassageRecord]:
+        return _by_time(self._massages.get(user_id, {}), since)
+
+    def last_massage(self, user_id: int) -> MassageRecord | None:
+        rows = self._massages.get(user_id, {}).values()
+        return max(rows, key=lambda r: (r.at, r.id), default=None)
+
+    # red flags
+
+    def record_red_flag(
+        self, user_id: int, at: datetime, areas: tuple[str, ...], text: str
+    ) -> RedFlagEvent:
+        rows = self._rows(self._red_flags, user_id)
+        event = RedFlagEvent(next(self._ids), user_id, utc(at), tuple(areas), text)
+        rows[event.id] = event
+        return event
+
+    def red_flags_since(self, user_id: int, since: datetime) -> list[RedFlagEvent]:
+        return _by_time(self._red_flags.get(user_id, {}), since)
+
+    # the user's own data
+
+    def export_user(self, user_id: int) -> dict[str, Any]:
+        user = self._users.get(user_id)
+
+        def rows(table: dict[int, dict[int, Any]]) -> list[dict[str, Any]]:
+            values = table.get(user_id, {}).values()
+            return [as_json_dict(r) for r in sorted(values, key=lambda r: r.id)]
+
+        return {
+            "user": None if user is None else as_json_dict(_copy_user(user)),
+            "schedules": rows(self._schedules),
+            "soreness": rows(self._soreness),
+            "massages": rows(self._massages),
+            "red_flags": rows(self._red_flags),
+            "nudges": [],
+        }
+
+    def forget_user(self, user_id: int) -> int:
+        deleted = sum(len(t.pop(user_id, {})) for t in self._tables())
+        user = self._users.pop(user_id, None)
+        if user is not None:
+            del self._keys[(user.platform, user.platform_id)]
+            deleted += 1
+        return deleted
+
+
+if TYPE_CHECKING:
+
+    def _implements_store(store: MemoryStore) -> Store:
+        return store

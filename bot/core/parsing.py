@@ -1,0 +1,756 @@
+"""Understanding free-text messages: soreness, questions, massages and red flags.
+
+`parse_message(text)` is the contract other parts (and evaluations) rely on. It works as a
+small pipeline rather than a lookup of sentences:
+
+1. **Tokens.** Lower-case words, numbers ("6/10", "six"), times ("6:30pm") and punctuation.
+   Filler words ("my", "the", "left", "right") are dropped; possessives and plurals are
+   folded; misspelt area names ("hamstirngs", "qauds") are corrected with a fuzzy match
+   against the content library's vocabulary (rapidfuzz, Damerau-Levenshtein).
+2. **Phrases.** One greedy longest-match pass tags spans: areas and groups ("legs"),
+   workouts, red-flag terms, severity words, intensifiers, negators, clause breaks, and
+   phrases that contain an area word without meaning it ("leg day", "hip thrusts").
+3. **Meaning.** Clauses are split at punctuation and words like "but". Negators reach a few
+   words forward ("no tingling or numbness"), after-negators a few back ("swelling is
+   gone"). Each area takes the severity said about it in its clause, or from a neighbouring
+   clause that names no area ("DOMS means I can't walk, glutes and hamstrings").
+
+All vocabulary comes from `content/*.yaml`; this module holds only the grammar.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rapidfuzz.distance import DamerauLevenshtein
+
+from bot.core.content import Library, default_library
+
+INTENTS = ("soreness", "which_area", "massage", "other")
+
+NEGATION_REACH = 4  # words a negator reaches forward ("no shooting pains")
+AFTER_NEGATION_REACH = 6  # words an after-negator reaches back ("numb feeling ... went away")
+MAX_TEXT = 10_000  # longer messages are cut: nobody reports soreness in a novel
+FUZZY_CACHE_LIMIT = 50_000
+
+# Words that carry nothing for us and are removed before phrase matching, so that
+# "back of my thigh" and "back of the thigh" are one phrase.
+FILLERS = frozenset({"my", "the", "your", "his", "her", "our", "their", "both", "left", "right"})
+# Contractions typed without the apostrophe.
+CONTRACTIONS = {
+    "cant": "can't",
+    "dont": "don't",
+    "didnt": "didn't",
+    "doesnt": "doesn't",
+    "isnt": "isn't",
+    "wasnt": "wasn't",
+    "wont": "won't",
+    "arent": "aren't",
+    "havent": "haven't",
+    "hasnt": "hasn't",
+    "aint": "ain't",
+    "couldnt": "couldn't",
+    "im": "i'm",
+    "ive": "i've",
+    "&": "and",
+}
+NUMBER_PREFIXES = frozenset(
+    {"a", "is", "are", "about", "around", "maybe", "like", "level", "rated"}
+)
+NUMBER_PREFIXES |= {"rate", "score", "approx", "roughly", "probably", "solid", "at", "~"}
+NON_SEVERITY_UNITS = frozenset(
+    {"am", "pm", "hours", "hour", "hrs", "hr", "days", "day", "weeks", "week", "x", "reps", "sets"}
+    | {"km", "miles", "mile", "k", "kg", "kgs", "lbs", "lb", "times", "massages", "massage"}
+    | {"sessions", "session", "months", "month", "years", "year", "pounds", "kilos", "percent"}
+)
+WORKOUT_CONTEXT_PAST = frozenset({"after", "from", "since", "yesterday", "during"})
+MASSAGE_QUESTION_STARTS = frozenset(
+    {"is", "are", "should", "how", "what", "when", "why", "do", "does", "can", "could", "would"}
+    | {"will", "which", "who", "where"}
+)
+MASSAGE_PLANNED = frozenset(
+    {"booked", "book", "booking", "appointment", "scheduled", "pencilled", "penciled", "planned"}
+    | {"tomorrow", "next", "upcoming", "getting", "seeing", "confirmed", "sorted", "will", "going"}
+)
+REVIEW_WORDS = frozenset({"chart", "history", "graph", "stats", "trend", "log", "show"})
+
+_TOKEN_RE = re.compile(r"\d+(?:[:./]\d+)?[a-z]*|[a-z]+(?:'[a-z]+)*'?|/[a-z]+|[^\w\s']")
+_NUMBER_RE = re.compile(
+    r"(?P<sev>\d{1,2}(?:\.\d)?)/10"
+    r"|(?P<time>\d{1,2}[:.]\d{2}(?:am|pm)?|\d{1,2}(?:am|pm))"
+    r"|(?P<min>\d{1,3})(?:mins?|m)"
+    r"|(?P<num>\d{1,6})"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """What one message says. Fields beyond the contract help the coach reply well."""
+
+    intent: str
+    soreness: dict[str, int] = field(default_factory=dict)
+    red_flag: bool = False
+    minutes: int | None = None
+    workout: str | None = None
+    red_flag_kinds: tuple[str, ...] = ()
+    urgent: bool = False
+    massage_planned: bool = False
+
+
+# --- tokens -----------------------------------------------------------------------------
+
+SEV_TOKEN, TIME_TOKEN, NUM_TOKEN, MIN_TOKEN, BREAK_TOKEN = "#sev", "#time", "#num", "#min", ","
+
+
+@dataclass(slots=True)
+class _Tokens:
+    words: list[str]
+    numbers: dict[int, int]  # index of a #num/#sev/#min token -> its value
+
+
+def _normalise(text: str) -> str:
+    text = text[:MAX_TEXT].lower()
+    if not text.isascii():
+        text = text.replace("’", "'").replace("‘", "'")
+    if "_" in text:
+        text = text.replace("_", " ")
+    if "-" in text:
+        text = _HYPHEN_RE.sub(" ", text)
+    return _GLUE_RE.sub("", text) if "/" in text or "m" in text else text
+
+
+_GLUE_RE = re.compile(r"(?<=\d)\s+(?=(?:am|pm)\b|/\s*10\b)|(?<=/)\s+(?=10\b)")
+_HYPHEN_RE = re.compile(r"(?<=[a-z0-9])-(?=[a-z0-9])")
+
+
+Piece = tuple[str, int | None]  # a token and, for numbers, its value; ("", None) is dropped
+
+
+def classify(raw: str, number_words: dict[str, int]) -> Piece:
+    """What one raw token is: a number, a time, a word (folded), punctuation or nothing."""
+    if raw[0].isdigit():
+        return _classify_number(raw)
+    if raw[0].isalpha() or raw[0] == "/":
+        word = _fold_word(raw)
+        if not word or word in FILLERS:
+            return ("", None)
+        if word in number_words:
+            return (NUM_TOKEN, number_words[word])
+        return (word, None)
+    if raw in "&+'":
+        return ("", None)
+    return (BREAK_TOKEN, None)
+
+
+def _classify_number(raw: str) -> Piece:
+    match = _NUMBER_RE.fullmatch(raw)
+    if match is None:
+        return ("#ord", None)  # 14th, 5k, 3x, 2.5
+    kind = match.lastgroup
+    if kind == "sev":
+        return (SEV_TOKEN, min(10, round(float(match.group("sev")))))
+    if kind == "time":
+        return (TIME_TOKEN, None)
+    if kind == "min":
+        return (MIN_TOKEN, int(match.group("min")))
+    return (NUM_TOKEN, int(match.group("num")))
+
+
+def tokenize(
+    text: str, classify_token: Callable[[str], Piece], cache: dict[str, Piece] | None = None
+) -> _Tokens:
+    """Split a message into canonical tokens; numbers and times become typed tokens."""
+    words: list[str] = []
+    numbers: dict[int, int] = {}
+    known = cache if cache is not None else {}
+    for raw in _TOKEN_RE.findall(_normalise(text)):
+        word, value = known.get(raw) or classify_token(raw)
+        if not word:
+            continue
+        if value is not None:
+            numbers[len(words)] = value
+        words.append(word)
+    return _Tokens(words, numbers)
+
+
+def _fold_word(word: str) -> str:
+    word = word.strip("'")
+    if word.endswith("'s"):
+        word = word[:-2]
+    return CONTRACTIONS.get(word, word)
+
+
+# --- the lexicon: every phrase the parser knows, built once from the content library ------
+
+
+@dataclass(frozen=True, slots=True)
+class _Tag:
+    kind: str  # area, not_area, workout, flag, not_flag, sev, int, soft, neg, after_neg, ...
+    value: object = None
+
+
+@dataclass(slots=True)
+class Lexicon:
+    """Phrase table and vocabulary derived from a `Library`; build once, reuse."""
+
+    library: Library
+    phrases: dict[str, list[tuple[tuple[str, ...], dict[str, object]]]] = field(
+        default_factory=dict
+    )
+    single: dict[str, dict[str, object]] = field(default_factory=dict)  # one-word phrases
+    vocabulary: set[str] = field(default_factory=set)
+    area_words: dict[str, list[str]] = field(default_factory=dict)  # first letter -> words
+    canonical: dict[str, Piece] = field(default_factory=dict)
+    urgent_kinds: frozenset[str] = frozenset()
+    minute_words: frozenset[str] = frozenset()
+
+    @classmethod
+    def build(cls, library: Library) -> Lexicon:
+        lexicon = cls(library)
+        lexicon._add_all()
+        return lexicon
+
+    def _add_all(self) -> None:
+        lang = self.library.language
+        raw: list[tuple[str, _Tag]] = []
+        for area in self.library.areas.values():
+            raw += [(term, _Tag("area", (area.id,))) for term in (area.id, *area.synonyms)]
+        raw += [(word, _Tag("area", ids)) for word, ids in self.library.groups.items()]
+        for workout in self.library.workouts.values():
+            raw += [(term, _Tag("workout", workout.id)) for term in (workout.id, *workout.phrases)]
+        for flag in self.library.safety.flags:
+            raw += [(term, _Tag("flag", flag.id)) for term in flag.terms]
+        self.urgent_kinds = frozenset(f.id for f in self.library.safety.flags if f.urgent)
+        self.minute_words = frozenset(lang.minutes_units)
+        raw += [(term, _Tag("not_flag")) for term in lang.not_red_flags]
+        raw += [(term, _Tag("not_area")) for term in lang.not_areas]
+        raw += [(term, _Tag("sev", value)) for term, value in lang.severity_words.items()]
+        raw += [(term, _Tag("int", value)) for term, value in lang.intensifiers.items()]
+        raw += [(term, _Tag("soft")) for term in lang.softeners]
+        raw += [(term, _Tag("neg")) for term in lang.negators]
+        raw += [(term, _Tag("after_neg")) for term in lang.after_negators]
+        raw += [(term, _Tag("break")) for term in lang.clause_breaks]
+        raw += [(term, _Tag("roll")) for term in lang.roll_words]
+        raw += [(term, _Tag("cue")) for term in lang.question_cues]
+        raw += [(term, _Tag("target")) for term in lang.question_targets]
+        raw += [(term, _Tag("massage")) for term in lang.massage_words]
+        raw += [(term, _Tag("minutes_unit")) for term in lang.minutes_units]
+        raw += [("out of", _Tag("out_of"))]
+        self._index(raw)
+
+    def _index(self, raw: list[tuple[str, _Tag]]) -> None:
+        no_numbers: dict[str, int] = {}
+        split = [
+            (tokenize(term, lambda w: classify(w, no_numbers)).words, tag) for term, tag in raw
+        ]
+        self.vocabulary = {word for words, _ in split for word in words}
+        for words, tag in split:
+            if tag.kind == "area" and len(words) == 1:
+                self.area_words.setdefault(words[0][0], []).append(words[0])
+        merged: dict[tuple[str, ...], list[_Tag]] = {}
+        for words, tag in split:
+            if words and tag not in merged.setdefault(tuple(words), []):
+                merged[tuple(words)].append(tag)
+        for words_t, tags in merged.items():
+            inside = self._areas_inside(words_t, tags, merged)
+            as_dict = {tag.kind: tag.value for tag in (*tags, *inside)}
+            if len(words_t) == 1:
+                self.single[words_t[0]] = as_dict
+            else:
+                self.phrases.setdefault(words_t[0], []).append((words_t, as_dict))
+        for entries in self.phrases.values():
+            entries.sort(key=lambda entry: -len(entry[0]))
+
+    @staticmethod
+    def _areas_inside(
+        words: tuple[str, ...], tags: list[_Tag], merged: dict[tuple[str, ...], list[_Tag]]
+    ) -> list[_Tag]:
+        """A red-flag phrase such as "chest pain" still says where: keep the area it names."""
+        if not any(tag.kind == "flag" for tag in tags) or len(words) < 2:
+            return []
+        found = [t for w in words for t in merged.get((w,), []) if t.kind == "area"]
+        return found[:1]
+
+    def token(self, raw: str) -> Piece:
+        """A raw token, classified and folded to the vocabulary word it stands for (cached)."""
+        cached = self.canonical.get(raw)
+        if cached is not None:
+            return cached
+        word, value = classify(raw, self.library.language.number_words)
+        if value is None and word and word[0].isalpha():
+            word = self._resolve(word)
+        if len(self.canonical) > FUZZY_CACHE_LIMIT:
+            self.canonical.clear()
+        self.canonical[raw] = (word, value)
+        return (word, value)
+
+    def _resolve(self, word: str) -> str:
+        if word in self.vocabulary or not word.isalpha():
+            return word
+        for cut in ("es", "s"):
+            if word.endswith(cut) and word[: -len(cut)] in self.vocabulary:
+                return word[: -len(cut)]
+        return self._fuzzy_area_word(word) or word
+
+    def _fuzzy_area_word(self, word: str) -> str | None:
+        if len(word) < 5:
+            return None
+        allowed = 1 if len(word) < 8 else 2
+        best: tuple[int, str] | None = None
+        for candidate in self.area_words.get(word[0], ()):
+            if abs(len(candidate) - len(word)) > allowed or len(candidate) < 4:
+                continue
+            distance = DamerauLevenshtein.distance(word, candidate, score_cutoff=allowed)
+            if distance <= allowed and (best is None or distance < best[0]):
+                best = (distance, candidate)
+        return best[1] if best else None
+
+
+# --- spans ------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Span:
+    start: int
+    end: int  # exclusive
+    tags: dict[str, object]
+    clause: int = 0
+    negated: bool = False
+
+    def tag(self, kind: str) -> bool:
+        return kind in self.tags
+
+
+def _spans(words: list[str], lexicon: Lexicon) -> tuple[list[_Span], list[int]]:
+    """Tag phrases greedily, longest first; also return the clause number of every token."""
+    spans: list[_Span] = []
+    clause_of: list[int] = []
+    phrases, single = lexicon.phrases, lexicon.single
+    clause = 0
+    i = 0
+    count = len(words)
+    while i < count:
+        word = words[i]
+        if word == BREAK_TOKEN:
+            clause_of.append(clause)
+            clause += 1
+            i += 1
+            continue
+        length, tags = 1, single.get(word)
+        for phrase, phrase_tags in phrases.get(word, ()):
+            if tuple(words[i : i + len(phrase)]) == phrase:
+                length, tags = len(phrase), phrase_tags
+                break
+        if tags is None and word.endswith("n't"):
+            tags = NEGATION_TAGS
+        clause_of.extend([clause] * length)
+        if tags is not None:
+            spans.append(_Span(i, i + length, tags, clause))
+            if "break" in tags:
+                clause += 1
+        i += length
+    return spans, clause_of
+
+
+NEGATION_TAGS: dict[str, object] = {"neg": None}
+
+
+# --- meaning ----------------------------------------------------------------------------
+
+
+def parse_message(text: str) -> Parsed:
+    """Parse one chat message with the default content library. Never raises on text."""
+    return parse_with(_default_lexicon(), text)
+
+
+@lru_cache(maxsize=1)
+def _default_lexicon() -> Lexicon:
+    return Lexicon.build(default_library())
+
+
+def parse_with(lexicon: Lexicon, text: str) -> Parsed:
+    """Parse `text` with a given lexicon (tests build their own from edited content)."""
+    if not isinstance(text, str) or not text.strip():
+        return Parsed("other")
+    stripped = text.strip()
+    command = _command(stripped)
+    tokens = _canonical_tokens(stripped, lexicon)
+    spans, clause_of = _spans(tokens.words, lexicon)
+    _drop_verbal_back(spans, tokens.words)
+    _apply_negation(spans)
+    flags = [s for s in spans if s.tag("flag") and not s.negated]
+    kinds = tuple(dict.fromkeys(str(_tag_value(s, "flag")) for s in flags))
+    soreness = _soreness(spans, tokens, clause_of, lexicon)
+    minutes = _minutes(tokens, command, lexicon.minute_words)
+    workout = _workout(spans, tokens.words)
+    intent = _intent(command, spans, tokens.words, soreness, bool(flags))
+    return Parsed(
+        intent=intent,
+        soreness=soreness,
+        red_flag=bool(flags),
+        minutes=minutes,
+        workout=workout,
+        red_flag_kinds=kinds,
+        urgent=any(kind in lexicon.urgent_kinds for kind in kinds),
+        massage_planned=intent == "massage" and bool(MASSAGE_PLANNED & set(tokens.words)),
+    )
+
+
+def _command(text: str) -> str | None:
+    if not text.startswith("/"):
+        return None
+    name = text[1:].split(maxsplit=1)[0] if len(text) > 1 else ""
+    return name.split("@", 1)[0].lower() or None
+
+
+def _canonical_tokens(text: str, lexicon: Lexicon) -> _Tokens:
+    return tokenize(text, lexicon.token, lexicon.canonical)
+
+
+def _tag_value(span: _Span, kind: str) -> object:
+    return span.tags.get(kind)
+
+
+def _drop_verbal_back(spans: list[_Span], words: list[str]) -> None:
+    """Bare "back" is the lower back, except in "back of my neck" or "back from the gym"."""
+    for span in list(spans):
+        if span.end - span.start != 1 or words[span.start] != "back":
+            continue
+        following = words[span.end] if span.end < len(words) else ""
+        if following in {"of", "to", "from", "at", "home", "in", "into", "on", "up", "off"}:
+            spans.remove(span)
+
+
+def _apply_negation(spans: list[_Span]) -> None:
+    for index, span in enumerate(spans):
+        if span.tag("neg"):
+            _negate_forward(spans, index)
+        if span.tag("after_neg"):
+            _negate_backward(spans, index)
+
+
+def _negate_forward(spans: list[_Span], index: int) -> None:
+    negator = spans[index]
+    for target in spans[index + 1 :]:
+        if target.clause != negator.clause or target.start - negator.end >= NEGATION_REACH:
+            return
+        if target.tag("area"):
+            return
+        if target.tag("flag") or target.tag("sev"):
+            target.negated = True
+
+
+def _negate_backward(spans: list[_Span], index: int) -> None:
+    negator = spans[index]
+    earlier = [
+        s
+        for s in spans[:index]
+        if s.clause == negator.clause and negator.start - s.end < AFTER_NEGATION_REACH
+    ]
+    flags = [s for s in earlier if s.tag("flag")]
+    for span in flags:
+        span.negated = True
+    if flags or negator.tag("sev"):
+        return
+    for span in earlier:
+        if span.tag("sev"):
+            span.negated = True
+
+
+@dataclass(slots=True)
+class _Severity:
+    position: int
+    value: int
+    numeric: bool
+    clause: int
+    before_area: bool = False  # a modifier right before an area ("sore left calf")
+
+
+def _soreness(
+    spans: list[_Span], tokens: _Tokens, clause_of: list[int], lexicon: Lexicon
+) -> dict[str, int]:
+    default = lexicon.library.language.default_severity
+    minute_words = lexicon.minute_words
+    areas = [s for s in spans if s.tag("area") and not s.tag("not_area")]
+    if not areas:
+        return {}
+    severities = _severities(spans, tokens, clause_of, areas, minute_words)
+    found: dict[str, int] = {}
+    by_clause: dict[int, list[_Severity]] = {}
+    for said in severities:
+        by_clause.setdefault(said.clause, []).append(said)
+    area_clauses = {s.clause for s in areas}
+    area_starts = {s.start for s in areas}
+    chosen: list[tuple[_Span, _Severity | None]] = [
+        (area, _severity_for(area, by_clause.get(area.clause, []), area_starts)) for area in areas
+    ]
+    for area, severity in chosen:
+        value = (
+            severity.value if severity else _from_neighbour(area.clause, by_clause, area_clauses)
+        )
+        refined = _refinement(area.clause, by_clause, area_clauses, severity)
+        if refined is not None:
+            value = refined
+        for area_id in _area_ids(area):
+            found[area_id] = default if value is None else value
+    return found
+
+
+def _area_ids(span: _Span) -> tuple[str, ...]:
+    value = _tag_value(span, "area")
+    return value if isinstance(value, tuple) else ()
+
+
+def _severity_for(
+    area: _Span, severities: list[_Severity], area_starts: set[int]
+) -> _Severity | None:
+    """The severity said about this area: right before it, else the next one, else the last."""
+    for severity in severities:
+        if severity.before_area and severity.position == area.start:
+            return severity
+    after = [s for s in severities if s.position >= area.end and not s.before_area]
+    if after:
+        return _number_right_after(after, area_starts) or after[0]
+    before = [s for s in severities if s.position < area.start]
+    return before[-1] if before else None
+
+
+def _number_right_after(after: list[_Severity], area_starts: set[int]) -> _Severity | None:
+    """ "shins hurt 8/10": a number right after the word says it more precisely."""
+    if len(after) < 2 or after[0].numeric or not after[1].numeric:
+        return None
+    between = range(after[0].position + 1, after[1].position)
+    return None if any(p in area_starts for p in between) else after[1]
+
+
+def _from_neighbour(
+    clause: int, by_clause: dict[int, list[_Severity]], area_clauses: set[int]
+) -> int | None:
+    """An area said with no severity borrows one from an adjacent clause naming no area."""
+    for step in (-1, 1):
+        other = _next_clause_with_severity(clause, step, by_clause, area_clauses)
+        if other is not None:
+            return _strongest(by_clause[other])
+    return None
+
+
+def _next_clause_with_severity(
+    clause: int, step: int, by_clause: dict[int, list[_Severity]], area_clauses: set[int]
+) -> int | None:
+    """The nearest clause in one direction that says a severity, unless an area comes first."""
+    other = clause + step
+    for _ in range(3):
+        if other in area_clauses or other < 0:
+            return None
+        if other in by_clause:
+            return other
+        other += step
+    return None
+
+
+def _refinement(
+    clause: int,
+    by_clause: dict[int, list[_Severity]],
+    area_clauses: set[int],
+    own: _Severity | None,
+) -> int | None:
+    """A following clause with no area refines the last one: "tight, like a 4" or "really stiff"."""
+    following = _next_clause_with_severity(clause, 1, by_clause, area_clauses)
+    if own is None or following is None:
+        return None
+    numeric = [s for s in by_clause[following] if s.numeric]
+    if numeric and not own.numeric:
+        return numeric[0].value
+    strongest = _strongest(by_clause[following])
+    if not own.numeric and strongest is not None and strongest > own.value and own.value > 0:
+        return strongest
+    return None
+
+
+def _strongest(severities: list[_Severity]) -> int | None:
+    numeric = [s.value for s in severities if s.numeric]
+    if numeric:
+        return numeric[0]
+    return max((s.value for s in severities), default=None)
+
+
+def _severities(
+    spans: list[_Span],
+    tokens: _Tokens,
+    clause_of: list[int],
+    areas: list[_Span],
+    minute_words: frozenset[str],
+) -> list[_Severity]:
+    """Severity words (with their modifiers) and numbers, in message order."""
+    area_starts = {a.start for a in areas}
+    result = _word_severities(spans, area_starts)
+    result += _number_severities(tokens, clause_of, areas, minute_words)
+    result.sort(key=lambda s: s.position)
+    return result
+
+
+def _word_severities(spans: list[_Span], area_starts: set[int]) -> list[_Severity]:
+    result: list[_Severity] = []
+    modifier: tuple[str, int, _Span] | None = None  # ("int", level) or ("soft", 3)
+    for span in spans:
+        if span.tag("int") or span.tag("soft"):
+            kind = "int" if span.tag("int") else "soft"
+            level = _tag_value(span, "int") if kind == "int" else 3
+            modifier = (kind, int(level) if isinstance(level, int) else 3, span)
+            if not span.tag("sev"):
+                continue
+        if not span.tag("sev"):
+            if modifier and modifier[0] == "soft" and modifier[2].end <= span.start:
+                result.append(_modifier_alone(modifier[2], area_starts))
+            modifier = modifier if span.tag("area") else None
+            continue
+        base = _tag_value(span, "sev")
+        value = base if isinstance(base, int) else 5
+        start = span.start
+        if modifier and modifier[2] is not span and span.start - modifier[2].end <= 1:
+            value = _modified(value, modifier[0], modifier[1])
+            start = modifier[2].start
+        modifier = None
+        if span.negated:
+            value = 3 if start != span.start and value > 3 else 0
+        result.append(_Severity(start, value, False, span.clause, span.end in area_starts))
+    if modifier and modifier[0] == "soft":
+        result.append(_modifier_alone(modifier[2], area_starts))
+    return result
+
+
+def _modifier_alone(span: _Span, area_starts: set[int]) -> _Severity:
+    return _Severity(span.start, 3, False, span.clause, span.end in area_starts)
+
+
+def _modified(value: int, kind: str, level: int) -> int:
+    if value == 0:
+        return 0
+    if kind == "soft":
+        return min(value, 3) if value >= 3 else value
+    return max(value, level) if value >= 3 else value
+
+
+def _number_severities(
+    tokens: _Tokens, clause_at: list[int], areas: list[_Span], minute_words: frozenset[str]
+) -> list[_Severity]:
+    words = tokens.words
+    area_ends = {a.end for a in areas}
+    result: list[_Severity] = []
+    for index, value in tokens.numbers.items():
+        word = words[index]
+        if word in (MIN_TOKEN, TIME_TOKEN):
+            continue
+        nxt = words[index + 1] if index + 1 < len(words) else ""
+        if word == SEV_TOKEN or _out_of_ten(words, tokens.numbers, index):
+            result.append(_Severity(index, value, True, clause_at[index]))
+            continue
+        if value > 10 or nxt in NON_SEVERITY_UNITS or nxt in minute_words:
+            continue
+        prev = words[index - 1] if index else ""
+        if (prev in NUMBER_PREFIXES and prev != "at") or index in area_ends:
+            result.append(_Severity(index, value, True, clause_at[index]))
+    return result
+
+
+def _out_of_ten(words: list[str], numbers: dict[int, int], index: int) -> bool:
+    return (
+        words[index + 1 : index + 3] == ["out", "of"]
+        and numbers.get(index + 3) == 10
+        and numbers[index] <= 10
+    )
+
+
+def _minutes(tokens: _Tokens, command: str | None, units: frozenset[str]) -> int | None:
+    words = tokens.words
+    for index, value in tokens.numbers.items():
+        word = words[index]
+        nxt = words[index + 1] if index + 1 < len(words) else ""
+        if word == MIN_TOKEN or (word == NUM_TOKEN and nxt in units):
+            return value if 0 < value <= 180 else None
+    if command == "roll":
+        bare = [v for i, v in tokens.numbers.items() if words[i] == NUM_TOKEN]
+        return bare[0] if bare and 0 < bare[0] <= 180 else None
+    return _spoken_minutes(words)
+
+
+def _spoken_minutes(words: list[str]) -> int | None:
+    joined = " ".join(words)
+    if "half an hour" in joined or "half hour" in joined:
+        return 30
+    if "quarter of an hour" in joined or "quarter hour" in joined:
+        return 15
+    return None
+
+
+def _workout(spans: list[_Span], words: list[str]) -> str | None:
+    """The workout the message is about: one ahead, not one already done ("after my run")."""
+    mentions = [s for s in spans if s.tag("workout")]
+    upcoming = [
+        s for s in mentions if not WORKOUT_CONTEXT_PAST & set(words[max(0, s.start - 3) : s.start])
+    ]
+    chosen = upcoming or mentions
+    value = _tag_value(chosen[0], "workout") if chosen else None
+    return value if isinstance(value, str) else None
+
+
+def _intent(
+    command: str | None,
+    spans: list[_Span],
+    words: list[str],
+    soreness: dict[str, int],
+    red_flag: bool,
+) -> str:
+    if command is not None:
+        return {"roll": "which_area", "sore": "soreness", "massage": "massage"}.get(
+            command, "other"
+        )
+    if _asks_what_to_roll(spans):
+        return "which_area"
+    if _reports_massage(spans, words):
+        return "massage"
+    if soreness or red_flag:
+        return "soreness"
+    if any(s.tag("sev") and not s.negated for s in spans) and not REVIEW_WORDS & set(words):
+        return "soreness" if _mentions_soreness(spans) else "other"
+    return "other"
+
+
+def _mentions_soreness(spans: Iterable[_Span]) -> bool:
+    for span in spans:
+        value = _tag_value(span, "sev")
+        if isinstance(value, int) and value >= 5:
+            return True
+    return False
+
+
+def _asks_what_to_roll(spans: list[_Span]) -> bool:
+    kinds = {kind for span in spans for kind in span.tags}
+    if "cue" not in kinds:
+        return False
+    return "roll" in kinds or ("target" in kinds and _wh_before_target(spans))
+
+
+def _wh_before_target(spans: list[_Span]) -> bool:
+    cue_seen = False
+    for span in spans:
+        if span.tag("cue"):
+            cue_seen = True
+        elif span.tag("target") and cue_seen:
+            return True
+    return False
+
+
+def _reports_massage(spans: list[_Span], words: list[str]) -> bool:
+    mentions = [s for s in spans if s.tag("massage")]
+    if not mentions:
+        return False
+    if words and words[0] in MASSAGE_QUESTION_STARTS:
+        return False
+    context = set()
+    for span in mentions:
+        context |= set(words[max(0, span.start - 3) : span.start])
+    return not {"after", "since", "from"} & context

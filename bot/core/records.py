@@ -1,0 +1,142 @@
+"""The coach's state as plain records, and the `Store` protocol that keeps them.
+
+`bot.storage.Storage` implements `Store` over SQLite; `bot.core.memory.MemoryStore`
+implements it in memory for tests and benchmarks. Times are timezone-aware UTC datetimes;
+local times (a workout at 18:00) are kept as "HH:MM" strings in the user's time zone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(slots=True)
+class User:
+    """One person on one platform: `id` is ours, (platform, platform_id) is theirs."""
+
+    id: int
+    platform: str
+    platform_id: str
+    tz: str
+    lead_minutes: int = 30
+    quiet_start: str | None = None  # "22:00"; quiet hours may wrap past midnight
+    quiet_end: str | None = None  # "07:00"
+    paused: bool = False
+    unreachable: bool = False
+    onboarded: bool = False
+    massage_day: str = "sat"  # weekday of the monthly massage nudge (first such day of the month)
+    massage_time: str = "10:00"
+    massage_target: int = 3
+    chat_id: str | None = None  # where to send nudges when it differs from platform_id
+    dialog: dict[str, Any] = field(default_factory=dict)  # pending multi-step conversation
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleEntry:
+    """A training session: weekly on `weekday` (0=Mon) or once on `on_date`, at local `time`."""
+
+    id: int
+    user_id: int
+    time: str  # "HH:MM", user's local time
+    weekday: int | None = None
+    on_date: date | None = None
+    workout: str | None = None  # workout id, or None when not said
+
+
+@dataclass(frozen=True, slots=True)
+class SorenessReport:
+    id: int
+    user_id: int
+    area: str
+    severity: int  # 0-10; 0 means recovered
+    at: datetime
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MassageRecord:
+    id: int
+    user_id: int
+    at: datetime
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RedFlagEvent:
+    id: int
+    user_id: int
+    at: datetime
+    areas: tuple[str, ...]
+    text: str
+
+
+class Store(Protocol):
+    """Everything the coach reads and writes. One implementation per backend, no SQL elsewhere."""
+
+    def user_for(self, platform: str, platform_id: str, default_tz: str) -> User:
+        """The user with that platform key, created with defaults on first contact."""
+        ...
+
+    def get_user(self, user_id: int) -> User | None: ...
+
+    def save_user(self, user: User) -> None: ...
+
+    def add_schedule(
+        self,
+        user_id: int,
+        time: str,
+        weekday: int | None = None,
+        on_date: date | None = None,
+        workout: str | None = None,
+    ) -> ScheduleEntry: ...
+
+    def schedules(self, user_id: int) -> list[ScheduleEntry]: ...
+
+    def remove_schedule(self, user_id: int, entry_id: int) -> bool: ...
+
+    def clear_schedules(self, user_id: int) -> int: ...
+
+    def record_soreness(
+        self, user_id: int, area: str, severity: int, at: datetime, note: str = ""
+    ) -> SorenessReport: ...
+
+    def get_soreness(self, user_id: int, report_id: int) -> SorenessReport | None: ...
+
+    def update_soreness(
+        self, user_id: int, report_id: int, *, area: str | None = None, severity: int | None = None
+    ) -> SorenessReport | None: ...
+
+    def delete_soreness(self, user_id: int, report_id: int) -> bool: ...
+
+    def soreness_since(self, user_id: int, since: datetime) -> list[SorenessReport]:
+        """Reports at or after `since`, oldest first."""
+        ...
+
+    def record_massage(self, user_id: int, at: datetime, note: str = "") -> MassageRecord: ...
+
+    def delete_massage(self, user_id: int, massage_id: int) -> bool: ...
+
+    def massages_since(self, user_id: int, since: datetime) -> list[MassageRecord]:
+        """Massages at or after `since`, oldest first."""
+        ...
+
+    def last_massage(self, user_id: int) -> MassageRecord | None: ...
+
+    def record_red_flag(
+        self, user_id: int, at: datetime, areas: tuple[str, ...], text: str
+    ) -> RedFlagEvent: ...
+
+    def red_flags_since(self, user_id: int, since: datetime) -> list[RedFlagEvent]: ...
+
+    def export_user(self, user_id: int) -> dict[str, Any]:
+        """Every row about this user, JSON-serialisable."""
+        ...
+
+    def forget_user(self, user_id: int) -> int:
+        """Delete every row about this user; returns how many rows went."""
+        ...

@@ -1,0 +1,592 @@
+"""`Storage`: the `Store` protocol over one SQLite file. The only module that writes SQL.
+
+Connection: WAL journal, `synchronous=NORMAL`, foreign keys on, `check_same_thread=False`
+(one thread at a time, e.g. an asyncio executor). Hot paths run fixed, parameterised SQL
+through `Database.execute` (sqlite-utils commits each write); multi-statement writes run
+inside `Database.atomic()`. No schema introspection after start-up.
+
+Values: datetimes are stored as fixed-width UTC ISO-8601 text
+("2025-01-31T18:00:00.000000+00:00", so text order is time order) and come back as aware
+UTC datetimes; dates as "YYYY-MM-DD"; booleans as 0/1; `dialog`, red-flag `areas` and
+nudge `payload` as JSON text. Naive datetimes raise `ValueError`.
+
+Schema version: SQLite's `PRAGMA user_version` (0 = empty file). `MIGRATIONS[i]` takes the
+schema from version i to i + 1; each runs in its own transaction together with the
+version bump, so a crash leaves the file at a whole version. A file newer than this code
+is refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from sqlite_utils import Database
+
+from bot.core.memory import as_json_dict, utc
+from bot.core.records import MassageRecord, RedFlagEvent, ScheduleEntry, SorenessReport, User
+
+if TYPE_CHECKING:
+    from bot.core.records import Store
+
+NUDGE_STATUSES = ("pending", "sending", "sent", "failed", "missed", "skipped")
+"""`pending` waits to be sent; `claim_nudge` moves it to `sending` just before the send;
+`sent`, `failed`, `missed` (too late to be useful) and `skipped` (paused, quiet hours...) end it."""
+
+# Tables with a user_id column, children first (the order `forget_user` deletes in).
+USER_TABLES = ("schedules", "soreness", "massages", "red_flags", "nudges")
+
+
+@dataclass(frozen=True, slots=True)
+class Nudge:
+    """One planned message in the outbox. `(user_id, kind, due_at)` is unique."""
+
+    id: int
+    user_id: int
+    kind: str
+    due_at: datetime
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+
+
+# ---------------------------------------------------------------- migrations
+
+
+def _v1_core_tables(db: Database) -> None:
+    for sql in (
+        """CREATE TABLE users (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            platform TEXT NOT NULL,
+            platform_id TEXT NOT NULL,
+            tz TEXT NOT NULL,
+            lead_minutes INTEGER NOT NULL,
+            quiet_start TEXT,
+            quiet_end TEXT,
+            paused INTEGER NOT NULL,
+            unreachable INTEGER NOT NULL,
+            onboarded INTEGER NOT NULL,
+            massage_day TEXT NOT NULL,
+            massage_time TEXT NOT NULL,
+            massage_target INTEGER NOT NULL,
+            chat_id TEXT,
+            dialog TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (platform, platform_id)
+        )""",
+        """CREATE TABLE schedules (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            time TEXT NOT NULL,
+            weekday INTEGER,
+            on_date TEXT,
+            workout TEXT
+        )""",
+        "CREATE INDEX schedules_user ON schedules (user_id)",
+        """CREATE TABLE soreness (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            area TEXT NOT NULL,
+            severity INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT ''
+        )""",
+        "CREATE INDEX soreness_user_at ON soreness (user_id, at)",
+        """CREATE TABLE massages (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            at TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT ''
+        )""",
+        "CREATE INDEX massages_user_at ON massages (user_id, at)",
+        """CREATE TABLE red_flags (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            at TEXT NOT NULL,
+            areas TEXT NOT NULL,
+            text TEXT NOT NULL
+        )""",
+        "CREATE INDEX red_flags_user_at ON red_flags (user_id, at)",
+    ):
+        db.execute(sql)
+
+
+def _v2_nudge_outbox(db: Database) -> None:
+    for sql in (
+        """CREATE TABLE nudges (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            due_at TEXT NOT NULL,
+            payload TEXT NOT NULL DEFAULT '{}',
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            sent_at TEXT,
+            error TEXT,
+            created_at TEXT NOT NULL
+        )""",
+        "CREATE UNIQUE INDEX nudges_user_kind_due ON nudges (user_id, kind, due_at)",
+        "CREATE INDEX nudges_status_due ON nudges (status, due_at)",
+    ):
+        db.execute(sql)
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1_core_tables, _v2_nudge_outbox]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(db: Database) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(db: Database, target: int = SCHEMA_VERSION) -> int:
+    """Run the migrations from the file's version up to `target`; returns the new version."""
+    current = schema_version(db)
+    if current > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"database schema version {current} is newer than this code ({SCHEMA_VERSION})"
+        )
+    for version in range(current + 1, target + 1):
+        with db.atomic():
+            MIGRATIONS[version - 1](db)
+            db.execute(f"PRAGMA user_version = {version}")
+    return max(current, target)
+
+
+# ---------------------------------------------------------------- conversions
+
+
+def _iso(at: datetime) -> str:
+    return utc(at).isoformat(timespec="microseconds")
+
+
+def _dt(text: str) -> datetime:
+    at = datetime.fromisoformat(text)
+    return at if at.tzinfo is UTC else at.astimezone(UTC)
+
+
+def _opt_dt(text: str | None) -> datetime | None:
+    return None if text is None else _dt(text)
+
+
+def _now() -> str:
+    return _iso(datetime.now(UTC))
+
+
+_USER_COLUMNS = (
+    "id, platform, platform_id, tz, lead_minutes, quiet_start, quiet_end, paused, "
+    "unreachable, onboarded, massage_day, massage_time, massage_target, chat_id, dialog, "
+    "created_at"
+)
+_USER_COLS_U = ", ".join(f"u.{c.strip()}" for c in _USER_COLUMNS.split(","))
+_SAVE_USER_SQL = (
+    "UPDATE users SET platform = ?, platform_id = ?, tz = ?, lead_minutes = ?, quiet_start = ?, "
+    "quiet_end = ?, paused = ?, unreachable = ?, onboarded = ?, massage_day = ?, "
+    "massage_time = ?, massage_target = ?, chat_id = ?, dialog = ?, "
+    "created_at = COALESCE(?, created_at) WHERE id = ?"
+)
+_SCHEDULE_COLUMNS = "id, user_id, time, weekday, on_date, workout"
+_SORENESS_COLUMNS = "id, user_id, area, severity, at, note"
+_MASSAGE_COLUMNS = "id, user_id, at, note"
+_RED_FLAG_COLUMNS = "id, user_id, at, areas, text"
+_NUDGE_COLUMNS = "id, user_id, kind, due_at, payload, status, attempts"
+
+
+def _user(row: tuple[Any, ...]) -> User:
+    return User(
+        id=row[0],
+        platform=row[1],
+        platform_id=row[2],
+        tz=row[3],
+        lead_minutes=row[4],
+        quiet_start=row[5],
+        quiet_end=row[6],
+        paused=bool(row[7]),
+        unreachable=bool(row[8]),
+        onboarded=bool(row[9]),
+        massage_day=row[10],
+        massage_time=row[11],
+        massage_target=row[12],
+        chat_id=row[13],
+        dialog={} if row[14] in ("{}", "", None) else json.loads(row[14]),
+        created_at=_opt_dt(row[15]),
+    )
+
+
+def _user_values(user: User) -> tuple[Any, ...]:
+    """Every column but `id`, in `_USER_COLUMNS` order."""
+    return (
+        user.platform,
+        user.platform_id,
+        user.tz,
+        user.lead_minutes,
+        user.quiet_start,
+        user.quiet_end,
+        int(user.paused),
+        int(user.unreachable),
+        int(user.onboarded),
+        user.massage_day,
+        user.massage_time,
+        user.massage_target,
+        user.chat_id,
+        json.dumps(user.dialog),
+        None if user.created_at is None else _iso(user.created_at),
+    )
+
+
+def _schedule(row: tuple[Any, ...]) -> ScheduleEntry:
+    return ScheduleEntry(
+        id=row[0],
+        user_id=row[1],
+        time=row[2],
+        weekday=row[3],
+        on_date=None if row[4] is None else date.fromisoformat(row[4]),
+        workout=row[5],
+    )
+
+
+def _soreness(row: tuple[Any, ...]) -> SorenessReport:
+    return SorenessReport(row[0], row[1], row[2], row[3], _dt(row[4]), row[5])
+
+
+def _massage(row: tuple[Any, ...]) -> MassageRecord:
+    return MassageRecord(row[0], row[1], _dt(row[2]), row[3])
+
+
+def _red_flag(row: tuple[Any, ...]) -> RedFlagEvent:
+    return RedFlagEvent(row[0], row[1], _dt(row[2]), tuple(json.loads(row[3])), row[4])
+
+
+def _nudge(row: tuple[Any, ...]) -> Nudge:
+    return Nudge(row[0], row[1], row[2], _dt(row[3]), json.loads(row[4]), row[5], row[6])
+
+
+# ---------------------------------------------------------------- the store
+
+
+class Storage:
+    """The bot's SQLite file. Open once per process; `close()` or use as a context manager."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, check_same_thread=False, timeout=10.0)
+        self.db = Database(conn, execute_plugins=False)
+        self.db.enable_wal()
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self.db.execute("PRAGMA foreign_keys = ON")
+        migrate(self.db)
+        self._execute = self.db.execute
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Storage:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes (e.g. enqueueing a batch of nudges): all of them commit, or none."""
+        with self.db.atomic():
+            yield
+
+    def _insert(self, sql: str, params: tuple[Any, ...]) -> int:
+        """Insert one row of a user; `LookupError` when there is no such user."""
+        try:
+            row_id = self._execute(sql, params).lastrowid
+        except sqlite3.IntegrityError as e:
+            if "FOREIGN KEY" in str(e):
+                raise LookupError(f"no user {params[0]}") from e
+            raise
+        assert row_id is not None
+        return row_id
+
+    # users
+
+    def user_for(self, platform: str, platform_id: str, default_tz: str) -> User:
+        sql = f"SELECT {_USER_COLUMNS} FROM users WHERE platform = ? AND platform_id = ?"
+        row = self._execute(sql, (platform, platform_id)).fetchone()
+        if row is None:
+            new = User(0, platform, platform_id, default_tz, created_at=datetime.now(UTC))
+            cursor = self._execute(
+                f"INSERT OR IGNORE INTO users ({_USER_COLUMNS}) VALUES (NULL{', ?' * 15})",
+                _user_values(new),
+            )
+            if cursor.rowcount == 1 and cursor.lastrowid is not None:
+                new.id = cursor.lastrowid
+                return new
+            row = self._execute(sql, (platform, platform_id)).fetchone()  # another connection won
+        return _user(row)
+
+    def get_user(self, user_id: int) -> User | None:
+        row = self._execute(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", (user_id,))
+        found = row.fetchone()
+        return None if found is None else _user(found)
+
+    def save_user(self, user: User) -> None:
+        cursor = self._execute(_SAVE_USER_SQL, (*_user_values(user), user.id))
+        if cursor.rowcount == 0:
+            raise LookupError(f"no user {user.id}")
+
+    def all_users(self) -> Iterator[User]:
+        """Every user, by id, streamed from one cursor."""
+        for row in self._execute(f"SELECT {_USER_COLUMNS} FROM users ORDER BY id"):
+            yield _user(row)
+
+    def users_with_schedules(self) -> Iterator[tuple[User, list[ScheduleEntry]]]:
+        """Each user with a schedule entry, by id, with its entries; one streamed query."""
+        cursor = self._execute(
+            f"SELECT {_USER_COLS_U}, s.id, s.time, s.weekday, s.on_date, s.workout "
+            "FROM users u JOIN schedules s ON s.user_id = u.id ORDER BY u.id, s.id"
+        )
+        user: User | None = None
+        entries: list[ScheduleEntry] = []
+        for row in cursor:
+            if user is None or row[0] != user.id:
+                if user is not None:
+                    yield user, entries
+                user, entries = _user(row), []
+            on_date = None if row[19] is None else date.fromisoformat(row[19])
+            entries.append(ScheduleEntry(row[16], row[0], row[17], row[18], on_date, row[20]))
+        if user is not None:
+            yield user, entries
+
+    def count_rows(self, user_id: int) -> int:
+        """Rows about this user in every table, the user row included."""
+        counts = " + ".join(f"(SELECT COUNT(*) FROM {t} WHERE user_id = :u)" for t in USER_TABLES)
+        sql = f"SELECT (SELECT COUNT(*) FROM users WHERE id = :u) + {counts}"
+        return int(self._execute(sql, {"u": user_id}).fetchone()[0])
+
+    # schedules
+
+    def add_schedule(
+        self,
+        user_id: int,
+        time: str,
+        weekday: int | None = None,
+        on_date: date | None = None,
+        workout: str | None = None,
+    ) -> ScheduleEntry:
+        day = None if on_date is None else on_date.isoformat()
+        entry_id = self._insert(
+            "INSERT INTO schedules (user_id, time, weekday, on_date, workout) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (user_id, time, weekday, day, workout),
+        )
+        return ScheduleEntry(entry_id, user_id, time, weekday, on_date, workout)
+
+    def schedules(self, user_id: int) -> list[ScheduleEntry]:
+        sql = f"SELECT {_SCHEDULE_COLUMNS} FROM schedules WHERE user_id = ? ORDER BY id"
+        return [_schedule(row) for row in self._execute(sql, (user_id,))]
+
+    def remove_schedule(self, user_id: int, entry_id: int) -> bool:
+        sql = "DELETE FROM schedules WHERE id = ? AND user_id = ?"
+        return self._execute(sql, (entry_id, user_id)).rowcount > 0
+
+    def clear_schedules(self, user_id: int) -> int:
+        return self._execute("DELETE FROM schedules WHERE user_id = ?", (user_id,)).rowcount
+
+    # soreness
+
+    def record_soreness(
+        self, user_id: int, area: str, severity: int, at: datetime, note: str = ""
+    ) -> SorenessReport:
+        stamp = _iso(at)
+        report_id = self._insert(
+            "INSERT INTO soreness (user_id, area, severity, at, note) VALUES (?, ?, ?, ?, ?)",
+            (user_id, area, severity, stamp, note),
+        )
+        return SorenessReport(report_id, user_id, area, severity, _dt(stamp), note)
+
+    def get_soreness(self, user_id: int, report_id: int) -> SorenessReport | None:
+        sql = f"SELECT {_SORENESS_COLUMNS} FROM soreness WHERE id = ? AND user_id = ?"
+        row = self._execute(sql, (report_id, user_id)).fetchone()
+        return None if row is None else _soreness(row)
+
+    def update_soreness(
+        self, user_id: int, report_id: int, *, area: str | None = None, severity: int | None = None
+    ) -> SorenessReport | None:
+        self._execute(
+            "UPDATE soreness SET area = COALESCE(?, area), severity = COALESCE(?, severity) "
+            "WHERE id = ? AND user_id = ?",
+            (area, severity, report_id, user_id),
+        )
+        return self.get_soreness(user_id, report_id)
+
+    def delete_soreness(self, user_id: int, report_id: int) -> bool:
+        sql = "DELETE FROM soreness WHERE id = ? AND user_id = ?"
+        return self._execute(sql, (report_id, user_id)).rowcount > 0
+
+    def soreness_since(self, user_id: int, since: datetime) -> list[SorenessReport]:
+        sql = (
+            f"SELECT {_SORENESS_COLUMNS} FROM soreness WHERE user_id = ? AND at >= ? "
+            "ORDER BY at, id"
+        )
+        return [_soreness(row) for row in self._execute(sql, (user_id, _iso(since)))]
+
+    # massages
+
+    def record_massage(self, user_id: int, at: datetime, note: str = "") -> MassageRecord:
+        stamp = _iso(at)
+        massage_id = self._insert(
+            "INSERT INTO massages (user_id, at, note) VALUES (?, ?, ?)", (user_id, stamp, note)
+        )
+        return MassageRecord(massage_id, user_id, _dt(stamp), note)
+
+    def delete_massage(self, user_id: int, massage_id: int) -> bool:
+        sql = "DELETE FROM massages WHERE id = ? AND user_id = ?"
+        return self._execute(sql, (massage_id, user_id)).rowcount > 0
+
+    def massages_since(self, user_id: int, since: datetime) -> list[MassageRecord]:
+        sql = (
+            f"SELECT {_MASSAGE_COLUMNS} FROM massages WHERE user_id = ? AND at >= ? ORDER BY at, id"
+        )
+        return [_massage(row) for row in self._execute(sql, (user_id, _iso(since)))]
+
+    def last_massage(self, user_id: int) -> MassageRecord | None:
+        sql = (
+            f"SELECT {_MASSAGE_COLUMNS} FROM massages WHERE user_id = ? "
+            "ORDER BY at DESC, id DESC LIMIT 1"
+        )
+        row = self._execute(sql, (user_id,)).fetchone()
+        return None if row is None else _massage(row)
+
+    # red flags
+
+    def record_red_flag(
+        self, user_id: int, at: datetime, areas: tuple[str, ...], text: str
+    ) -> RedFlagEvent:
+        stamp = _iso(at)
+        event_id = self._insert(
+            "INSERT INTO red_flags (user_id, at, areas, text) VALUES (?, ?, ?, ?)",
+            (user_id, stamp, json.dumps(list(areas)), text),
+        )
+        return RedFlagEvent(event_id, user_id, _dt(stamp), tuple(areas), text)
+
+    def red_flags_since(self, user_id: int, since: datetime) -> list[RedFlagEvent]:
+        sql = (
+            f"SELECT {_RED_FLAG_COLUMNS} FROM red_flags WHERE user_id = ? AND at >= ? "
+            "ORDER BY at, id"
+        )
+        return [_red_flag(row) for row in self._execute(sql, (user_id, _iso(since)))]
+
+    # nudge outbox
+
+    def enqueue_nudge(
+        self, user_id: int, kind: str, due_at: datetime, payload: dict[str, Any]
+    ) -> int | None:
+        """Plan a nudge; the new id, or None when (user_id, kind, due_at) is already planned."""
+        cursor = self._execute(
+            "INSERT OR IGNORE INTO nudges (user_id, kind, due_at, payload, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (user_id, kind, _iso(due_at), json.dumps(payload), _now()),
+        )
+        return cursor.lastrowid if cursor.rowcount == 1 else None
+
+    def get_nudge(self, nudge_id: int) -> Nudge | None:
+        row = self._execute(f"SELECT {_NUDGE_COLUMNS} FROM nudges WHERE id = ?", (nudge_id,))
+        found = row.fetchone()
+        return None if found is None else _nudge(found)
+
+    def pending_nudges(self, until: datetime, limit: int) -> list[Nudge]:
+        """Up to `limit` pending nudges due at or before `until`, earliest first."""
+        sql = (
+            f"SELECT {_NUDGE_COLUMNS} FROM nudges WHERE status = 'pending' AND due_at <= ? "
+            "ORDER BY due_at, id LIMIT ?"
+        )
+        return [_nudge(row) for row in self._execute(sql, (_iso(until), limit))]
+
+    def claim_nudge(self, nudge_id: int) -> bool:
+        """Move a pending nudge to `sending` (one more attempt); False if it was not pending."""
+        cursor = self._execute(
+            "UPDATE nudges SET status = 'sending', attempts = attempts + 1 "
+            "WHERE id = ? AND status = 'pending'",
+            (nudge_id,),
+        )
+        return cursor.rowcount == 1
+
+    def mark_nudge(
+        self,
+        nudge_id: int,
+        status: str,
+        *,
+        error: str | None = None,
+        sent_at: datetime | None = None,
+    ) -> bool:
+        """Set a nudge's status (and error); `sent` stamps `sent_at`, now by default."""
+        if status not in NUDGE_STATUSES:
+            raise ValueError(f"unknown nudge status {status!r}")
+        if status == "sent" and sent_at is None:
+            sent_at = datetime.now(UTC)
+        cursor = self._execute(
+            "UPDATE nudges SET status = ?, error = ?, sent_at = COALESCE(?, sent_at) WHERE id = ?",
+            (status, error, None if sent_at is None else _iso(sent_at), nudge_id),
+        )
+        return cursor.rowcount == 1
+
+    def nudge_counts(self) -> dict[str, int]:
+        """Nudges per status, every known status present (0 when none)."""
+        counts = dict.fromkeys(NUDGE_STATUSES, 0)
+        for status, n in self._execute("SELECT status, COUNT(*) FROM nudges GROUP BY status"):
+            counts[status] = n
+        return counts
+
+    # the user's own data
+
+    def export_user(self, user_id: int) -> dict[str, Any]:
+        user = self.get_user(user_id)
+        by_user = "WHERE user_id = ? ORDER BY id"
+        params = (user_id,)
+        nudges = []
+        for r in self._execute(
+            f"SELECT {_NUDGE_COLUMNS}, sent_at, error, created_at FROM nudges {by_user}", params
+        ):
+            nudge = as_json_dict(_nudge(r))
+            nudge["sent_at"] = None if r[7] is None else _dt(r[7]).isoformat()
+            nudge["error"] = r[8]
+            nudge["created_at"] = _dt(r[9]).isoformat()
+            nudges.append(nudge)
+
+        def rows(columns: str, table: str, record: Callable[[tuple[Any, ...]], Any]) -> list[Any]:
+            sql = f"SELECT {columns} FROM {table} {by_user}"
+            return [as_json_dict(record(r)) for r in self._execute(sql, params)]
+
+        return {
+            "user": None if user is None else as_json_dict(user),
+            "schedules": rows(_SCHEDULE_COLUMNS, "schedules", _schedule),
+            "soreness": rows(_SORENESS_COLUMNS, "soreness", _soreness),
+            "massages": rows(_MASSAGE_COLUMNS, "massages", _massage),
+            "red_flags": rows(_RED_FLAG_COLUMNS, "red_flags", _red_flag),
+            "nudges": nudges,
+        }
+
+    def forget_user(self, user_id: int) -> int:
+        deleted = 0
+        with self.db.atomic():
+            for table in USER_TABLES:
+                sql = f"DELETE FROM {table} WHERE user_id = ?"
+                deleted += self._execute(sql, (user_id,)).rowcount
+            deleted += self._execute("DELETE FROM users WHERE id = ?", (user_id,)).rowcount
+        return deleted
+
+
+if TYPE_CHECKING:
+
+    def _implements_store(store: Storage) -> Store:
+        return store
