@@ -75,6 +75,10 @@ MASSAGE_PLANNED = frozenset(
     {"booked", "book", "booking", "appointment", "scheduled", "pencilled", "penciled", "planned"}
     | {"tomorrow", "next", "upcoming", "getting", "seeing", "confirmed", "sorted", "will", "going"}
 )
+STATE_VERBS = frozenset(
+    {"feel", "feels", "feeling", "felt", "now", "seem", "seems", "are", "is", "look", "looks"}
+    | {"all", "totally", "completely", "fully", "back", "pretty", "much"}
+)
 REVIEW_WORDS = frozenset({"chart", "history", "graph", "stats", "trend", "log", "show"})
 
 _TOKEN_RE = re.compile(r"\d+(?:[:./]\d+)?[a-z]*|[a-z]+(?:'[a-z]+)*'?|/[a-z]+|[^\w\s']")
@@ -140,15 +144,17 @@ def classify(raw: str, number_words: dict[str, int]) -> Piece:
         if word in number_words:
             return (NUM_TOKEN, number_words[word])
         return (word, None)
-    if raw in "&+'":
+    if raw in "&+':":
         return ("", None)
     return (BREAK_TOKEN, None)
 
 
 def _classify_number(raw: str) -> Piece:
+    if raw.endswith("ish") and raw[:-3].isdigit():
+        raw = raw[:-3]
     match = _NUMBER_RE.fullmatch(raw)
     if match is None:
-        return ("#ord", None)  # 14th, 5k, 3x, 2.5
+        return (raw, None)  # 14th, 5k, 3x10, 2.5: words of their own ("5k" is a run)
     kind = match.lastgroup
     if kind == "sev":
         return (SEV_TOKEN, min(10, round(float(match.group("sev")))))
@@ -248,8 +254,11 @@ class Lexicon:
         ]
         self.vocabulary = {word for words, _ in split for word in words}
         for words, tag in split:
-            if tag.kind == "area" and len(words) == 1:
-                self.area_words.setdefault(words[0][0], []).append(words[0])
+            if tag.kind != "area":
+                continue
+            for word in words:
+                if len(word) >= 4 and word not in self.area_words.get(word[0], ()):
+                    self.area_words.setdefault(word[0], []).append(word)
         merged: dict[tuple[str, ...], list[_Tag]] = {}
         for words, tag in split:
             if words and tag not in merged.setdefault(tuple(words), []):
@@ -437,7 +446,7 @@ def _negate_forward(spans: list[_Span], index: int) -> None:
     for target in spans[index + 1 :]:
         if target.clause != negator.clause or target.start - negator.end >= NEGATION_REACH:
             return
-        if target.tag("area"):
+        if target.tag("area") and not target.tag("flag"):
             return
         if target.tag("flag") or target.tag("sev"):
             target.negated = True
@@ -467,6 +476,7 @@ class _Severity:
     numeric: bool
     clause: int
     before_area: bool = False  # a modifier right before an area ("sore left calf")
+    recovery: bool = False  # said as a state: "feel fine", "now ok" (not "bear weight fine")
 
 
 def _soreness(
@@ -507,23 +517,27 @@ def _area_ids(span: _Span) -> tuple[str, ...]:
 def _severity_for(
     area: _Span, severities: list[_Severity], area_starts: set[int]
 ) -> _Severity | None:
-    """The severity said about this area: right before it, else the next one, else the last."""
+    """The severity said about this area: right before it, else what follows it up to the next
+    area (a number if one is given, otherwise the strongest word), else what came before."""
     for severity in severities:
         if severity.before_area and severity.position == area.start:
             return severity
     after = [s for s in severities if s.position >= area.end and not s.before_area]
     if after:
-        return _number_right_after(after, area_starts) or after[0]
-    before = [s for s in severities if s.position < area.start]
-    return before[-1] if before else None
+        # "calves and quads very sore": the words after a list of areas are about all of
+        # them, up to the next area that comes after those words.
+        boundary = min((a for a in area_starts if a > after[0].position), default=1 << 30)
+        return _most_telling([s for s in after if s.position < boundary])
+    previous_area = max((start for start in area_starts if start < area.start), default=-1)
+    before = [s for s in severities if previous_area < s.position < area.start]
+    return _most_telling(before) if before else None
 
 
-def _number_right_after(after: list[_Severity], area_starts: set[int]) -> _Severity | None:
-    """ "shins hurt 8/10": a number right after the word says it more precisely."""
-    if len(after) < 2 or after[0].numeric or not after[1].numeric:
-        return None
-    between = range(after[0].position + 1, after[1].position)
-    return None if any(p in area_starts for p in between) else after[1]
+def _most_telling(severities: list[_Severity]) -> _Severity:
+    numeric = [s for s in severities if s.numeric]
+    if numeric:
+        return numeric[0]
+    return max(severities, key=lambda s: s.value)
 
 
 def _from_neighbour(
@@ -564,6 +578,8 @@ def _refinement(
     numeric = [s for s in by_clause[following] if s.numeric]
     if numeric and not own.numeric:
         return numeric[0].value
+    if not own.numeric and all(s.value == 0 and s.recovery for s in by_clause[following]):
+        return 0  # "quads were sore yesterday but feel fine today"
     strongest = _strongest(by_clause[following])
     if not own.numeric and strongest is not None and strongest > own.value and own.value > 0:
         return strongest
@@ -586,13 +602,15 @@ def _severities(
 ) -> list[_Severity]:
     """Severity words (with their modifiers) and numbers, in message order."""
     area_starts = {a.start for a in areas}
-    result = _word_severities(spans, area_starts)
+    result = _word_severities(spans, area_starts, tokens.words)
     result += _number_severities(tokens, clause_of, areas, minute_words)
     result.sort(key=lambda s: s.position)
     return result
 
 
-def _word_severities(spans: list[_Span], area_starts: set[int]) -> list[_Severity]:
+def _word_severities(
+    spans: list[_Span], area_starts: set[int], words: list[str]
+) -> list[_Severity]:
     result: list[_Severity] = []
     modifier: tuple[str, int, _Span] | None = None  # ("int", level) or ("soft", 3)
     for span in spans:
@@ -616,7 +634,9 @@ def _word_severities(spans: list[_Span], area_starts: set[int]) -> list[_Severit
         modifier = None
         if span.negated:
             value = 3 if start != span.start and value > 3 else 0
-        result.append(_Severity(start, value, False, span.clause, span.end in area_starts))
+        said = _Severity(start, value, False, span.clause, span.end in area_starts)
+        said.recovery = value == 0 and start > 0 and words[start - 1] in STATE_VERBS
+        result.append(said)
     if modifier and modifier[0] == "soft":
         result.append(_modifier_alone(modifier[2], area_starts))
     return result
@@ -708,9 +728,9 @@ def _intent(
         return {"roll": "which_area", "sore": "soreness", "massage": "massage"}.get(
             command, "other"
         )
-    if _asks_what_to_roll(spans):
+    if _asks_what_to_roll(spans, words):
         return "which_area"
-    if _reports_massage(spans, words):
+    if _reports_massage(spans, words, bool(soreness)):
         return "massage"
     if soreness or red_flag:
         return "soreness"
@@ -722,16 +742,29 @@ def _intent(
 def _mentions_soreness(spans: Iterable[_Span]) -> bool:
     for span in spans:
         value = _tag_value(span, "sev")
-        if isinstance(value, int) and value >= 5:
+        if isinstance(value, int) and value >= 3 and not span.negated:
             return True
     return False
 
 
-def _asks_what_to_roll(spans: list[_Span]) -> bool:
+def _asks_what_to_roll(spans: list[_Span], words: list[str]) -> bool:
+    """A question (what/which/where/how/any...) about rolling, or about which areas.
+
+    "roller" alone is equipment talk ("which foam roller should I buy?") unless the message
+    also asks about areas or says what to do on it ("where do I begin with the roller?").
+    """
     kinds = {kind for span in spans for kind in span.tags}
     if "cue" not in kinds:
         return False
-    return "roll" in kinds or ("target" in kinds and _wh_before_target(spans))
+    targets = "target" in kinds and _wh_before_target(spans)
+    rolls = [s for s in spans if s.tag("roll")]
+    if any(words[s.end - 1] != "roller" for s in rolls):
+        return True
+    if rolls and (
+        targets or any(words[s.start - 1 : s.start] in (["with"], ["on"], ["get"]) for s in rolls)
+    ):
+        return True
+    return targets
 
 
 def _wh_before_target(spans: list[_Span]) -> bool:
@@ -744,13 +777,16 @@ def _wh_before_target(spans: list[_Span]) -> bool:
     return False
 
 
-def _reports_massage(spans: list[_Span], words: list[str]) -> bool:
+def _reports_massage(spans: list[_Span], words: list[str], sore: bool) -> bool:
+    """A massage had or booked. "Still sore after my massage" is a soreness report instead."""
     mentions = [s for s in spans if s.tag("massage")]
     if not mentions:
         return False
     if words and words[0] in MASSAGE_QUESTION_STARTS:
         return False
-    context = set()
+    if not sore:
+        return True
+    context: set[str] = set()
     for span in mentions:
         context |= set(words[max(0, span.start - 3) : span.start])
     return not {"after", "since", "from"} & context

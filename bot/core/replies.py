@@ -1,9 +1,9 @@
 """What the coach says back: plain data that every adapter renders its own way.
 
 The core never formats for a platform. A `Reply` is text (plain, never markup: adapters
-escape it for their own parse mode), an optional bold `title`, rows of `Button`s and an
-optional `Image`. Button data is a short string (Telegram allows 64 bytes) that comes back
-to `Coach.handle_button` when the user taps it.
+escape it for their own parse mode), an optional bold `title`, rows of `Button`s, an
+optional `Image` and an optional file `Attachment`. Button data is a short string
+(Telegram allows 64 bytes) that comes back to `Coach.handle_button` when the user taps it.
 """
 
 from __future__ import annotations
@@ -34,6 +34,15 @@ class Image:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file to hand to the user, e.g. the JSON of /export."""
+
+    filename: str
+    data: bytes
+    mime_type: str = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """One message to the user. `private` asks adapters to keep it out of shared channels."""
 
@@ -41,6 +50,7 @@ class Reply:
     title: str | None = None
     buttons: tuple[tuple[Button, ...], ...] = field(default=())
     image: Image | None = None
+    attachment: Attachment | None = None
     private: bool = False
 
     @property

@@ -1,0 +1,153 @@
+"""The user's own data and preferences: settings, pause, history, export and forget.
+
+A user's data is theirs: `/export` hands over every stored row as JSON, and `/forget`
+deletes every row after a confirmation tap.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import timedelta
+
+from bot.core.onboarding import set_zone
+from bot.core.replies import Attachment, Button, Reply
+from bot.core.timeplan import parse_clock_time
+from bot.core.turn import Turn, buttons
+
+LEAD_CHOICES = (15, 30, 45, 60)
+HISTORY_DAYS = 14
+
+
+# --- settings ---------------------------------------------------------------------------
+
+
+def settings(turn: Turn, argument: str = "") -> Reply:
+    """Show settings with buttons, or change one: `tz <zone>`, `lead <min>`, `quiet <a-b|off>`."""
+    key, _, value = argument.strip().partition(" ")
+    key = key.lower()
+    if key in {"tz", "timezone", "zone"}:
+        return _change_zone(turn, value)
+    if key in {"lead", "reminder", "before"}:
+        return set_lead(turn, value)
+    if key in {"quiet", "quiet_hours"}:
+        return set_quiet(turn, value)
+    if key in {"massage", "massages", "target"}:
+        return set_massage_target(turn, value)
+    return _show_settings(turn)
+
+
+def _show_settings(turn: Turn) -> Reply:
+    user = turn.user
+    quiet = f"{user.quiet_start}-{user.quiet_end}" if user.quiet_start else "off"
+    text = turn.say(
+        "settings",
+        tz=user.tz,
+        lead=user.lead_minutes,
+        quiet=quiet,
+        target=user.massage_target,
+        state="paused" if user.paused else "on",
+    )
+    leads = [Button(f"{n} min", f"st:lead:{n}") for n in LEAD_CHOICES if n != user.lead_minutes]
+    quiet_row = [
+        Button("Quiet 22:00-07:00", "st:quiet:22:00-07:00"),
+        Button("Quiet off", "st:quiet:off"),
+    ]
+    return Reply(
+        text=text,
+        buttons=buttons(leads, quiet_row, [Button("Change time zone", "st:tz")]),
+    )
+
+
+def _change_zone(turn: Turn, value: str) -> Reply:
+    if value.strip():
+        return set_zone(turn, value.strip())
+    turn.user.dialog["step"] = "settings_tz"
+    return Reply(text=turn.say("timezone_prompt"))
+
+
+def set_lead(turn: Turn, value: str) -> Reply:
+    digits = "".join(ch for ch in value if ch.isdigit())
+    if not digits or not 5 <= int(digits) <= 180:
+        return Reply(text=turn.say("lead_help"))
+    turn.user.lead_minutes = int(digits)
+    return Reply(text=turn.say("lead_set", lead=turn.user.lead_minutes))
+
+
+def set_quiet(turn: Turn, value: str) -> Reply:
+    value = value.strip().lower()
+    if value in {"off", "none", "no", ""}:
+        turn.user.quiet_start = turn.user.quiet_end = None
+        return Reply(text=turn.say("quiet_off"))
+    start_text, _, end_text = value.replace(" to ", "-").partition("-")
+    start, end = parse_clock_time(start_text.strip()), parse_clock_time(end_text.strip())
+    if start is None or end is None or start == end:
+        return Reply(text=turn.say("quiet_help"))
+    turn.user.quiet_start, turn.user.quiet_end = start, end
+    return Reply(text=turn.say("quiet_set", start=start, end=end))
+
+
+def set_massage_target(turn: Turn, value: str) -> Reply:
+    digits = "".join(ch for ch in value if ch.isdigit())
+    if not digits or not 1 <= int(digits) <= 8:
+        return Reply(text=turn.say("massage_target_help"))
+    turn.user.massage_target = int(digits)
+    return Reply(text=turn.say("massage_target_set", target=turn.user.massage_target))
+
+
+def pause(turn: Turn) -> Reply:
+    turn.user.paused = True
+    return Reply(text=turn.say("paused"), buttons=buttons([Button("Resume", "p:resume")]))
+
+
+def resume(turn: Turn) -> Reply:
+    turn.user.paused = False
+    return Reply(text=turn.say("resumed"))
+
+
+# --- history, export, forget ------------------------------------------------------------
+
+
+def history(turn: Turn) -> Reply:
+    since = turn.now - timedelta(days=HISTORY_DAYS)
+    reports = turn.store.soreness_since(turn.user.id, since)
+    by_area: dict[str, list[int]] = defaultdict(list)
+    for report in reports:
+        by_area[report.area].append(report.severity)
+    lines = [turn.say("history_header", days=HISTORY_DAYS)]
+    if not by_area:
+        lines.append(turn.say("history_no_soreness"))
+    for area_id, levels in sorted(by_area.items(), key=lambda item: -item[1][-1]):
+        name = turn.library.areas[area_id].name
+        trail = " → ".join(str(level) for level in levels[-6:])
+        lines.append(f"• {name}: {trail} (now {levels[-1]}/10)")
+    massages = turn.store.massages_since(turn.user.id, turn.now - timedelta(days=31))
+    lines.append(turn.say("history_massages", count=len(massages)))
+    flags = turn.store.red_flags_since(turn.user.id, turn.now - timedelta(days=30))
+    if flags:
+        lines.append(turn.say("history_red_flags", count=len(flags)))
+    return Reply(text="\n".join(lines), private=True)
+
+
+def export(turn: Turn) -> Reply:
+    data = turn.store.export_user(turn.user.id)
+    payload = json.dumps(data, indent=2, ensure_ascii=False, default=str).encode("utf-8")
+    return Reply(
+        text=turn.say("export_ready"),
+        attachment=Attachment(f"recovery-coach-export-{turn.user.id}.json", payload),
+        private=True,
+    )
+
+
+def ask_to_forget(turn: Turn) -> Reply:
+    return Reply(
+        text=turn.say("forget_confirm"),
+        buttons=buttons([Button("Yes, delete everything", "f:yes"), Button("Cancel", "f:no")]),
+        private=True,
+    )
+
+
+def forget(turn: Turn) -> Reply:
+    turn.store.forget_user(turn.user.id)
+    turn.forgotten = True
+    return Reply(text=turn.say("forgotten"), private=True)

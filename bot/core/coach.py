@@ -1,0 +1,317 @@
+"""The coach: a message or a button press in, replies out. No platform, no network.
+
+Adapters (console, Telegram, Discord) call `Coach.handle_message` and
+`Coach.handle_button` and render the `Reply` objects they get back. Each command and each
+button prefix maps to one small function in a module named after the idea it serves
+(`soreness`, `routine`, `massage`, `training_schedule`, `onboarding`, `account`).
+
+Any exception inside a handler is logged and answered with a plain-words apology: one
+bad message never takes the bot down, and state is only saved when the turn succeeded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from bot.core import account, massage, onboarding, routine, soreness, training_schedule
+from bot.core.content import Library, default_library
+from bot.core.parsing import Parsed, parse_message
+from bot.core.records import Store, User
+from bot.core.replies import Button, Reply
+from bot.core.safety import red_flag_reply
+from bot.core.timeplan import parse_timezone
+from bot.core.turn import Sender, Turn, buttons
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE = 10_000
+GREETINGS = frozenset({"hi", "hello", "hey", "hiya", "yo", "morning", "howdy", "sup", "hallo"})
+THANKS = frozenset({"thanks", "thank", "thx", "ty", "cheers", "merci", "gracias", "danke", "ta"})
+SCHEDULE_WORDS = ("schedule", "add", "train", "training", "workout", "session", "move", "moved")
+
+Handler = Callable[[Turn, str], Reply]
+
+
+class Coach:
+    """Turns what a user says or taps into replies and state changes."""
+
+    def __init__(
+        self,
+        store: Store,
+        library: Library | None = None,
+        clock: Callable[[], datetime] | None = None,
+        default_tz: str = "UTC",
+    ) -> None:
+        self.store = store
+        self.library = library or default_library()
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.default_tz = default_tz
+        self.commands: dict[str, Handler] = {
+            "start": lambda turn, _: onboarding.start(turn),
+            "help": lambda turn, _: self._help(turn),
+            "roll": self._roll_command,
+            "sore": self._sore_command,
+            "schedule": training_schedule.command,
+            "massage": self._massage_command,
+            "history": lambda turn, _: account.history(turn),
+            "settings": account.settings,
+            "pause": lambda turn, _: account.pause(turn),
+            "resume": lambda turn, _: account.resume(turn),
+            "export": lambda turn, _: account.export(turn),
+            "forget": lambda turn, _: account.ask_to_forget(turn),
+        }
+        self.buttons: dict[str, Handler] = {
+            "sv": self._severity_button,
+            "wa": self._area_button,
+            "u": lambda turn, arg: soreness.undo(turn, _ints(arg)),
+            "r": self._routine_button,
+            "g": lambda turn, arg: routine.guided_step(turn, _int(arg)),
+            "m": lambda turn, _: massage.log_massage(turn),
+            "mu": lambda turn, arg: massage.undo(turn, _int(arg)),
+            "f": self._forget_button,
+            "o": self._onboarding_button,
+            "tz": onboarding.set_zone,
+            "sc": self._schedule_button,
+            "st": self._settings_button,
+            "p": lambda turn, _: account.resume(turn),
+            "h": lambda turn, _: self._help(turn),
+        }
+
+    # --- entry points -------------------------------------------------------------------
+
+    def handle_message(self, sender: Sender, text: str) -> list[Reply]:
+        """Answer one message (a command or free text). Never raises."""
+        cleaned = (text or "").strip()[:MAX_MESSAGE]
+        return self._run(sender, lambda turn: self._route_text(turn, cleaned))
+
+    def handle_button(self, sender: Sender, data: str) -> list[Reply]:
+        """Answer a button press; unknown or stale data gets a friendly "expired" reply."""
+        return self._run(sender, lambda turn: self._route_button(turn, data or ""))
+
+    def user(self, sender: Sender) -> User:
+        return self.store.user_for(sender.platform, sender.user_id, self.default_tz)
+
+    # --- plumbing -----------------------------------------------------------------------
+
+    def _run(self, sender: Sender, route: Callable[[Turn], Reply]) -> list[Reply]:
+        try:
+            turn = self._turn(sender)
+            reply = route(turn)
+        except Exception:
+            log.exception("handler failed for a %s user", sender.platform)
+            return [Reply(text=self.library.messages["error"])]
+        if not turn.forgotten:
+            self.store.save_user(turn.user)
+        return [*turn.replies, reply]
+
+    def _turn(self, sender: Sender) -> Turn:
+        user = self.user(sender)
+        if user.unreachable:
+            user.unreachable = False  # they wrote to us, so they unblocked the bot
+        if sender.private and sender.chat_id and user.chat_id != sender.chat_id:
+            user.chat_id = sender.chat_id
+        return Turn(self.store, self.library, self.clock(), user)
+
+    def _route_text(self, turn: Turn, text: str) -> Reply:
+        if text.startswith("/"):
+            name, _, argument = text[1:].partition(" ")
+            name = name.split("@", 1)[0].lower()
+            handler = self.commands.get(name)
+            if handler is None:
+                return self._unknown_command(turn, name)
+            if name != "start":
+                turn.user.dialog.pop("step", None)
+            return handler(turn, argument.strip())
+        parsed = parse_message(text)
+        if not parsed.red_flag:
+            answer = self._pending_step(turn, text, parsed)
+            if answer is not None:
+                return answer
+        return self._free_text(turn, parsed, text)
+
+    def _route_button(self, turn: Turn, data: str) -> Reply:
+        prefix, _, argument = data.partition(":")
+        handler = self.buttons.get(prefix)
+        if handler is None:
+            return soreness.expired(turn)
+        try:
+            return handler(turn, argument)
+        except _ExpiredButtonError:
+            return soreness.expired(turn)
+
+    def _pending_step(self, turn: Turn, text: str, parsed: Parsed) -> Reply | None:
+        step = turn.user.dialog.get("step")
+        if step is None:
+            return None
+        if step == "sore":
+            turn.user.dialog.pop("step", None)
+            return self._soreness(turn, parsed, text) if parsed.soreness else None
+        other = parsed.intent != "other"
+        return onboarding.on_text(turn, text, looks_like_something_else=other)
+
+    # --- free text ----------------------------------------------------------------------
+
+    def _free_text(self, turn: Turn, parsed: Parsed, text: str) -> Reply:
+        if parsed.red_flag:
+            return red_flag_reply(turn, parsed, text)
+        if parsed.intent == "which_area":
+            return self._which_area(turn, parsed, text)
+        if parsed.intent == "soreness":
+            return self._soreness(turn, parsed, text)
+        if parsed.intent == "massage":
+            return massage.from_message(turn, parsed, text)
+        return self._other(turn, text)
+
+    def _which_area(self, turn: Turn, parsed: Parsed, text: str) -> Reply:
+        recorded = soreness.record_from_message(turn, parsed, text)
+        rec = routine.plan(
+            turn, minutes=parsed.minutes, workout=parsed.workout, asked_areas=tuple(parsed.soreness)
+        )
+        if recorded:
+            summary = ", ".join(soreness.describe(turn, r) for r in recorded)
+            turn.replies.append(Reply(text=turn.say("soreness_recorded", summary=summary)))
+        return routine.routine_reply(turn, rec)
+
+    def _soreness(self, turn: Turn, parsed: Parsed, text: str) -> Reply:
+        if not parsed.soreness:
+            turn.user.dialog["step"] = "sore"
+            return soreness.nothing_understood(turn)
+        return soreness.confirm(turn, soreness.record_from_message(turn, parsed, text))
+
+    def _other(self, turn: Turn, text: str) -> Reply:
+        words = set(text.lower().replace("!", " ").replace(",", " ").split())
+        if words & GREETINGS and len(words) <= 4:
+            return self._greeting(turn)
+        if words & THANKS:
+            return Reply(text=turn.say("thanks_reply"))
+        if any(word in text.lower() for word in SCHEDULE_WORDS):
+            proposal = training_schedule.propose(turn, text)
+            if proposal is not None and proposal.buttons:
+                return proposal
+        zone = parse_timezone(text) if "zone" in text.lower() or " in " in text.lower() else None
+        if zone is not None and zone != turn.user.tz:
+            return Reply(
+                text=turn.say("timezone_offer", tz=zone),
+                buttons=buttons([Button(f"Yes, use {zone}", f"tz:{zone}"[:64])]),
+            )
+        return self._not_understood(turn)
+
+    def _greeting(self, turn: Turn) -> Reply:
+        rows = [Button("What should I roll?", "r:10:-"), Button("Help", "h")]
+        start = [] if turn.user.onboarded else [Button("Set up reminders", "o:start")]
+        return Reply(text=turn.say("greeting"), buttons=buttons(rows, start))
+
+    def _not_understood(self, turn: Turn) -> Reply:
+        return Reply(
+            text=turn.say("not_understood"),
+            buttons=buttons([Button("What should I roll?", "r:10:-"), Button("Help", "h")]),
+        )
+
+    def _unknown_command(self, turn: Turn, name: str) -> Reply:
+        return Reply(
+            text=turn.say("unknown_command", command=name[:30]),
+            buttons=buttons([Button("Help", "h")]),
+        )
+
+    def _help(self, turn: Turn) -> Reply:
+        extra = [] if turn.user.onboarded else [Button("Set up reminders", "o:start")]
+        return Reply(text=turn.say("help"), buttons=buttons(extra))
+
+    # --- commands -----------------------------------------------------------------------
+
+    def _roll_command(self, turn: Turn, argument: str) -> Reply:
+        parsed = parse_message(f"/roll {argument}")
+        rec = routine.plan(
+            turn, minutes=parsed.minutes, workout=parsed.workout, asked_areas=tuple(parsed.soreness)
+        )
+        return routine.routine_reply(turn, rec)
+
+    def _sore_command(self, turn: Turn, argument: str) -> Reply:
+        if not argument:
+            turn.user.dialog["step"] = "sore"
+            return Reply(text=turn.say("sore_prompt"))
+        parsed = parse_message(argument)
+        if parsed.red_flag:
+            return red_flag_reply(turn, parsed, argument)
+        return self._soreness(turn, parsed, argument)
+
+    def _massage_command(self, turn: Turn, argument: str) -> Reply:
+        if not argument:
+            return massage.status(turn)
+        if argument.lower().split()[0] in {"log", "had", "today", "yesterday", "done"}:
+            return massage.log_massage(turn, massage.when_had(turn, argument), note=argument)
+        return massage.status(turn)
+
+    # --- buttons ------------------------------------------------------------------------
+
+    def _severity_button(self, turn: Turn, argument: str) -> Reply:
+        report_id, _, level = argument.partition(":")
+        if not level:
+            return soreness.choose_severity(turn, _int(report_id))
+        return soreness.set_severity(turn, _int(report_id), _int(level))
+
+    def _area_button(self, turn: Turn, argument: str) -> Reply:
+        report_id, _, area = argument.partition(":")
+        if not area:
+            return soreness.choose_area(turn, _int(report_id))
+        return soreness.set_area(turn, _int(report_id), area)
+
+    def _routine_button(self, turn: Turn, argument: str) -> Reply:
+        minutes, _, workout = argument.partition(":")
+        chosen = workout if workout in self.library.workouts else None
+        return routine.routine_reply(
+            turn, routine.plan(turn, minutes=_int(minutes), workout=chosen)
+        )
+
+    def _forget_button(self, turn: Turn, argument: str) -> Reply:
+        if argument != "yes":
+            return Reply(text=turn.say("forget_cancelled"))
+        return account.forget(turn)
+
+    def _onboarding_button(self, turn: Turn, argument: str) -> Reply:
+        if argument == "skip":
+            return onboarding.skip(turn)
+        if argument == "start":
+            return onboarding.start(turn)
+        raise _ExpiredButtonError
+
+    def _schedule_button(self, turn: Turn, argument: str) -> Reply:
+        action, _, rest = argument.partition(":")
+        actions: dict[str, Callable[[], Reply]] = {
+            "save": lambda: training_schedule.save_proposal(turn),
+            "retry": lambda: training_schedule.retry(turn),
+            "show": lambda: training_schedule.show(turn),
+            "add": lambda: training_schedule.ask_to_add(turn),
+            "clear": lambda: training_schedule.clear(turn),
+            "x": lambda: training_schedule.remove(turn, _int(rest)),
+        }
+        if action not in actions:
+            raise _ExpiredButtonError
+        return actions[action]()
+
+    def _settings_button(self, turn: Turn, argument: str) -> Reply:
+        key, _, value = argument.partition(":")
+        if key == "lead":
+            return account.set_lead(turn, value)
+        if key == "quiet":
+            return account.set_quiet(turn, value)
+        if key == "tz":
+            return account.settings(turn, "tz")
+        raise _ExpiredButtonError
+
+
+class _ExpiredButtonError(Exception):
+    """Button data that parses but points at nothing: answered as an expired button."""
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise _ExpiredButtonError from None
+
+
+def _ints(text: str) -> list[int]:
+    return [_int(part) for part in text.split(",") if part]

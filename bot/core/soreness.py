@@ -1,0 +1,126 @@
+"""Recording soreness from a message, confirming it, and fixing it with buttons.
+
+A report is confirmed with exactly what was recorded ("calves 7/10") and buttons to
+change the severity, pick the right area or undo — because a parser that is right 95% of
+the time still needs a one-tap way to be corrected.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.core.parsing import Parsed
+from bot.core.recommend import escalations
+from bot.core.records import SorenessReport
+from bot.core.replies import Button, Reply
+from bot.core.turn import Turn, buttons
+
+SEVERITY_CHOICES = (0, 2, 3, 5, 7, 9, 10)
+ESCALATION_LOOKBACK = timedelta(days=30)
+
+
+def area_label(turn: Turn, area_id: str) -> str:
+    """The area's name as it reads mid-sentence ("calves", "IT band")."""
+    name = turn.library.areas[area_id].name
+    return name if name.isupper() or name.startswith("IT") else name.lower()
+
+
+def describe(turn: Turn, report: SorenessReport) -> str:
+    if report.severity == 0:
+        return f"{area_label(turn, report.area)} recovered"
+    return f"{area_label(turn, report.area)} {report.severity}/10"
+
+
+def record_from_message(turn: Turn, parsed: Parsed, text: str) -> list[SorenessReport]:
+    return [
+        turn.store.record_soreness(turn.user.id, area, severity, turn.now, note=text[:500])
+        for area, severity in parsed.soreness.items()
+    ]
+
+
+def confirm(turn: Turn, reports: list[SorenessReport]) -> Reply:
+    """What was recorded, with buttons to fix it and a nudge towards a routine."""
+    summary = ", ".join(describe(turn, report) for report in reports)
+    text = turn.say("soreness_recorded", summary=summary)
+    notes = escalation_notes(turn, {report.area for report in reports if report.severity >= 5})
+    if notes:
+        text += "\n\n" + "\n".join(notes)
+    return Reply(text=text, buttons=fix_buttons(reports))
+
+
+def fix_buttons(reports: list[SorenessReport]) -> tuple[tuple[Button, ...], ...]:
+    ids = ",".join(str(report.id) for report in reports)
+    undo = Button("Undo", f"u:{ids}"[:64])
+    roll = Button("What should I roll?", "r:10:-")
+    if len(reports) == 1:
+        only = reports[0].id
+        return buttons(
+            [Button("Change severity", f"sv:{only}"), Button("Wrong area", f"wa:{only}")],
+            [undo, roll],
+        )
+    return buttons([undo, roll])
+
+
+def escalation_notes(turn: Turn, areas: set[str]) -> list[str]:
+    """The massage-therapist suggestion for areas sore for a week or more."""
+    if not areas:
+        return []
+    reports = turn.store.soreness_since(turn.user.id, turn.now - ESCALATION_LOOKBACK)
+    return [
+        turn.library.massage.escalation.format(area=area_label(turn, item.area.id), days=item.days)
+        for item in escalations(turn.library, reports, turn.now)
+        if item.area.id in areas
+    ]
+
+
+def nothing_understood(turn: Turn) -> Reply:
+    return Reply(text=turn.say("soreness_nothing"))
+
+
+def choose_severity(turn: Turn, report_id: int) -> Reply:
+    report = turn.store.get_soreness(turn.user.id, report_id)
+    if report is None:
+        return expired(turn)
+    row = [Button(str(level), f"sv:{report.id}:{level}") for level in SEVERITY_CHOICES]
+    text = f"How sore are your {area_label(turn, report.area)} now? 0 is fine, 10 is the worst."
+    return Reply(text=text, buttons=buttons(row[:4], row[4:]))
+
+
+def set_severity(turn: Turn, report_id: int, severity: int) -> Reply:
+    report = turn.store.update_soreness(turn.user.id, report_id, severity=max(0, min(10, severity)))
+    if report is None:
+        return expired(turn)
+    return Reply(text=f"Updated: {describe(turn, report)}.", buttons=fix_buttons([report]))
+
+
+def choose_area(turn: Turn, report_id: int) -> Reply:
+    report = turn.store.get_soreness(turn.user.id, report_id)
+    if report is None:
+        return expired(turn)
+    choices = [
+        Button(area.name, f"wa:{report.id}:{area.id}")
+        for area in turn.library.areas.values()
+        if area.id != report.area
+    ]
+    rows = [choices[i : i + 3] for i in range(0, len(choices), 3)]
+    return Reply(text="Which area did you mean?", buttons=buttons(*rows))
+
+
+def set_area(turn: Turn, report_id: int, area_id: str) -> Reply:
+    if area_id not in turn.library.areas:
+        return expired(turn)
+    report = turn.store.update_soreness(turn.user.id, report_id, area=area_id)
+    if report is None:
+        return expired(turn)
+    return Reply(text=f"Fixed: {describe(turn, report)}.", buttons=fix_buttons([report]))
+
+
+def undo(turn: Turn, report_ids: list[int]) -> Reply:
+    removed = [rid for rid in report_ids if turn.store.delete_soreness(turn.user.id, rid)]
+    if not removed:
+        return expired(turn)
+    return Reply(text="Undone - I've removed that report.")
+
+
+def expired(turn: Turn) -> Reply:
+    return Reply(text=turn.say("button_expired"))

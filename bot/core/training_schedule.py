@@ -1,0 +1,154 @@
+"""The user's training schedule in chat: read back what was understood, save on a tap.
+
+Schedules arrive in plain words ("Mon Wed Fri 18:00", "leg day tomorrow 7:30"). Whatever
+the parser understood is always read back with Save / Try again buttons before anything
+is stored, because a wrong reminder time is worse than none.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from bot.core.records import ScheduleEntry
+from bot.core.replies import Button, Reply
+from bot.core.timeplan import PlannedSession, describe_session, next_session, parse_schedule
+from bot.core.turn import Turn, buttons
+
+
+def workout_names(turn: Turn) -> dict[str, str]:
+    return {wid: workout.name for wid, workout in turn.library.workouts.items()}
+
+
+def propose(turn: Turn, text: str, *, onboarding: bool = False) -> Reply | None:
+    """Read a schedule from text and ask to confirm it; None when nothing looked like one."""
+    reading = parse_schedule(text, turn.local_now.date())
+    if not reading.sessions:
+        if not reading.problems:
+            return None
+        return Reply(
+            text="\n".join([*reading.problems, "", turn.say("schedule_examples")]),
+            buttons=_skip_row(onboarding),
+        )
+    turn.user.dialog["proposal"] = [_session_dict(s) for s in reading.sessions]
+    turn.user.dialog["step"] = "confirm_schedule"
+    turn.user.dialog["onboarding"] = onboarding
+    names = workout_names(turn)
+    lines = [turn.say("schedule_understood")]
+    lines += [f"• {describe_session(s, names)}" for s in reading.sessions]
+    lines += [f"(Note: {problem})" for problem in reading.problems]
+    return Reply(
+        text="\n".join(lines),
+        buttons=buttons([Button("✅ Save", "sc:save"), Button("✏ Try again", "sc:retry")]),
+    )
+
+
+def _skip_row(onboarding: bool) -> tuple[tuple[Button, ...], ...]:
+    return buttons([Button("Skip for now", "o:skip")]) if onboarding else ()
+
+
+def _session_dict(session: PlannedSession) -> dict[str, Any]:
+    return {
+        "time": session.time,
+        "weekday": session.weekday,
+        "on_date": session.on_date.isoformat() if session.on_date else None,
+        "workout": session.workout,
+    }
+
+
+def save_proposal(turn: Turn) -> Reply:
+    proposal = turn.user.dialog.pop("proposal", None)
+    onboarding = bool(turn.user.dialog.pop("onboarding", False))
+    turn.user.dialog.pop("step", None)
+    if not isinstance(proposal, list) or not proposal:
+        return Reply(text=turn.say("button_expired"))
+    for item in proposal:
+        on_date = date.fromisoformat(item["on_date"]) if item.get("on_date") else None
+        turn.store.add_schedule(
+            turn.user.id,
+            str(item["time"]),
+            weekday=item.get("weekday"),
+            on_date=on_date,
+            workout=item.get("workout"),
+        )
+    if onboarding:
+        turn.user.onboarded = True
+    text = turn.say("schedule_saved", lead=turn.user.lead_minutes)
+    upcoming = next_session(turn.store.schedules(turn.user.id), turn.user.tz, turn.now)
+    if upcoming is not None:
+        local = upcoming[0].astimezone(turn.zone)
+        text += "\n" + turn.say("schedule_next", when=local.strftime("%a %d %b %H:%M"))
+    if onboarding:
+        text += "\n\n" + turn.say("onboarding_done")
+    return Reply(text=text)
+
+
+def retry(turn: Turn) -> Reply:
+    turn.user.dialog.pop("proposal", None)
+    onboarding = bool(turn.user.dialog.get("onboarding"))
+    turn.user.dialog["step"] = "schedule"
+    return Reply(text=turn.say("schedule_prompt"), buttons=_skip_row(onboarding))
+
+
+def show(turn: Turn) -> Reply:
+    entries = turn.store.schedules(turn.user.id)
+    if not entries:
+        return Reply(
+            text=turn.say("no_schedule"),
+            buttons=buttons([Button("➕ Add sessions", "sc:add")]),
+        )
+    names = workout_names(turn)
+    lines = [turn.say("schedule_header", tz=turn.user.tz)]
+    lines += [f"{n}. {describe_session(e, names)}" for n, e in enumerate(entries, start=1)]
+    remove = [Button(f"✖ {n}", f"sc:x:{e.id}") for n, e in enumerate(entries, start=1)]
+    rows = [remove[i : i + 5] for i in range(0, min(len(remove), 20), 5)]
+    return Reply(
+        text="\n".join(lines),
+        buttons=buttons(*rows, [Button("➕ Add", "sc:add"), Button("Clear all", "sc:clear")]),
+    )
+
+
+def ask_to_add(turn: Turn) -> Reply:
+    turn.user.dialog["step"] = "schedule"
+    turn.user.dialog["onboarding"] = False
+    return Reply(text=turn.say("schedule_prompt"))
+
+
+def remove(turn: Turn, entry_id: int) -> Reply:
+    entries = {e.id: e for e in turn.store.schedules(turn.user.id)}
+    entry = entries.get(entry_id)
+    if entry is None or not turn.store.remove_schedule(turn.user.id, entry_id):
+        return Reply(text=turn.say("button_expired"))
+    return Reply(text=f"Removed {describe_session(entry, workout_names(turn))}.")
+
+
+def remove_by_number(turn: Turn, argument: str) -> Reply:
+    entries = turn.store.schedules(turn.user.id)
+    if argument.strip().lower() in {"all", "everything"}:
+        return clear(turn)
+    try:
+        entry: ScheduleEntry = entries[int(argument) - 1]
+    except (ValueError, IndexError):
+        return Reply(text=turn.say("schedule_remove_help", count=len(entries)))
+    return remove(turn, entry.id)
+
+
+def clear(turn: Turn) -> Reply:
+    removed = turn.store.clear_schedules(turn.user.id)
+    return Reply(text=turn.say("schedule_cleared", count=removed))
+
+
+def command(turn: Turn, argument: str) -> Reply:
+    """/schedule, /schedule add <when>, /schedule remove <n|all>, /schedule <when>."""
+    verb, _, rest = argument.strip().partition(" ")
+    verb = verb.lower()
+    if not verb:
+        return show(turn)
+    if verb in {"remove", "delete", "rm", "del"}:
+        return remove_by_number(turn, rest)
+    if verb in {"clear", "reset"}:
+        return clear(turn)
+    text = rest if verb == "add" else argument
+    if not text.strip():
+        return ask_to_add(turn)
+    return propose(turn, text) or Reply(text=turn.say("schedule_examples"))

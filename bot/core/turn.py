@@ -1,0 +1,57 @@
+"""One turn of a conversation: who is talking, when, and what the coach can reach.
+
+Every handler in the core takes a `Turn` and returns replies. Keeping the store, content,
+clock and user together means handlers stay small functions rather than methods on one
+ever-growing class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+
+from bot.core.content import Library
+from bot.core.records import Store, User
+from bot.core.replies import Button, Reply
+from bot.core.timeplan import tzinfo_for
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who sent a message, as the adapter knows them. `private` is a one-to-one chat."""
+
+    platform: str
+    user_id: str
+    chat_id: str | None = None
+    private: bool = True
+
+
+@dataclass(slots=True)
+class Turn:
+    store: Store
+    library: Library
+    now: datetime
+    user: User
+    replies: list[Reply] = field(default_factory=list)  # sent before the turn's main reply
+    forgotten: bool = False  # the user's rows are gone: nothing may be saved back
+
+    @property
+    def zone(self) -> tzinfo:
+        """The user's time zone; a broken stored value falls back to UTC rather than failing."""
+        try:
+            return tzinfo_for(self.user.tz)
+        except ValueError:
+            return tzinfo_for("UTC")
+
+    @property
+    def local_now(self) -> datetime:
+        return self.now.astimezone(self.zone)
+
+    def say(self, key: str, **values: object) -> str:
+        """A message template from content/messages.yaml, filled in."""
+        return self.library.messages[key].format(**values)
+
+
+def buttons(*rows: list[Button]) -> tuple[tuple[Button, ...], ...]:
+    """Rows of buttons as the immutable shape `Reply` wants."""
+    return tuple(tuple(row) for row in rows if row)

@@ -1,0 +1,79 @@
+"""Settings from the environment and `.env`, validated once at start-up.
+
+Every setting is listed with a comment in `.env.example`. A bad value stops the bot with
+one clear line per problem (`BOT_DEFAULT_TZ: unknown time zone`), and token values never
+appear in those lines: they are `SecretStr` and errors are rebuilt without the input.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.core.timeplan import parse_timezone
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class SettingsError(ValueError):
+    """The configuration is wrong; the message names each setting and what is wrong."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_base_file_url: str | None = None
+    telegram_webhook_url: str | None = None
+    telegram_webhook_listen: str = "127.0.0.1"
+    telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
+    telegram_send_rate: float = Field(default=25.0, gt=0, le=1000)
+    discord_bot_token: SecretStr | None = None
+    discord_api_base_url: str | None = None
+    discord_send_rate: float = Field(default=40.0, gt=0, le=1000)
+    bot_db_path: Path = Path("./data/bot.sqlite3")
+    bot_log_level: LogLevel = "INFO"
+    bot_default_tz: str = "UTC"
+    bot_nudge_grace_minutes: int = Field(default=15, ge=1, le=24 * 60)
+
+    @field_validator("bot_default_tz")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        zone = parse_timezone(value)
+        if zone is None:
+            raise ValueError("unknown time zone; use an IANA name like Europe/Berlin")
+        return zone
+
+    @field_validator("bot_log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("telegram_bot_token", "discord_bot_token", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def telegram_token(self) -> str | None:
+        return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
+
+    @property
+    def discord_token(self) -> str | None:
+        return self.discord_bot_token.get_secret_value() if self.discord_bot_token else None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning pydantic's errors into one readable line per setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors(include_input=False, include_url=False)
+        ]
+        raise SettingsError("invalid configuration:\n  " + "\n  ".join(problems)) from None
