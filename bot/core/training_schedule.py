@@ -36,7 +36,7 @@ def propose(turn: Turn, text: str, *, onboarding: bool = False) -> Reply | None:
     names = workout_names(turn)
     lines = [turn.say("schedule_understood")]
     lines += [f"• {describe_session(s, names)}" for s in reading.sessions]
-    lines += [f"(Note: {problem})" for problem in reading.problems]
+    lines += [f"(Note: {note})" for note in (*reading.notes, *reading.problems)]
     return Reply(
         text="\n".join(lines),
         buttons=buttons([Button("✅ Save", "sc:save"), Button("✏ Try again", "sc:retry")]),

@@ -1,0 +1,95 @@
+"""The terminal chat end to end: `python -m bot` as a real process with piped stdin."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_bot(db_path: Path, lines: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **os.environ,
+        "BOT_DB_PATH": str(db_path),
+        "TELEGRAM_BOT_TOKEN": "",
+        "DISCORD_BOT_TOKEN": "",
+        "BOT_DEFAULT_TZ": "UTC",
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot"],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def first_session(db_path: Path) -> subprocess.CompletedProcess[str]:
+    return run_bot(
+        db_path,
+        [
+            "/start",
+            "Berlin",
+            "Mon Wed Fri 18:00",
+            "1",  # the Save button
+            "my calves are killing me",
+            "what should I roll? I have 10 minutes",
+            "had a massage today",
+            "/history",
+        ],
+    )
+
+
+def test_console_chat_runs_onboarding_soreness_roll_and_massage(
+    first_session: subprocess.CompletedProcess[str],
+) -> None:
+    out = first_session.stdout
+    assert first_session.returncode == 0, first_session.stderr
+    assert "Europe/Berlin" in out
+    assert "Mon 18:00" in out and "Saved" in out
+    assert "calves 9/10" in out
+    assert "10-minute rolling routine" in out
+    assert "Massage logged" in out
+    assert "Calves: 9" in out
+
+
+def test_console_state_survives_a_restart(
+    first_session: subprocess.CompletedProcess[str], db_path: Path
+) -> None:
+    again = run_bot(db_path, ["/history", "/schedule", "/massage"])
+    assert again.returncode == 0, again.stderr
+    assert "Calves: 9" in again.stdout
+    assert "Fri 18:00" in again.stdout
+    assert "1 massage(s) this month" in again.stdout or "Your last massage" in again.stdout
+
+
+def test_console_export_writes_my_data_to_a_file(
+    first_session: subprocess.CompletedProcess[str], db_path: Path
+) -> None:
+    run_bot(db_path, ["/export"])
+    exported = next((db_path.parent / "exports").glob("*.json"))
+    assert json.loads(exported.read_text())["soreness"][0]["area"] == "calves"
+
+
+def test_help_flag_explains_the_modes() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert "TELEGRAM_BOT_TOKEN" in result.stdout and "terminal chat" in result.stdout
+
+
+def test_bad_setting_stops_with_a_clear_error(db_path: Path) -> None:
+    result = run_bot(db_path, [], BOT_DEFAULT_TZ="Mars/Olympus_Mons")
+    assert result.returncode == 2
+    assert "BOT_DEFAULT_TZ" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,33 @@
+"""Drift guards: every command, area and workout is wired up everywhere it must be."""
+
+from __future__ import annotations
+
+from bot.core.coach import Coach
+from bot.core.content import AREA_IDS, COMMANDS, WORKOUT_IDS, Library
+from bot.core.memory import MemoryStore
+from bot.core.parsing import parse_message
+
+
+def test_every_command_is_in_help_and_the_menu_and_the_coach(library: Library) -> None:
+    coach = Coach(MemoryStore(), library)
+    for command in COMMANDS:
+        assert f"/{command}" in library.messages["help"]
+        assert command in library.commands
+        assert command in coach.commands
+
+
+def test_the_coach_handles_no_command_that_help_does_not_list(library: Library) -> None:
+    assert set(Coach(MemoryStore(), library).commands) == set(COMMANDS)
+
+
+def test_every_area_has_cues_time_and_a_name_the_parser_knows(library: Library) -> None:
+    for area_id in AREA_IDS:
+        area = library.areas[area_id]
+        assert area.cues and area.seconds > 0
+        assert parse_message(f"{area.name} 6/10").soreness == {area_id: 6}, area_id
+
+
+def test_every_workout_is_understood_by_its_own_name(library: Library) -> None:
+    for workout_id in WORKOUT_IDS:
+        name = library.workouts[workout_id].phrases[0]
+        assert parse_message(f"what should I roll before {name}?").workout == workout_id
