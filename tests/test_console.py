@@ -84,7 +84,11 @@ def test_console_export_writes_my_data_to_a_file(
 
 def test_help_flag_explains_the_modes() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, cwd=ROOT, check=True
+        [sys.executable, "-m", "bot", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
     )
     assert "TELEGRAM_BOT_TOKEN" in result.stdout and "terminal chat" in result.stdout
 

@@ -46,7 +46,13 @@ def test_any_button_data_is_answered_without_error(data: str) -> None:
 def test_reported_soreness_survives_a_storm_of_bad_input() -> None:
     coach = fresh_coach()
     coach.handle_message(SENDER, "calves 7/10")
-    for junk in ["/sore", "\x00\x01", "/schedule add 99:99", "/settings tz Nowhere/Land", "🦶" * 900]:
+    for junk in [
+        "/sore",
+        "\x00\x01",
+        "/schedule add 99:99",
+        "/settings tz Nowhere/Land",
+        "🦶" * 900,
+    ]:
         coach.handle_message(SENDER, junk)
     history = coach.handle_message(SENDER, "/history")[-1].text
     assert "Calves" in history
