@@ -146,6 +146,7 @@ class Language:
     default_severity: int
     severity_words: dict[str, int]
     intensifiers: dict[str, int]
+    after_intensifiers: tuple[str, ...]
     softeners: tuple[str, ...]
     negators: tuple[str, ...]
     after_negators: tuple[str, ...]
@@ -155,7 +156,10 @@ class Language:
     roll_words: tuple[str, ...]
     question_cues: tuple[str, ...]
     question_targets: tuple[str, ...]
+    routine_words: tuple[str, ...]
     massage_words: tuple[str, ...]
+    not_massages: tuple[str, ...]
+    massage_wishes: tuple[str, ...]
     massage_context: tuple[str, ...]
     number_words: dict[str, int]
     minutes_units: tuple[str, ...]
@@ -595,15 +599,18 @@ LANGUAGE_KEYS = (
 
 def _language(node: _Node) -> Language:
     severity = node.get("severity")
-    severity.mapping(required=("default", "words", "intensifiers", "softeners"))
+    severity.mapping(
+        required=("default", "words", "intensifiers", "after_intensifiers", "softeners")
+    )
     questions = node.get("questions")
-    questions.mapping(required=("roll_words", "cues", "targets"))
+    questions.mapping(required=("roll_words", "cues", "routine_words", "targets"))
     massage = node.get("massage")
-    massage.mapping(required=("words", "context_words"))
+    massage.mapping(required=("not_massages", "wishes", "words", "context_words"))
     return Language(
         default_severity=severity.get("default").integer(1, 10),
         severity_words=_scale(severity.get("words"), 0, 10),
         intensifiers=_scale(severity.get("intensifiers"), 0, 10),
+        after_intensifiers=severity.get("after_intensifiers").terms(),
         softeners=severity.get("softeners").terms(),
         negators=node.get("negators").terms(),
         after_negators=node.get("after_negators").terms(),
@@ -613,7 +620,10 @@ def _language(node: _Node) -> Language:
         roll_words=questions.get("roll_words").terms(),
         question_cues=questions.get("cues").terms(),
         question_targets=questions.get("targets").terms(),
+        routine_words=questions.get("routine_words").terms(),
         massage_words=massage.get("words").terms(),
+        not_massages=massage.get("not_massages").terms(),
+        massage_wishes=massage.get("wishes").terms(),
         massage_context=massage.get("context_words").terms(),
         number_words=_number_words(node.get("number_words")),
         minutes_units=node.get("minutes_units").terms(),

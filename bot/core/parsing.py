@@ -57,8 +57,10 @@ CONTRACTIONS = {
     "ive": "i've",
     "&": "and",
 }
+# "can't control my bladder" reports a symptom; it does not negate one.
+INABILITY = frozenset({"can't", "couldn't", "won't", "wouldn't"})
 NUMBER_PREFIXES = frozenset(
-    {"a", "is", "are", "about", "around", "maybe", "like", "level", "rated"}
+    {"a", "an", "is", "are", "about", "around", "maybe", "like", "level", "rated", "feel"}
 )
 NUMBER_PREFIXES |= {"rate", "score", "approx", "roughly", "probably", "solid", "at", "~"}
 NON_SEVERITY_UNITS = frozenset(
@@ -67,7 +69,7 @@ NON_SEVERITY_UNITS = frozenset(
     | {"sessions", "session", "months", "month", "years", "year", "pounds", "kilos", "percent"}
 )
 WORKOUT_CONTEXT_PAST = frozenset({"after", "from", "since", "yesterday", "during"})
-MASSAGE_QUESTION_STARTS = frozenset(
+QUESTION_STARTS = MASSAGE_QUESTION_STARTS = frozenset(
     {"is", "are", "should", "how", "what", "when", "why", "do", "does", "can", "could", "would"}
     | {"will", "which", "who", "where"}
 )
@@ -81,7 +83,7 @@ STATE_VERBS = frozenset(
 )
 REVIEW_WORDS = frozenset({"chart", "history", "graph", "stats", "trend", "log", "show"})
 
-_TOKEN_RE = re.compile(r"\d+(?:[:./]\d+)?[a-z]*|[a-z]+(?:'[a-z]+)*'?|/[a-z]+|[^\w\s']")
+_TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)?(?:[:/]\d+)?[a-z]*|[a-z]+(?:'[a-z]+)*'?|/[a-z]+|[^\w\s']")
 _NUMBER_RE = re.compile(
     r"(?P<sev>\d{1,2}(?:\.\d)?)/10"
     r"|(?P<time>\d{1,2}[:.]\d{2}(?:am|pm)?|\d{1,2}(?:am|pm))"
@@ -212,6 +214,7 @@ class Lexicon:
     canonical: dict[str, Piece] = field(default_factory=dict)
     urgent_kinds: frozenset[str] = frozenset()
     minute_words: frozenset[str] = frozenset()
+    massage_wishes: frozenset[str] = frozenset()
 
     @classmethod
     def build(cls, library: Library) -> Lexicon:
@@ -231,11 +234,15 @@ class Lexicon:
             raw += [(term, _Tag("flag", flag.id)) for term in flag.terms]
         self.urgent_kinds = frozenset(f.id for f in self.library.safety.flags if f.urgent)
         self.minute_words = frozenset(lang.minutes_units)
+        self.massage_wishes = frozenset(lang.massage_wishes)
         raw += [(term, _Tag("not_flag")) for term in lang.not_red_flags]
         raw += [(term, _Tag("not_area")) for term in lang.not_areas]
         raw += [(term, _Tag("sev", value)) for term, value in lang.severity_words.items()]
         raw += [(term, _Tag("int", value)) for term, value in lang.intensifiers.items()]
         raw += [(term, _Tag("soft")) for term in lang.softeners]
+        raw += [(term, _Tag("post_int", 7)) for term in lang.after_intensifiers]
+        raw += [(term, _Tag("routine")) for term in lang.routine_words]
+        raw += [(term, _Tag("not_massage")) for term in lang.not_massages]
         raw += [(term, _Tag("neg")) for term in lang.negators]
         raw += [(term, _Tag("after_neg")) for term in lang.after_negators]
         raw += [(term, _Tag("break")) for term in lang.clause_breaks]
@@ -353,7 +360,7 @@ def _spans(words: list[str], lexicon: Lexicon) -> tuple[list[_Span], list[int]]:
             if tuple(words[i : i + len(phrase)]) == phrase:
                 length, tags = len(phrase), phrase_tags
                 break
-        if tags is None and word.endswith("n't"):
+        if tags is None and word.endswith("n't") and word not in INABILITY:
             tags = NEGATION_TAGS
         clause_of.extend([clause] * length)
         if tags is not None:
@@ -395,7 +402,15 @@ def parse_with(lexicon: Lexicon, text: str) -> Parsed:
     soreness = _soreness(spans, tokens, clause_of, lexicon)
     minutes = _minutes(tokens, command, lexicon.minute_words)
     workout = _workout(spans, tokens.words)
-    intent = _intent(command, spans, tokens.words, soreness, bool(flags))
+    intent = _intent(
+        command,
+        spans,
+        words=tokens.words,
+        soreness=soreness,
+        red_flag=bool(flags),
+        has_slots=bool(minutes or workout),
+        lexicon_wishes=lexicon.massage_wishes,
+    )
     return Parsed(
         intent=intent,
         soreness=soreness,
@@ -484,6 +499,9 @@ def _soreness(
 ) -> dict[str, int]:
     default = lexicon.library.language.default_severity
     minute_words = lexicon.minute_words
+    done_rolling = "rolled" in tokens.words and not any(
+        s.tag("flag") and not s.negated for s in spans
+    )
     areas = [s for s in spans if s.tag("area") and not s.tag("not_area")]
     if not areas:
         return {}
@@ -504,6 +522,8 @@ def _soreness(
         refined = _refinement(area.clause, by_clause, area_clauses, severity)
         if refined is not None:
             value = refined
+        if value is None and done_rolling:
+            continue  # "I rolled my calves this morning" reports rolling, not soreness
         for area_id in _area_ids(area):
             found[area_id] = default if value is None else value
     return found
@@ -613,7 +633,11 @@ def _word_severities(
 ) -> list[_Severity]:
     result: list[_Severity] = []
     modifier: tuple[str, int, _Span] | None = None  # ("int", level) or ("soft", 3)
+    last_end = -1
     for span in spans:
+        if span.tag("post_int") and result and span.start == last_end and result[-1].value >= 3:
+            result[-1].value = max(result[-1].value, 7)
+            continue
         if span.tag("int") or span.tag("soft"):
             kind = "int" if span.tag("int") else "soft"
             level = _tag_value(span, "int") if kind == "int" else 3
@@ -637,6 +661,7 @@ def _word_severities(
         said = _Severity(start, value, False, span.clause, span.end in area_starts)
         said.recovery = value == 0 and start > 0 and words[start - 1] in STATE_VERBS
         result.append(said)
+        last_end = span.end
     if modifier and modifier[0] == "soft":
         result.append(_modifier_alone(modifier[2], area_starts))
     return result
@@ -677,11 +702,11 @@ def _number_severities(
 
 
 def _out_of_ten(words: list[str], numbers: dict[int, int], index: int) -> bool:
-    return (
-        words[index + 1 : index + 3] == ["out", "of"]
-        and numbers.get(index + 3) == 10
-        and numbers[index] <= 10
-    )
+    if numbers[index] > 10:
+        return False
+    if words[index + 1 : index + 3] == ["out", "of"]:
+        return numbers.get(index + 3) == 10
+    return words[index + 1 : index + 2] in (["outta"], ["of"]) and numbers.get(index + 2) == 10
 
 
 def _minutes(tokens: _Tokens, command: str | None, units: frozenset[str]) -> int | None:
@@ -720,9 +745,12 @@ def _workout(spans: list[_Span], words: list[str]) -> str | None:
 def _intent(
     command: str | None,
     spans: list[_Span],
+    *,
     words: list[str],
     soreness: dict[str, int],
     red_flag: bool,
+    has_slots: bool,
+    lexicon_wishes: frozenset[str],
 ) -> str:
     if command is not None:
         return {"roll": "which_area", "sore": "soreness", "massage": "massage"}.get(
@@ -730,10 +758,14 @@ def _intent(
         )
     if _asks_what_to_roll(spans, words):
         return "which_area"
-    if _reports_massage(spans, words, bool(soreness)):
+    if _reports_massage(spans, words, bool(soreness), lexicon_wishes):
         return "massage"
+    if has_slots and any(s.tag("routine") for s in spans) and not soreness:
+        return "which_area"  # "quick routine before spin, 5 min"
     if soreness or red_flag:
         return "soreness"
+    if words and words[0] in MASSAGE_QUESTION_STARTS:
+        return "other"  # "is it ok to roll a sore muscle?" asks for advice, reports nothing
     if any(s.tag("sev") and not s.negated for s in spans) and not REVIEW_WORDS & set(words):
         return "soreness" if _mentions_soreness(spans) else "other"
     return "other"
@@ -777,12 +809,17 @@ def _wh_before_target(spans: list[_Span]) -> bool:
     return False
 
 
-def _reports_massage(spans: list[_Span], words: list[str], sore: bool) -> bool:
-    """A massage had or booked. "Still sore after my massage" is a soreness report instead."""
+def _reports_massage(
+    spans: list[_Span], words: list[str], sore: bool, wishes: frozenset[str]
+) -> bool:
+    """A massage had or booked. "Still sore after my massage" is a soreness report instead,
+    and "I need a massage" is a wish, not a report."""
     mentions = [s for s in spans if s.tag("massage")]
     if not mentions:
         return False
     if words and words[0] in MASSAGE_QUESTION_STARTS:
+        return False
+    if any(wishes & set(words[max(0, s.start - 4) : s.start]) for s in mentions):
         return False
     if not sore:
         return True
