@@ -14,31 +14,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.core.content import AREA_IDS as CONTRACT_AREA_IDS
 from bot.core.parsing import parse_message
 
 CASES_FILE = Path(__file__).parent / "data" / "parser_cases.jsonl"
 INTENTS = {"soreness", "which_area", "massage", "other"}
-AREA_IDS = {
-    "calves",
-    "shins",
-    "feet",
-    "hamstrings",
-    "quads",
-    "it_band",
-    "adductors",
-    "hip_flexors",
-    "glutes",
-    "lower_back",
-    "upper_back",
-    "lats",
-    "chest",
-    "shoulders",
-    "traps",
-    "neck",
-    "triceps",
-    "biceps",
-    "forearms",
-}
+AREA_IDS = set(CONTRACT_AREA_IDS)
 
 
 # --- severity -------------------------------------------------------------------------------
