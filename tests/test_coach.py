@@ -275,3 +275,19 @@ def test_a_failing_handler_answers_with_an_apology(
     replies = coach.handle_message(Sender("test", "9"), "/history")
     assert "went wrong" in replies[-1].text
     assert coach.handle_message(Sender("test", "9"), "/help")
+
+
+def test_forget_on_sqlite_leaves_no_row_of_that_user(sqlite_store, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    coach = Coach(sqlite_store, clock=clock)
+    me, other = Conversation(coach, Sender("test", "1")), Conversation(coach, Sender("test", "2"))
+    for chat in (me, other):
+        chat.say("calves 7/10")
+        chat.say("had a massage today")
+        chat.say("my knee is swollen")
+    me.say("/schedule add mon 18:00")
+    me.tap("Save")
+    user_id, others_rows = me.user.id, sqlite_store.count_rows(other.user.id)
+    me.say("/forget")
+    me.tap("Yes")
+    assert sqlite_store.count_rows(user_id) == 0
+    assert sqlite_store.count_rows(other.user.id) == others_rows

@@ -125,10 +125,11 @@ def _normalise(text: str) -> str:
         text = text.replace("_", " ")
     if "-" in text:
         text = _HYPHEN_RE.sub(" ", text)
-    return _GLUE_RE.sub("", text) if "/" in text or "m" in text else text
+    return _GLUE_RE.sub("", text) if _DIGIT_RE.search(text) else text
 
 
 _GLUE_RE = re.compile(r"(?<=\d)\s+(?=(?:am|pm)\b|/\s*10\b)|(?<=/)\s+(?=10\b)")
+_DIGIT_RE = re.compile(r"\d")
 _HYPHEN_RE = re.compile(r"(?<=[a-z0-9])-(?=[a-z0-9])")
 
 
@@ -205,7 +206,8 @@ class Lexicon:
     """Phrase table and vocabulary derived from a `Library`; build once, reuse."""
 
     library: Library
-    phrases: dict[str, list[tuple[tuple[str, ...], dict[str, object]]]] = field(
+    # multi-word phrases keyed by their first two words, longest first
+    phrases: dict[tuple[str, str], list[tuple[tuple[str, ...], dict[str, object]]]] = field(
         default_factory=dict
     )
     single: dict[str, dict[str, object]] = field(default_factory=dict)  # one-word phrases
@@ -276,7 +278,7 @@ class Lexicon:
             if len(words_t) == 1:
                 self.single[words_t[0]] = as_dict
             else:
-                self.phrases.setdefault(words_t[0], []).append((words_t, as_dict))
+                self.phrases.setdefault((words_t[0], words_t[1]), []).append((words_t, as_dict))
         for entries in self.phrases.values():
             entries.sort(key=lambda entry: -len(entry[0]))
 
@@ -356,10 +358,11 @@ def _spans(words: list[str], lexicon: Lexicon) -> tuple[list[_Span], list[int]]:
             i += 1
             continue
         length, tags = 1, single.get(word)
-        for phrase, phrase_tags in phrases.get(word, ()):
-            if tuple(words[i : i + len(phrase)]) == phrase:
-                length, tags = len(phrase), phrase_tags
-                break
+        if i + 1 < count:
+            for phrase, phrase_tags in phrases.get((word, words[i + 1]), ()):
+                if len(phrase) == 2 or tuple(words[i : i + len(phrase)]) == phrase:
+                    length, tags = len(phrase), phrase_tags
+                    break
         if tags is None and word.endswith("n't") and word not in INABILITY:
             tags = NEGATION_TAGS
         clause_of.extend([clause] * length)
