@@ -17,7 +17,18 @@ from hypothesis import strategies as st
 from bot.core.content import AREA_IDS as CONTRACT_AREA_IDS
 from bot.core.parsing import parse_message
 
-CASES_FILE = Path(__file__).parent / "data" / "parser_cases.jsonl"
+CASES_FILES = sorted((Path(__file__).parent / "data").glob("parser_cases*.jsonl"))
+
+
+def _case_rows() -> list[dict[str, object]]:
+    return [
+        json.loads(line)
+        for path in CASES_FILES
+        for line in path.read_text("utf-8").splitlines()
+        if line
+    ]
+
+
 INTENTS = {"soreness", "which_area", "massage", "other"}
 AREA_IDS = set(CONTRACT_AREA_IDS)
 
@@ -526,7 +537,7 @@ def test_greetings_settings_and_off_topic_are_other(text: str) -> None:
 
 @lru_cache(maxsize=1)
 def _case_metrics() -> dict[str, float]:
-    rows = [json.loads(line) for line in CASES_FILE.read_text("utf-8").splitlines() if line]
+    rows = _case_rows()
     intent_ok = tp = fp = fn = red_tp = red_fn = 0
     for row in rows:
         parsed = parse_message(row["text"])
@@ -546,9 +557,9 @@ def _case_metrics() -> dict[str, float]:
     }
 
 
-def test_parser_cases_file_has_250_labeled_messages() -> None:
-    rows = [json.loads(line) for line in CASES_FILE.read_text("utf-8").splitlines() if line]
-    assert len(rows) == 250
+def test_parser_cases_files_hold_450_well_formed_labeled_messages() -> None:
+    rows = _case_rows()
+    assert len(rows) == 450
     for row in rows:
         assert set(row) == {"text", "intent", "soreness", "red_flag", "minutes", "workout"}
         assert row["intent"] in INTENTS

@@ -68,7 +68,9 @@ NON_SEVERITY_UNITS = frozenset(
     | {"km", "miles", "mile", "k", "kg", "kgs", "lbs", "lb", "times", "massages", "massage"}
     | {"sessions", "session", "months", "month", "years", "year", "pounds", "kilos", "percent"}
 )
-WORKOUT_CONTEXT_PAST = frozenset({"after", "from", "since", "yesterday", "during"})
+WORKOUT_CONTEXT_PAST = frozenset({"after", "from", "since", "yesterday", "during", "off"})
+WORKOUT_PAST_AFTER = frozenset({"yesterday", "earlier", "last", "ago"})
+NOW_WORDS = frozenset({"now", "today", "currently", "down", "dropped", "up", "tonight"})
 QUESTION_STARTS = MASSAGE_QUESTION_STARTS = frozenset(
     {"is", "are", "should", "how", "what", "when", "why", "do", "does", "can", "could", "would"}
     | {"will", "which", "who", "where"}
@@ -399,6 +401,7 @@ def parse_with(lexicon: Lexicon, text: str) -> Parsed:
     tokens = _canonical_tokens(stripped, lexicon)
     spans, clause_of = _spans(tokens.words, lexicon)
     _drop_verbal_back(spans, tokens.words)
+    _area_days(spans, tokens.words)
     _apply_negation(spans)
     flags = [s for s in spans if s.tag("flag") and not s.negated]
     kinds = tuple(dict.fromkeys(str(_tag_value(s, "flag")) for s in flags))
@@ -451,6 +454,32 @@ def _drop_verbal_back(spans: list[_Span], words: list[str]) -> None:
             spans.remove(span)
 
 
+UPPER_BODY_AREAS = frozenset(
+    {"chest", "shoulders", "traps", "neck", "triceps", "biceps", "forearms", "lats", "upper_back"}
+)
+
+
+def _area_days(spans: list[_Span], words: list[str]) -> None:
+    """ "chest & tris day", "back and bis day": areas before "day" name a workout, not soreness."""
+    for index, span in enumerate(spans):
+        if not span.tag("area") or span.end >= len(words) or words[span.end] != "day":
+            continue
+        first = index
+        while (
+            first > 0
+            and spans[first - 1].tag("area")
+            and (spans[first - 1].end == spans[first].start or words[spans[first - 1].end] == "and")
+        ):
+            first -= 1
+        named = [area for s in spans[first : index + 1] for area in _area_ids(s)]
+        upper = sum(area in UPPER_BODY_AREAS for area in named) * 2 >= len(named)
+        workout = "upper_body" if upper else "lower_body"
+        spans[first : index + 1] = [
+            _Span(spans[first].start, span.end + 1, {"workout": workout}, span.clause)
+        ]
+        return
+
+
 def _apply_negation(spans: list[_Span]) -> None:
     for index, span in enumerate(spans):
         if span.tag("neg"):
@@ -495,6 +524,7 @@ class _Severity:
     clause: int
     before_area: bool = False  # a modifier right before an area ("sore left calf")
     recovery: bool = False  # said as a state: "feel fine", "now ok" (not "bear weight fine")
+    current: bool = False  # "now a 4": newer than a number said before it
 
 
 def _soreness(
@@ -599,7 +629,7 @@ def _refinement(
     if own is None or following is None:
         return None
     numeric = [s for s in by_clause[following] if s.numeric]
-    if numeric and not own.numeric:
+    if numeric and (not own.numeric or numeric[0].current):
         return numeric[0].value
     if not own.numeric and all(s.value == 0 and s.recovery for s in by_clause[following]):
         return 0  # "quads were sore yesterday but feel fine today"
@@ -699,8 +729,11 @@ def _number_severities(
         if value > 10 or nxt in NON_SEVERITY_UNITS or nxt in minute_words:
             continue
         prev = words[index - 1] if index else ""
-        if (prev in NUMBER_PREFIXES and prev != "at") or index in area_ends:
-            result.append(_Severity(index, value, True, clause_at[index]))
+        down_to = prev == "to" and index > 1 and words[index - 2] in NOW_WORDS
+        if (prev in NUMBER_PREFIXES and prev != "at") or index in area_ends or down_to:
+            said = _Severity(index, value, True, clause_at[index])
+            said.current = bool(NOW_WORDS & set(words[max(0, index - 3) : index]))
+            result.append(said)
     return result
 
 
@@ -738,9 +771,12 @@ def _workout(spans: list[_Span], words: list[str]) -> str | None:
     """The workout the message is about: one ahead, not one already done ("after my run")."""
     mentions = [s for s in spans if s.tag("workout")]
     upcoming = [
-        s for s in mentions if not WORKOUT_CONTEXT_PAST & set(words[max(0, s.start - 3) : s.start])
+        s
+        for s in mentions
+        if not WORKOUT_CONTEXT_PAST & set(words[max(0, s.start - 3) : s.start])
+        and not WORKOUT_PAST_AFTER & set(words[s.end : s.end + 2])
     ]
-    chosen = upcoming or mentions
+    chosen = upcoming
     value = _tag_value(chosen[0], "workout") if chosen else None
     return value if isinstance(value, str) else None
 
@@ -822,7 +858,7 @@ def _reports_massage(
         return False
     if words and words[0] in MASSAGE_QUESTION_STARTS:
         return False
-    if any(wishes & set(words[max(0, s.start - 4) : s.start]) for s in mentions):
+    if any(wishes & set(words[max(0, s.start - 6) : s.start]) for s in mentions):
         return False
     if not sore:
         return True
