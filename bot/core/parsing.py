@@ -799,8 +799,9 @@ def _intent(
         return "which_area"
     if _reports_massage(spans, words, bool(soreness), lexicon_wishes):
         return "massage"
-    if has_slots and any(s.tag("routine") for s in spans) and not soreness:
-        return "which_area"  # "quick routine before spin, 5 min"
+    first_word = words[0] if words else ""
+    if _wants_a_routine(spans, set(words), has_slots, first_word) and not soreness:
+        return "which_area"  # "quick routine before spin, 5 min", "rolling before my run"
     if soreness or red_flag:
         return "soreness"
     if words and words[0] in MASSAGE_QUESTION_STARTS:
@@ -808,6 +809,22 @@ def _intent(
     if any(s.tag("sev") and not s.negated for s in spans) and not REVIEW_WORDS & set(words):
         return "soreness" if _mentions_soreness(spans) else "other"
     return "other"
+
+
+ROLLING_DONE = frozenset({"did", "done", "finished", "rolled", "was", "had", "just"})
+ASKING = frozenset({"give", "pls", "please", "need", "want", "me", "send", "show"})
+
+
+YES_NO_STARTS = frozenset({"do", "does", "is", "are", "can", "should", "will", "would", "could"})
+
+
+def _wants_a_routine(spans: list[_Span], words: set[str], has_slots: bool, first: str = "") -> bool:
+    """Rolling or a routine for a time or workout ahead, asked without a question word."""
+    if ROLLING_DONE & words or YES_NO_STARTS & {first}:
+        return False
+    rolling = any(s.tag("roll") for s in spans)
+    routine = any(s.tag("routine") for s in spans)
+    return (has_slots and (rolling or routine)) or (routine and bool(ASKING & words))
 
 
 def _mentions_soreness(spans: Iterable[_Span]) -> bool:
