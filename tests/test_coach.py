@@ -291,3 +291,17 @@ def test_forget_on_sqlite_leaves_no_row_of_that_user(sqlite_store, clock: FakeCl
     me.tap("Yes")
     assert sqlite_store.count_rows(user_id) == 0
     assert sqlite_store.count_rows(other.user.id) == others_rows
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("please stop reminders", "paused"),
+        ("delete my data", "Are you sure"),
+        ("what's my schedule?", "scheduled"),
+        ("help", "/roll"),
+    ],
+)
+def test_plain_words_reach_commands(conversation: Conversation, text: str, expected: str) -> None:
+    conversation.say(text)
+    assert expected.lower() in conversation.last_text.lower()

@@ -181,6 +181,9 @@ class Coach:
         return soreness.confirm(turn, soreness.record_from_message(turn, parsed, text))
 
     def _other(self, turn: Turn, text: str) -> Reply:
+        shortcut = self._shortcut(text)
+        if shortcut is not None:
+            return self.commands[shortcut](turn, "")
         words = set(text.lower().replace("!", " ").replace(",", " ").split())
         if words & GREETINGS and len(words) <= 4:
             return self._greeting(turn)
@@ -197,6 +200,14 @@ class Coach:
                 buttons=buttons([Button(f"Yes, use {zone}", f"tz:{zone}"[:64])]),
             )
         return self._not_understood(turn)
+
+    def _shortcut(self, text: str) -> str | None:
+        """A command asked for in plain words ("stop reminders", "delete my data")."""
+        lowered = f" {' '.join(text.lower().strip('?!. ').split())} "
+        for command, phrases in self.library.language.shortcuts.items():
+            if any(f" {phrase} " in lowered for phrase in phrases):
+                return command
+        return None
 
     def _greeting(self, turn: Turn) -> Reply:
         rows = [Button("What should I roll?", "r:10:-"), Button("Help", "h")]

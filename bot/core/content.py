@@ -163,6 +163,7 @@ class Language:
     massage_context: tuple[str, ...]
     number_words: dict[str, int]
     minutes_units: tuple[str, ...]
+    shortcuts: dict[str, tuple[str, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -594,6 +595,7 @@ LANGUAGE_KEYS = (
     "massage",
     "number_words",
     "minutes_units",
+    "shortcuts",
 )
 
 
@@ -627,7 +629,20 @@ def _language(node: _Node) -> Language:
         massage_context=massage.get("context_words").terms(),
         number_words=_number_words(node.get("number_words")),
         minutes_units=node.get("minutes_units").terms(),
+        shortcuts=_shortcuts(node.get("shortcuts")),
     )
+
+
+def _shortcuts(node: _Node) -> dict[str, tuple[str, ...]]:
+    """Command id -> phrases; every key must be a real command."""
+    _check_known(node, COMMANDS, "command")
+    return {command: child.terms() for command, child in node.items()}
+
+
+def _check_known(node: _Node, known: Sequence[str], label: str) -> None:
+    for key in node.mapping():
+        if key not in known:
+            raise node.child(key, None).fail(f"unknown {label} {key!r}")
 
 
 def load_library(directory: Path | None = None) -> Library:
