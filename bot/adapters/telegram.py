@@ -1,0 +1,633 @@
+"""The Telegram adapter: the whole coach over python-telegram-bot (PTB ≥ 22).
+
+Incoming: one `MessageHandler` for text (commands included: the coach routes them) and one
+`CallbackQueryHandler` for button taps. Both call the synchronous coach directly — it is
+SQLite-fast — and send every `Reply` back as new messages. State is always per user
+(`effective_user.id`), never per chat, so a user is the same person in a group and in
+their private chat.
+
+Outgoing: replies are plain text escaped for HTML (the title in <b>), buttons become
+inline keyboards, an `Image` a photo and an `Attachment` a document. `TelegramAdapter.send`
+is the `Messenger` entry point the scheduler uses for nudges; it maps Telegram's errors
+onto `Delivery` values and marks users who blocked the bot as unreachable.
+
+Reliability: `RetryingRateLimiter` (PTB's `AIORateLimiter` plus retries of 5xx and
+connection errors) sits under every Bot API call except `getUpdates`, so a 429's
+`retry_after` is honoured and retried everywhere. An error handler logs a failed update
+and tells the user in plain words; one bad update never stops the bot.
+
+Secrets: the token is part of every request URL, and PTB's own debug log and `Bot.__repr__`
+contain it. We never log Bot objects or URLs, keep the HTTP client loggers at WARNING,
+and `redact_token_in_logs` scrubs the token from any log record as defence in depth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+import secrets
+import signal
+import warnings
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Message,
+    MessageEntity,
+    Update,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+from telegram.request import HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.adapters.base import Delivery, SendResult
+from bot.core.coach import Coach
+from bot.core.records import Store, User
+from bot.core.replies import Reply
+from bot.core.turn import Sender
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+MAX_TEXT = 4096  # Bot API limit for a message
+MAX_CAPTION = 1024  # Bot API limit for a photo/document caption
+RATE_LIMIT_RETRIES = 3  # 429s retried after retry_after before giving up
+SERVER_ERROR_RETRIES = 3  # 5xx / connection errors retried before giving up
+SERVER_ERROR_BACKOFF = 0.25  # seconds before the first retry; doubles each time
+ALLOWED_UPDATES = ("message", "callback_query")
+REDACTED = "[REDACTED]"
+
+OPEN_PRIVATE_CHAT = (
+    "That answer has your personal data, so I only send it in a private chat. "
+    "Open a chat with me (@{username}), press Start, then send the command there."
+)
+SENT_PRIVATELY = "I've sent that to you in our private chat."
+
+
+# ------------------------------------------------------------------ logging hygiene
+
+
+def redact_token_in_logs(token: str) -> Callable[[], None]:
+    """Scrub the token's secret from every log record created from now on; returns an undo.
+
+    Why a record factory and not a handler filter: filters on a logger do not see records
+    propagated from child loggers, and handlers added later (by tests, by an operator) would
+    miss a handler filter. The factory sees every record at creation, whoever logs it.
+    Redacted records get `token_redacted = True`, so tests can tell who needed scrubbing.
+    """
+    secret = token.split(":", 1)[1] if ":" in token else token
+    if len(secret) < 4:  # a blank or toy token: nothing meaningful to match
+        return lambda: None
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        _redact_record(record, secret)
+        return record
+
+    logging.setLogRecordFactory(factory)
+
+    def undo() -> None:
+        if logging.getLogRecordFactory() is factory:
+            logging.setLogRecordFactory(previous)
+
+    return undo
+
+
+def _redact_record(record: logging.LogRecord, secret: str) -> None:
+    try:
+        message = record.getMessage()
+    except Exception:  # a malformed call: leave it to logging's own error reporting
+        return
+    if secret in message:
+        record.msg, record.args = message.replace(secret, REDACTED), None
+        record.token_redacted = True
+    if record.exc_info and record.exc_info[1] is not None:
+        text = logging.Formatter().formatException(record.exc_info)
+        if secret in text:
+            record.exc_text = text.replace(secret, REDACTED)
+            record.exc_info = None  # the live exception still holds the secret
+            record.token_redacted = True
+    if record.stack_info and secret in record.stack_info:
+        record.stack_info = record.stack_info.replace(secret, REDACTED)
+        record.token_redacted = True
+
+
+def quiet_http_loggers() -> None:
+    """httpx logs every request URL at INFO, and Telegram URLs contain the token."""
+    for name in ("httpx", "httpcore"):
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < logging.WARNING:
+            logger.setLevel(logging.WARNING)
+
+
+# ------------------------------------------------------------------ rate limits & retries
+
+
+class RetryingRateLimiter(AIORateLimiter):
+    """`AIORateLimiter` that also retries server errors (5xx) and dropped connections.
+
+    PTB raises `NetworkError` for both and never retries them itself. `BadRequest` (our
+    fault) and `TimedOut` (the request may have been delivered: a retry could send a
+    message twice) are not retried. Every Bot API call but `getUpdates` goes through here.
+    """
+
+    def __init__(
+        self,
+        *,
+        overall_max_rate: float,
+        max_retries: int = RATE_LIMIT_RETRIES,
+        server_retries: int = SERVER_ERROR_RETRIES,
+        backoff: float = SERVER_ERROR_BACKOFF,
+    ) -> None:
+        super().__init__(overall_max_rate=overall_max_rate, max_retries=max_retries)
+        self.server_retries = server_retries
+        self.backoff = backoff
+
+    async def process_request(  # noqa: PLR0917 - PTB's signature
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        delay = self.backoff
+        for attempt in range(self.server_retries + 1):
+            try:
+                return await super().process_request(
+                    callback, args, kwargs, endpoint, data, rate_limit_args
+                )
+            except (BadRequest, TimedOut):
+                raise
+            except NetworkError as exc:
+                if attempt == self.server_retries:
+                    raise
+                log.warning(
+                    "Telegram %s failed (%s); retry %d in %.2f s",
+                    endpoint,
+                    type(exc).__name__,
+                    attempt + 1,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def retry_after_seconds(error: RetryAfter) -> float:
+    """`RetryAfter.retry_after` in seconds, whichever type this PTB version hands out."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+# ------------------------------------------------------------------ rendering
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A reply as Telegram messages: HTML text chunks, a keyboard, optional media."""
+
+    chunks: tuple[str, ...]
+    keyboard: InlineKeyboardMarkup | None
+    reply: Reply
+
+
+def escape(text: str) -> str:
+    """Plain text for `parse_mode=HTML`: only &, < and > are special there."""
+    return html.escape(text, quote=False)
+
+
+def render_reply(reply: Reply) -> Rendered:
+    """Escape the text for HTML, bold the title, split at Telegram's length limit."""
+    title = f"<b>{escape(reply.title)}</b>\n" if reply.title else ""
+    chunks = split_html(reply.text, MAX_TEXT - len(title)) if reply.text else []
+    if title:
+        chunks = [title + (chunks[0] if chunks else ""), *chunks[1:]]
+    keyboard = None
+    if reply.buttons:
+        keyboard = InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(button.label, callback_data=button.data) for button in row]
+                for row in reply.buttons
+            ]
+        )
+    return Rendered(tuple(chunk for chunk in chunks if chunk.strip()), keyboard, reply)
+
+
+def split_html(text: str, limit: int) -> list[str]:
+    """Escape `text` into pieces of at most `limit` characters, cut at line ends if possible.
+
+    Escaping happens per piece, so a cut never lands inside an entity like `&amp;`.
+    """
+    escaped = escape(text)
+    if len(escaped) <= limit:
+        return [escaped]
+    pieces: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        for part in _hard_split(line, limit):
+            if current and len(current) + len(part) > limit:
+                pieces.append(current)
+                current = ""
+            current += part
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def _hard_split(line: str, limit: int) -> list[str]:
+    """One line, escaped, in pieces of at most `limit` (escaping grows a char up to 5x)."""
+    escaped = escape(line)
+    if len(escaped) <= limit:
+        return [escaped]
+    step = max(limit // 5, 1)
+    return [escape(line[i : i + step]) for i in range(0, len(line), step)]
+
+
+# ------------------------------------------------------------------ groups
+
+
+def text_for_coach(message: Message, bot_id: int, username: str) -> str | None:
+    """What the coach should read from `message`, or None when it is not for us.
+
+    Private chats: everything. Groups: commands (not those aimed at another bot), messages
+    that mention us, and replies to our messages; the rest is people talking to each other.
+    `/start` deep-link payloads and `@ourbot` command suffixes are dropped.
+    """
+    text = message.text or message.caption or ""
+    private = message.chat.type == ChatType.PRIVATE
+    if text.startswith("/"):
+        command, _, argument = text.partition(" ")
+        name, _, target = command.partition("@")
+        if target and target.lower() != username.lower():
+            return None  # "/roll@other_bot" in a group is for someone else
+        if name.lower() == "/start":
+            return "/start"  # a deep-link payload ("/start abc123") carries nothing for us
+        return f"{name} {argument}".strip()
+    if private:
+        return text
+    if _mentions_bot(message, bot_id, username):
+        return _without_mention(text, username)
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == bot_id:
+        return text
+    return None
+
+
+def _mentions_bot(message: Message, bot_id: int, username: str) -> bool:
+    handle = f"@{username}".lower()
+    entities = message.parse_entities() if message.text else message.parse_caption_entities()
+    for entity, value in entities.items():
+        if entity.type == MessageEntity.MENTION and value.lower() == handle:
+            return True
+        if (
+            entity.type == MessageEntity.TEXT_MENTION
+            and entity.user is not None
+            and entity.user.id == bot_id
+        ):
+            return True
+    return False
+
+
+def _without_mention(text: str, username: str) -> str:
+    handle = f"@{username}"
+    lowered, out, start = text.lower(), [], 0
+    while (found := lowered.find(handle.lower(), start)) != -1:
+        out.append(text[start:found])
+        start = found + len(handle)
+    out.append(text[start:])
+    return " ".join("".join(out).split())
+
+
+# ------------------------------------------------------------------ the adapter
+
+
+class TelegramAdapter:
+    """The coach on Telegram; also the `Messenger` the scheduler sends nudges through."""
+
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        coach: Coach,
+        store: Store,
+        settings: Settings,
+        *,
+        poll_timeout: float = 10.0,
+        rate_limit_retries: int = RATE_LIMIT_RETRIES,
+    ) -> None:
+        if not settings.telegram_token:
+            raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+        self.coach = coach
+        self.store = store
+        self.settings = settings
+        self.poll_timeout = poll_timeout
+        self.rate_limit_retries = rate_limit_retries
+        # Before the Application exists: PTB's Bot logs its URL (with the token) at DEBUG.
+        self._undo_redaction = redact_token_in_logs(settings.telegram_token)
+        self.application: Application[Any, Any, Any, Any, Any, Any] = self.build_application()
+        self._started = False
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    def build_application(self) -> Application[Any, Any, Any, Any, Any, Any]:
+        """A PTB Application wired to our handlers, rate limiter and base URLs."""
+        settings = self.settings
+        token = settings.telegram_token or ""
+        base_url = settings.telegram_base_url
+        application = (
+            ApplicationBuilder()
+            .token(token)
+            .base_url(base_url)
+            .base_file_url(file_url_for(base_url, settings.telegram_base_file_url))
+            .request(_http_request(base_url, pool_size=64))
+            .get_updates_request(_http_request(base_url, pool_size=2))
+            .rate_limiter(
+                RetryingRateLimiter(
+                    overall_max_rate=settings.telegram_send_rate,
+                    max_retries=self.rate_limit_retries,
+                )
+            )
+            .job_queue(None)  # nudges are the scheduler's job, not PTB's JobQueue
+            .build()
+        )
+        updates = filters.UpdateType.MESSAGE & (filters.TEXT | filters.CAPTION)
+        application.add_handler(MessageHandler(updates, self.on_message))
+        application.add_handler(CallbackQueryHandler(self.on_callback))
+        application.add_error_handler(self.on_error)
+        return application
+
+    async def start(self) -> None:
+        """Connect, publish the command menu and start polling (or the webhook server)."""
+        quiet_http_loggers()
+        app = self.application
+        await app.initialize()
+        await self.publish_commands()
+        await app.start()
+        updater = app.updater
+        assert updater is not None
+        if self.settings.telegram_webhook_url:
+            await updater.start_webhook(**self._webhook_options())
+            log.info("Telegram adapter running as @%s (webhook)", app.bot.username)
+        else:
+            await updater.start_polling(
+                poll_interval=0.0,
+                timeout=timedelta(seconds=self.poll_timeout),
+                allowed_updates=list(ALLOWED_UPDATES),
+            )
+            log.info("Telegram adapter running as @%s (long polling)", app.bot.username)
+        self._started = True
+
+    async def stop(self) -> None:
+        """Stop receiving, finish the updates in hand, close the HTTP clients."""
+        app = self.application
+        try:
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+            await app.shutdown()
+        finally:
+            self._started = False
+            self._undo_redaction()
+
+    async def run(self) -> None:
+        """Run until SIGINT/SIGTERM or cancellation (`python -m bot`)."""
+        stopped = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        handled: list[signal.Signals] = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, stopped.set)
+                handled.append(sig)
+        await self.start()
+        try:
+            await stopped.wait()
+        finally:
+            for sig in handled:
+                loop.remove_signal_handler(sig)
+            await self.stop()
+
+    async def publish_commands(self) -> None:
+        """One menu line per command in content/messages.yaml, so Telegram's menu lists them."""
+        commands = [
+            BotCommand(name, description)
+            for name, description in self.coach.library.commands.items()
+        ]
+        await self.application.bot.set_my_commands(commands)
+
+    def _webhook_options(self) -> dict[str, Any]:
+        url = self.settings.telegram_webhook_url or ""
+        return {
+            "listen": self.settings.telegram_webhook_listen,
+            "port": self.settings.telegram_webhook_port,
+            "url_path": urlsplit(url).path.lstrip("/"),
+            "webhook_url": url,
+            "allowed_updates": list(ALLOWED_UPDATES),
+            # Telegram echoes it in a header; updates without it are refused. New each start.
+            "secret_token": secrets.token_urlsafe(32),
+        }
+
+    # --- incoming --------------------------------------------------------------------
+
+    async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A text message: to the coach if it is meant for us, replies back to the chat."""
+        message, user = update.message, update.effective_user
+        if message is None or user is None or user.is_bot:
+            return
+        bot = context.bot
+        text = text_for_coach(message, bot.id, bot.username)
+        if text is None:
+            return
+        sender = Sender(
+            PLATFORM,
+            str(user.id),
+            chat_id=str(message.chat.id),
+            private=message.chat.type == ChatType.PRIVATE,
+        )
+        for reply in self.coach.handle_message(sender, text):
+            await self.answer(sender, message.chat.id, reply)
+
+    async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A button tap: always answer the query (stops the spinner), then reply anew."""
+        query = update.callback_query
+        if query is None:
+            return
+        try:
+            await query.answer()
+        except TelegramError as exc:  # too old to answer: still handle the tap
+            log.info("could not answer a callback query: %s", type(exc).__name__)
+        message = query.message
+        chat = message.chat if message is not None else None
+        sender = Sender(
+            PLATFORM,
+            str(query.from_user.id),
+            chat_id=str(chat.id) if chat is not None else None,
+            private=chat is None or chat.type == ChatType.PRIVATE,
+        )
+        chat_id = chat.id if chat is not None else query.from_user.id
+        for reply in self.coach.handle_button(sender, query.data or ""):
+            await self.answer(sender, chat_id, reply)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log a failed update (type and id only) and tell the user in plain words."""
+        error = context.error
+        update_id = update.update_id if isinstance(update, Update) else None
+        if not isinstance(update, Update):
+            log.error("Telegram error outside an update", exc_info=error)
+            return
+        chat, user = update.effective_chat, update.effective_user
+        if isinstance(error, Forbidden):
+            log.warning("Telegram update %s: forbidden (%s)", update_id, error)
+            if chat is not None and chat.type == ChatType.PRIVATE and user is not None:
+                self._mark_unreachable_by_id(str(user.id))
+            return
+        log.error("Telegram update %s failed", update_id, exc_info=error)
+        if chat is None:
+            return
+        try:
+            await context.bot.send_message(chat.id, self.coach.library.messages["error"])
+        except TelegramError as exc:
+            log.warning("could not send the error message: %s", type(exc).__name__)
+
+    # --- outgoing --------------------------------------------------------------------
+
+    async def answer(self, sender: Sender, chat_id: int | str, reply: Reply) -> None:
+        """Send a reply to the chat it came from; private replies leave groups for a DM."""
+        if not reply.private or sender.private:
+            await self.deliver(chat_id, reply)
+            return
+        try:
+            await self.deliver(_chat_id(sender.user_id), reply)
+        except Forbidden:  # they never opened a private chat with us (or blocked us)
+            username = self.application.bot.username
+            await self.deliver(chat_id, Reply(text=OPEN_PRIVATE_CHAT.format(username=username)))
+        else:
+            await self.deliver(chat_id, Reply(text=SENT_PRIVATELY))
+
+    async def send(self, user: User, reply: Reply) -> SendResult:
+        """Push a reply nobody asked for (a nudge). The `Messenger` protocol."""
+        if user.unreachable:
+            return SendResult(Delivery.BLOCKED, error="the user blocked the bot")
+        try:
+            await self.deliver(_chat_id(user.chat_id or user.platform_id), reply)
+        except Forbidden as exc:
+            self._mark_unreachable(user)
+            return SendResult(Delivery.BLOCKED, error=self._describe(exc))
+        except RetryAfter as exc:
+            return SendResult(
+                Delivery.RETRY_LATER,
+                retry_after=retry_after_seconds(exc),
+                error=self._describe(exc),
+            )
+        except TelegramError as exc:
+            return SendResult(Delivery.FAILED, error=self._describe(exc))
+        return SendResult(Delivery.SENT)
+
+    async def deliver(self, chat_id: int | str, reply: Reply) -> None:
+        """Render and send one reply: media first, the text on the last message, keyboard too."""
+        rendered = render_reply(reply)
+        bot = self.application.bot
+        chunks = list(rendered.chunks)
+        media: list[tuple[str, InputFile]] = []
+        if reply.image is not None:
+            media.append(("photo", InputFile(reply.image.png, filename=reply.image.filename)))
+        if reply.attachment is not None:
+            attachment = reply.attachment
+            media.append(("document", InputFile(attachment.data, filename=attachment.filename)))
+        caption = chunks[0] if len(chunks) == 1 and len(chunks[0]) <= MAX_CAPTION else None
+        for index, (kind, file) in enumerate(media):
+            last = index == len(media) - 1
+            extra: dict[str, Any] = {}
+            if last and caption is not None:
+                extra = {"caption": caption, "parse_mode": ParseMode.HTML}
+                extra["reply_markup"] = rendered.keyboard
+            if kind == "photo":
+                await bot.send_photo(chat_id, photo=file, **extra)
+            else:
+                await bot.send_document(chat_id, document=file, **extra)
+        if caption is not None and media:
+            return
+        if not chunks and rendered.keyboard is None:
+            return
+        chunks = chunks or ["…"]  # a keyboard needs a message to sit on
+        for index, chunk in enumerate(chunks):
+            last = index == len(chunks) - 1
+            await bot.send_message(
+                chat_id,
+                chunk,
+                parse_mode=ParseMode.HTML,
+                reply_markup=rendered.keyboard if last else None,
+            )
+
+    # --- helpers ---------------------------------------------------------------------
+
+    def _mark_unreachable(self, user: User) -> None:
+        """Stop nudging someone who blocked us; the coach clears it when they write again."""
+        fresh = self.store.get_user(user.id) if user.id else None
+        target = fresh or user
+        user.unreachable = True
+        if not target.unreachable:
+            target.unreachable = True
+            self.store.save_user(target)
+            log.info("a Telegram user blocked the bot; marked unreachable")
+
+    def _mark_unreachable_by_id(self, platform_id: str) -> None:
+        self._mark_unreachable(self.coach.user(Sender(PLATFORM, platform_id)))
+
+    def _describe(self, error: TelegramError) -> str:
+        text = f"{type(error).__name__}: {error}"
+        token = self.settings.telegram_token
+        return text.replace(token, REDACTED) if token else text
+
+
+def file_url_for(base_url: str, file_url: str | None) -> str:
+    """TELEGRAM_BASE_FILE_URL, or the Bot API's file URL next to the base URL."""
+    if file_url and file_url.strip():
+        return file_url.strip()
+    if base_url.endswith("/bot"):
+        return base_url[: -len("/bot")] + "/file/bot"
+    return base_url.rstrip("/") + "/file/bot"
+
+
+def _http_request(base_url: str, pool_size: int) -> HTTPXRequest:
+    """PTB's HTTP client. Plain-HTTP base URLs (a local Bot API server, the test fake) have
+    no TLS to verify, so the CA bundle (~0.1 s per client) is not loaded for them."""
+    extra: dict[str, Any] = {"verify": False} if base_url.startswith("http://") else {}
+    return HTTPXRequest(connection_pool_size=pool_size, httpx_kwargs=extra)
+
+
+def _chat_id(value: str) -> int | str:
+    """Telegram chat ids are integers; "@channel" names stay strings."""
+    return int(value) if value.lstrip("-").isdigit() else value
