@@ -25,14 +25,20 @@ async def run_bot(settings: Settings) -> int:
             chat = ConsoleChat(coach, files_dir=settings.bot_db_path.parent / "exports")
             await chat.run()
             return 0
-        for name, token in (
-            ("Telegram", settings.telegram_token),
-            ("Discord", settings.discord_token),
-        ):
-            if token:
+        if settings.discord_token:
+            message = "The Discord adapter is not available yet in this version"
+            if not settings.telegram_token:
                 print(
-                    f"The {name} adapter is not available yet in this version. "
-                    f"Unset the {name.upper()} token to use the terminal chat.",
+                    f"{message}. Unset DISCORD_BOT_TOKEN to use the terminal chat.",
                     file=sys.stderr,
                 )
-        return 2
+                return 2
+            log.warning("%s; DISCORD_BOT_TOKEN is ignored, running Telegram only.", message)
+        from bot.adapters.telegram import TelegramAdapter
+        from bot.scheduler import run_nudges
+
+        adapter = TelegramAdapter(coach, store, settings)
+        ready = lambda: adapter.application.running  # noqa: E731 - nudges wait for the bot
+        async with run_nudges(store, settings, [adapter], library=coach.library, ready=ready):
+            await adapter.run()
+        return 0

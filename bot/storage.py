@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
@@ -31,7 +30,16 @@ from typing import TYPE_CHECKING, Any
 from sqlite_utils import Database
 
 from bot.core.memory import as_json_dict, utc
-from bot.core.records import MassageRecord, RedFlagEvent, ScheduleEntry, SorenessReport, User
+from bot.core.records import (
+    PLANNED_KINDS,
+    MassageRecord,
+    Nudge,
+    PlannedNudge,
+    RedFlagEvent,
+    ScheduleEntry,
+    SorenessReport,
+    User,
+)
 
 if TYPE_CHECKING:
     from bot.core.records import Store
@@ -39,22 +47,11 @@ if TYPE_CHECKING:
 NUDGE_STATUSES = ("pending", "sending", "sent", "failed", "missed", "skipped")
 """`pending` waits to be sent; `claim_nudge` moves it to `sending` just before the send;
 `sent`, `failed`, `missed` (too late to be useful) and `skipped` (paused, quiet hours...) end it."""
+PLAN_SKIP_PREFIX = "plan: "
+"""`error` prefix of rows the planner recorded as skipped (quiet hours): a re-plan replaces them."""
 
 # Tables with a user_id column, children first (the order `forget_user` deletes in).
 USER_TABLES = ("schedules", "soreness", "massages", "red_flags", "nudges")
-
-
-@dataclass(frozen=True, slots=True)
-class Nudge:
-    """One planned message in the outbox. `(user_id, kind, due_at)` is unique."""
-
-    id: int
-    user_id: int
-    kind: str
-    due_at: datetime
-    payload: dict[str, Any]
-    status: str
-    attempts: int
 
 
 # ---------------------------------------------------------------- migrations
@@ -197,6 +194,7 @@ _SORENESS_COLUMNS = "id, user_id, area, severity, at, note"
 _MASSAGE_COLUMNS = "id, user_id, at, note"
 _RED_FLAG_COLUMNS = "id, user_id, at, areas, text"
 _NUDGE_COLUMNS = "id, user_id, kind, due_at, payload, status, attempts"
+_NUDGE_COLS_N = ", ".join(f"n.{c.strip()}" for c in _NUDGE_COLUMNS.split(","))
 
 
 def _user(row: tuple[Any, ...]) -> User:
@@ -491,26 +489,150 @@ class Storage:
     def enqueue_nudge(
         self, user_id: int, kind: str, due_at: datetime, payload: dict[str, Any]
     ) -> int | None:
-        """Plan a nudge; the new id, or None when (user_id, kind, due_at) is already planned."""
-        cursor = self._execute(
-            "INSERT OR IGNORE INTO nudges (user_id, kind, due_at, payload, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (user_id, kind, _iso(due_at), json.dumps(payload), _now()),
-        )
+        """Plan a nudge; the new id, or None when (user_id, kind, due_at) is already planned or,
+        when `payload` has a "ref", a nudge of that kind and ref exists in any status."""
+        return self._enqueue(user_id, kind, due_at, payload, status="pending", error=None)
+
+    def _enqueue(
+        self,
+        user_id: int,
+        kind: str,
+        due_at: datetime,
+        payload: dict[str, Any],
+        *,
+        status: str,
+        error: str | None,
+    ) -> int | None:
+        values = (user_id, kind, _iso(due_at), json.dumps(payload), status, error, _now())
+        ref = payload.get("ref")
+        if ref is None:
+            cursor = self._execute(
+                "INSERT OR IGNORE INTO nudges "
+                "(user_id, kind, due_at, payload, status, error, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                values,
+            )
+        else:
+            cursor = self._execute(
+                "INSERT OR IGNORE INTO nudges "
+                "(user_id, kind, due_at, payload, status, error, created_at) "
+                "SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM nudges "
+                "WHERE user_id = ? AND kind = ? AND json_extract(payload, '$.ref') = ?)",
+                (*values, user_id, kind, str(ref)),
+            )
         return cursor.lastrowid if cursor.rowcount == 1 else None
+
+    def add_planned(self, user_id: int, planned: Sequence[PlannedNudge]) -> int:
+        """Insert planned nudges (idempotent, see `enqueue_nudge`); returns rows added."""
+        added = 0
+        for item in planned:
+            error = None if item.reason is None else PLAN_SKIP_PREFIX + item.reason
+            if self._enqueue(
+                user_id, item.kind, item.due_at, item.payload, status=item.status, error=error
+            ):
+                added += 1
+        return added
+
+    def replace_nudges(self, user_id: int, now: datetime, planned: Sequence[PlannedNudge]) -> int:
+        """Re-plan one user: their pending (and plan-time skipped) rows of the planner's kinds
+        due after `now` go, `planned` comes in; one transaction. Returns rows added."""
+        kinds = ", ".join("?" * len(PLANNED_KINDS))
+        with self.db.atomic():
+            self._execute(
+                f"DELETE FROM nudges WHERE user_id = ? AND due_at > ? AND kind IN ({kinds}) "
+                "AND (status = 'pending' OR (status = 'skipped' AND error LIKE ?))",
+                (user_id, _iso(now), *PLANNED_KINDS, PLAN_SKIP_PREFIX + "%"),
+            )
+            return self.add_planned(user_id, planned)
 
     def get_nudge(self, nudge_id: int) -> Nudge | None:
         row = self._execute(f"SELECT {_NUDGE_COLUMNS} FROM nudges WHERE id = ?", (nudge_id,))
         found = row.fetchone()
         return None if found is None else _nudge(found)
 
-    def pending_nudges(self, until: datetime, limit: int) -> list[Nudge]:
-        """Up to `limit` pending nudges due at or before `until`, earliest first."""
+    def pending_nudges(
+        self, until: datetime, limit: int, platform: str | None = None
+    ) -> list[Nudge]:
+        """Up to `limit` pending nudges due at or before `until`, earliest first; only users
+        of `platform` when given."""
+        if platform is None:
+            sql = (
+                f"SELECT {_NUDGE_COLUMNS} FROM nudges WHERE status = 'pending' AND due_at <= ? "
+                "ORDER BY due_at, id LIMIT ?"
+            )
+            return [_nudge(row) for row in self._execute(sql, (_iso(until), limit))]
         sql = (
-            f"SELECT {_NUDGE_COLUMNS} FROM nudges WHERE status = 'pending' AND due_at <= ? "
-            "ORDER BY due_at, id LIMIT ?"
+            f"SELECT {_NUDGE_COLS_N} FROM nudges n JOIN users u ON u.id = n.user_id "
+            "WHERE n.status = 'pending' AND n.due_at <= ? AND u.platform = ? "
+            "ORDER BY n.due_at, n.id LIMIT ?"
         )
-        return [_nudge(row) for row in self._execute(sql, (_iso(until), limit))]
+        return [_nudge(row) for row in self._execute(sql, (_iso(until), platform, limit))]
+
+    def next_due(self, platform: str | None = None) -> datetime | None:
+        """When the earliest pending nudge (of `platform`'s users, when given) is due."""
+        if platform is None:
+            sql = "SELECT MIN(due_at) FROM nudges WHERE status = 'pending'"
+            row = self._execute(sql).fetchone()
+        else:
+            sql = (
+                "SELECT MIN(n.due_at) FROM nudges n JOIN users u ON u.id = n.user_id "
+                "WHERE n.status = 'pending' AND u.platform = ?"
+            )
+            row = self._execute(sql, (platform,)).fetchone()
+        return None if row is None or row[0] is None else _dt(row[0])
+
+    def release_nudge(self, nudge_id: int, error: str | None = None) -> bool:
+        """Put a nudge in `sending` back to `pending` (it was not delivered: rate limited)."""
+        cursor = self._execute(
+            "UPDATE nudges SET status = 'pending', error = ? WHERE id = ? AND status = 'sending'",
+            (error, nudge_id),
+        )
+        return cursor.rowcount == 1
+
+    def fail_interrupted(self, error: str = "interrupted: delivery unknown") -> int:
+        """At start-up: rows left in `sending` by a dead process become `failed`, never resent."""
+        sql = "UPDATE nudges SET status = 'failed', error = ? WHERE status = 'sending'"
+        return self._execute(sql, (error,)).rowcount
+
+    def expire_nudges(self, before: datetime, error: str) -> int:
+        """Pending nudges due before `before` become `missed` with `error`."""
+        sql = (
+            "UPDATE nudges SET status = 'missed', error = ? WHERE status = 'pending' AND due_at < ?"
+        )
+        return self._execute(sql, (error, _iso(before))).rowcount
+
+    def set_unreachable(self, user_id: int, unreachable: bool = True) -> bool:
+        """Flag a user who blocked the bot, touching no other column."""
+        sql = "UPDATE users SET unreachable = ? WHERE id = ?"
+        return self._execute(sql, (int(unreachable), user_id)).rowcount == 1
+
+    def schedule_batch(
+        self, after_user_id: int, limit: int
+    ) -> list[tuple[User, list[ScheduleEntry]]]:
+        """Up to `limit` users with id > `after_user_id` that have schedule entries or may get
+        massage nudges (everyone not paused or unreachable), by id, with their entries."""
+        users = [
+            _user(row)
+            for row in self._execute(
+                f"SELECT {_USER_COLUMNS} FROM users WHERE id > ? AND paused = 0 "
+                "AND unreachable = 0 ORDER BY id LIMIT ?",
+                (after_user_id, limit),
+            )
+        ]
+        if not users:
+            return []
+        entries: dict[int, list[ScheduleEntry]] = {user.id: [] for user in users}
+        sql = (
+            f"SELECT {_SCHEDULE_COLUMNS} FROM schedules WHERE user_id BETWEEN ? AND ? "
+            "ORDER BY user_id, id"
+        )
+        for row in self._execute(sql, (users[0].id, users[-1].id)):
+            if row[1] in entries:
+                entries[row[1]].append(_schedule(row))
+        return [(user, entries[user.id]) for user in users]
+
+    def last_user_id(self) -> int:
+        return int(self._execute("SELECT COALESCE(MAX(id), 0) FROM users").fetchone()[0])
 
     def claim_nudge(self, nudge_id: int) -> bool:
         """Move a pending nudge to `sending` (one more attempt); False if it was not pending."""

@@ -10,6 +10,7 @@ import json
 from collections import defaultdict
 from datetime import timedelta
 
+from bot.core import nudges
 from bot.core.onboarding import set_zone
 from bot.core.replies import Attachment, Button, Reply
 from bot.core.timeplan import parse_clock_time
@@ -71,6 +72,7 @@ def set_lead(turn: Turn, value: str) -> Reply:
     if not digits or not 5 <= int(digits) <= 180:
         return Reply(text=turn.say("lead_help"))
     turn.user.lead_minutes = int(digits)
+    nudges.replan(turn)
     return Reply(text=turn.say("lead_set", lead=turn.user.lead_minutes))
 
 
@@ -78,12 +80,14 @@ def set_quiet(turn: Turn, value: str) -> Reply:
     value = value.strip().lower()
     if value in {"off", "none", "no", ""}:
         turn.user.quiet_start = turn.user.quiet_end = None
+        nudges.replan(turn)
         return Reply(text=turn.say("quiet_off"))
     start_text, _, end_text = value.replace(" to ", "-").partition("-")
     start, end = parse_clock_time(start_text.strip()), parse_clock_time(end_text.strip())
     if start is None or end is None or start == end:
         return Reply(text=turn.say("quiet_help"))
     turn.user.quiet_start, turn.user.quiet_end = start, end
+    nudges.replan(turn)
     return Reply(text=turn.say("quiet_set", start=start, end=end))
 
 
@@ -97,11 +101,13 @@ def set_massage_target(turn: Turn, value: str) -> Reply:
 
 def pause(turn: Turn) -> Reply:
     turn.user.paused = True
+    nudges.replan(turn)  # drops every pending future nudge
     return Reply(text=turn.say("paused"), buttons=buttons([Button("Resume", "p:resume")]))
 
 
 def resume(turn: Turn) -> Reply:
     turn.user.paused = False
+    nudges.replan(turn)
     return Reply(text=turn.say("resumed"))
 
 

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bot.core import account, massage, onboarding, routine, soreness, training_schedule
+from bot.core import account, massage, nudges, onboarding, routine, soreness, training_schedule
 from bot.core.content import Library, default_library
 from bot.core.parsing import Parsed, parse_message
 from bot.core.records import Store, User
@@ -77,6 +77,9 @@ class Coach:
             "st": self._settings_button,
             "p": lambda turn, _: account.resume(turn),
             "h": lambda turn, _: self._help(turn),
+            "ns": nudges.start,  # a nudge's Start: its routine, guided
+            "nz": nudges.snooze,  # Snooze 10 min
+            "nk": nudges.skip,  # Skip (the nudge is marked skipped)
         }
 
     # --- entry points -------------------------------------------------------------------

@@ -9,12 +9,22 @@ raise `LookupError`, and ids are never reused. Nothing is persisted.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import fields, replace
 from datetime import UTC, date, datetime
 from itertools import count
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from bot.core.records import MassageRecord, RedFlagEvent, ScheduleEntry, SorenessReport, User
+from bot.core.records import (
+    PLANNED_KINDS,
+    MassageRecord,
+    Nudge,
+    PlannedNudge,
+    RedFlagEvent,
+    ScheduleEntry,
+    SorenessReport,
+    User,
+)
 
 if TYPE_CHECKING:
     from bot.core.records import Store
@@ -63,9 +73,11 @@ class MemoryStore:
         self._soreness: dict[int, dict[int, SorenessReport]] = {}
         self._massages: dict[int, dict[int, MassageRecord]] = {}
         self._red_flags: dict[int, dict[int, RedFlagEvent]] = {}
+        self._nudges: dict[int, dict[int, Nudge]] = {}
+        self._nudge_errors: dict[int, str | None] = {}
 
     def _tables(self) -> tuple[dict[int, dict[int, Any]], ...]:
-        return (self._schedules, self._soreness, self._massages, self._red_flags)
+        return (self._schedules, self._soreness, self._massages, self._red_flags, self._nudges)
 
     def _rows(self, table: dict[int, dict[int, _Row]], user_id: int) -> dict[int, _Row]:
         """That user's rows, for writing; `LookupError` when there is no such user."""
@@ -197,6 +209,85 @@ class MemoryStore:
     def red_flags_since(self, user_id: int, since: datetime) -> list[RedFlagEvent]:
         return _by_time(self._red_flags.get(user_id, {}), since)
 
+    # nudge outbox (the parts the coach uses; the scheduler runs on `bot.storage.Storage`)
+
+    def enqueue_nudge(
+        self, user_id: int, kind: str, due_at: datetime, payload: dict[str, Any]
+    ) -> int | None:
+        return self._enqueue(user_id, kind, due_at, payload, status="pending", error=None)
+
+    def _enqueue(
+        self,
+        user_id: int,
+        kind: str,
+        due_at: datetime,
+        payload: dict[str, Any],
+        *,
+        status: str,
+        error: str | None,
+    ) -> int | None:
+        rows = self._rows(self._nudges, user_id)
+        due_at = utc(due_at)
+        ref = payload.get("ref")
+        for nudge in rows.values():
+            if nudge.kind != kind:
+                continue
+            if nudge.due_at == due_at or (ref is not None and nudge.payload.get("ref") == ref):
+                return None
+        nudge = Nudge(
+            next(self._ids), user_id, kind, due_at, json.loads(json.dumps(payload)), status, 0
+        )
+        rows[nudge.id] = nudge
+        self._nudge_errors[nudge.id] = error
+        return nudge.id
+
+    def get_nudge(self, nudge_id: int) -> Nudge | None:
+        for rows in self._nudges.values():
+            if nudge_id in rows:
+                return rows[nudge_id]
+        return None
+
+    def nudges(self, user_id: int) -> list[Nudge]:
+        """The user's nudges by due time (for tests)."""
+        return sorted(self._nudges.get(user_id, {}).values(), key=lambda n: (n.due_at, n.id))
+
+    def nudge_error(self, nudge_id: int) -> str | None:
+        return self._nudge_errors.get(nudge_id)
+
+    def mark_nudge(
+        self,
+        nudge_id: int,
+        status: str,
+        *,
+        error: str | None = None,
+        sent_at: datetime | None = None,
+    ) -> bool:
+        nudge = self.get_nudge(nudge_id)
+        if nudge is None:
+            return False
+        self._nudges[nudge.user_id][nudge_id] = replace(nudge, status=status)
+        self._nudge_errors[nudge_id] = error
+        return True
+
+    def replace_nudges(self, user_id: int, now: datetime, planned: Sequence[PlannedNudge]) -> int:
+        rows = self._rows(self._nudges, user_id)
+        now = utc(now)
+        for nudge in list(rows.values()):
+            old_error = self._nudge_errors.get(nudge.id) or ""
+            replaceable = nudge.status == "pending" or (
+                nudge.status == "skipped" and old_error.startswith("plan: ")
+            )
+            if nudge.kind in PLANNED_KINDS and nudge.due_at > now and replaceable:
+                del rows[nudge.id]
+        added = 0
+        for item in planned:
+            error = None if item.reason is None else "plan: " + item.reason
+            if self._enqueue(
+                user_id, item.kind, item.due_at, item.payload, status=item.status, error=error
+            ):
+                added += 1
+        return added
+
     # the user's own data
 
     def export_user(self, user_id: int) -> dict[str, Any]:
@@ -212,7 +303,7 @@ class MemoryStore:
             "soreness": rows(self._soreness),
             "massages": rows(self._massages),
             "red_flags": rows(self._red_flags),
-            "nudges": [],
+            "nudges": rows(self._nudges),
         }
 
     def forget_user(self, user_id: int) -> int:

@@ -7,7 +7,7 @@ the defaults, and "Skip" is always one tap away.
 
 from __future__ import annotations
 
-from bot.core import training_schedule
+from bot.core import nudges, training_schedule
 from bot.core.replies import Button, Reply
 from bot.core.timeplan import parse_timezone
 from bot.core.turn import Turn, buttons
@@ -57,6 +57,7 @@ def set_zone(turn: Turn, zone: str) -> Reply:
     if checked is None:
         return Reply(text=turn.say("timezone_unknown", text=zone[:60]))
     turn.user.tz = checked
+    nudges.replan(turn)  # every future nudge moves to the new zone
     local = turn.local_now.strftime("%H:%M")
     text = turn.say("timezone_set", tz=checked) + " " + turn.say("local_time_now", time=local)
     if turn.user.dialog.get("step") != "tz":
@@ -97,6 +98,7 @@ def skip(turn: Turn) -> Reply:
     turn.user.dialog.pop("proposal", None)
     turn.user.dialog.pop("onboarding", None)
     turn.user.onboarded = True
+    nudges.replan(turn)
     return Reply(
         text=turn.say("onboarding_skipped"),
         buttons=buttons([Button("What should I roll?", "r:10:-"), Button("Help", "h")]),

@@ -7,6 +7,7 @@ local times (a workout at 18:00) are kept as "HH:MM" strings in the user's time 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -75,6 +76,42 @@ class RedFlagEvent:
     text: str
 
 
+NUDGE_KINDS = ("pre_workout", "massage", "massage_behind", "snooze")
+"""`pre_workout` before a session, `massage` monthly, `massage_behind` mid-month when behind,
+`snooze` a nudge the user asked to see again 10 minutes later."""
+PLANNED_KINDS = ("pre_workout", "massage", "massage_behind")
+"""The kinds the planner owns: a re-plan replaces a user's pending future rows of these kinds."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedNudge:
+    """A nudge the planner wants in the outbox.
+
+    `payload["ref"]` names what the nudge is about (the session instant, the month), so a
+    re-plan never plans a second nudge for something already nudged. `status` is "pending",
+    or "skipped" with a `reason` for a nudge dropped at planning time (quiet hours).
+    """
+
+    kind: str
+    due_at: datetime
+    payload: dict[str, Any]
+    status: str = "pending"
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Nudge:
+    """One planned message in the outbox. `(user_id, kind, due_at)` is unique."""
+
+    id: int
+    user_id: int
+    kind: str
+    due_at: datetime
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+
+
 class Store(Protocol):
     """Everything the coach reads and writes. One implementation per backend, no SQL elsewhere."""
 
@@ -132,6 +169,29 @@ class Store(Protocol):
     ) -> RedFlagEvent: ...
 
     def red_flags_since(self, user_id: int, since: datetime) -> list[RedFlagEvent]: ...
+
+    def enqueue_nudge(
+        self, user_id: int, kind: str, due_at: datetime, payload: dict[str, Any]
+    ) -> int | None:
+        """Plan a nudge; the new id, or None when (user_id, kind, due_at) is already planned
+        or, when `payload` has a "ref", a nudge of that kind with that ref exists."""
+        ...
+
+    def get_nudge(self, nudge_id: int) -> Nudge | None: ...
+
+    def mark_nudge(
+        self,
+        nudge_id: int,
+        status: str,
+        *,
+        error: str | None = None,
+        sent_at: datetime | None = None,
+    ) -> bool: ...
+
+    def replace_nudges(self, user_id: int, now: datetime, planned: Sequence[PlannedNudge]) -> int:
+        """Drop the user's pending (and plan-time skipped) rows of `PLANNED_KINDS` due after
+        `now`, then add `planned` (deduplicated as `enqueue_nudge` does); returns rows added."""
+        ...
 
     def export_user(self, user_id: int) -> dict[str, Any]:
         """Every row about this user, JSON-serialisable."""

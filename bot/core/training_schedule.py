@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from bot.core import nudges
 from bot.core.records import ScheduleEntry
 from bot.core.replies import Button, Reply
 from bot.core.timeplan import PlannedSession, describe_session, next_session, parse_schedule
@@ -73,6 +74,7 @@ def save_proposal(turn: Turn) -> Reply:
         )
     if onboarding:
         turn.user.onboarded = True
+    nudges.replan(turn)
     text = turn.say("schedule_saved", lead=turn.user.lead_minutes)
     upcoming = next_session(turn.store.schedules(turn.user.id), turn.user.tz, turn.now)
     if upcoming is not None:
@@ -119,6 +121,7 @@ def remove(turn: Turn, entry_id: int) -> Reply:
     entry = entries.get(entry_id)
     if entry is None or not turn.store.remove_schedule(turn.user.id, entry_id):
         return Reply(text=turn.say("button_expired"))
+    nudges.replan(turn)
     return Reply(text=f"Removed {describe_session(entry, workout_names(turn))}.")
 
 
@@ -135,6 +138,7 @@ def remove_by_number(turn: Turn, argument: str) -> Reply:
 
 def clear(turn: Turn) -> Reply:
     removed = turn.store.clear_schedules(turn.user.id)
+    nudges.replan(turn)
     return Reply(text=turn.say("schedule_cleared", count=removed))
 
 

@@ -1,0 +1,217 @@
+"""Nudge fan-out: N users due at the same minute, sent by the real `python -m bot`.
+
+    .venv/bin/python bench/nudge_fanout.py                # 100,000 users
+    .venv/bin/python bench/nudge_fanout.py --users 5000   # quicker
+
+What it does, in a temp directory:
+1. Seeds N Telegram users, each with a weekly session 30 minutes from now and that
+   session's pending pre-workout nudge already in the outbox, due now (what a previous
+   process would have planned): the restart-with-a-full-outbox case.
+2. Starts the fake Telegram Bot API (tests/fakes/telegram_api.py) in this process and
+   `python -m bot` as a subprocess pointed at it (real python-telegram-bot, real SQLite).
+3. High-rate run: TELEGRAM_SEND_RATE=--rate (default 1000/s, the settings' maximum) until
+   every user got a nudge. Start-up = process spawn until the first nudge reaches the fake
+   (imports, PTB initialise and recovery included); "ready" = until the service logs that
+   it is ready to dispatch. RSS = the bot process's peak resident memory (psutil).
+   Achieved rate = sends / (last arrival - first arrival) at the fake.
+4. Default-rate run: a fresh file of --sample-users users at the default 25/s, stopped
+   after --window seconds of sending (a full 100k fan-out at 25/s takes over an hour);
+   achieved = arrivals in the window / window.
+Duplicates = messages beyond the first per chat; lost = users with no message at the end
+of the high-rate run. p99 lateness = sent_at - due_at from the outbox. The last line is JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.core.nudges import HORIZON, plan_nudges  # noqa: E402
+from bot.storage import Storage  # noqa: E402
+from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
+
+FIRST_CHAT = 800_000_000
+
+
+def seed(db_path: Path, users: int) -> None:
+    now = datetime.now(UTC)
+    session = (now + timedelta(minutes=30)).replace(second=0, microsecond=0)  # due <= now
+    hhmm = f"{session:%H:%M}"
+    with Storage(db_path) as store, store.transaction():
+        for n in range(users):
+            chat = str(FIRST_CHAT + n)
+            user = store.user_for("telegram", chat, "UTC")
+            user.chat_id = chat
+            user.onboarded = True
+            store.save_user(user)
+            entry = store.add_schedule(user.id, hhmm, weekday=session.weekday(), workout="run")
+            planned = plan_nudges(user, [entry], session - timedelta(minutes=31), now + HORIZON)
+            store.add_planned(user.id, planned)
+
+
+def start_bot(db_path: Path, fake: FakeTelegram, rate: float, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "BOT_DB_PATH": str(db_path),
+        "TELEGRAM_BOT_TOKEN": fake.token,
+        "TELEGRAM_BASE_URL": fake.base_url,
+        "TELEGRAM_SEND_RATE": str(rate),
+        "DISCORD_BOT_TOKEN": "",
+        "BOT_LOG_LEVEL": "INFO",
+    }
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=out, stderr=out
+        )
+
+
+async def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM and wait without blocking the loop: the fake server must keep answering."""
+    process.send_signal(signal.SIGTERM)
+    for _ in range(300):
+        if process.poll() is not None:
+            return
+        await asyncio.sleep(0.1)
+    process.kill()
+    process.wait(5)
+
+
+def lateness_p99(db_path: Path) -> float:
+    with Storage(db_path) as store:
+        rows = store.db.execute(
+            "SELECT (julianday(sent_at) - julianday(due_at)) * 86400 FROM nudges "
+            "WHERE status = 'sent' ORDER BY 1"
+        ).fetchall()
+    if not rows:
+        return 0.0
+    return round(rows[min(len(rows) - 1, int(len(rows) * 0.99))][0], 2)
+
+
+async def run(  # noqa: PLR0917
+    db_path: Path,
+    fake: FakeTelegram,
+    rate: float,
+    log: Path,
+    users: int,
+    window: float | None,
+) -> dict[str, Any]:
+    fake.clear_calls()
+    spawned = time.monotonic()
+    process = start_bot(db_path, fake, rate, log)
+    ps = psutil.Process(process.pid)
+    rss = 0
+    first: float | None = None
+    ready_at: float | None = None
+    deadline = spawned + 30 + (window if window is not None else users / min(rate, 20.0))
+    try:
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+            rss = max(rss, ps.memory_info().rss)
+            if ready_at is None and "ready to dispatch" in log.read_text(errors="replace"):
+                ready_at = time.monotonic()
+            calls = fake.calls_to("sendMessage")
+            if calls and first is None:
+                first = calls[0].at
+            if len(calls) >= users:
+                break
+            if window is not None and first is not None and time.monotonic() - first > window:
+                break
+            if process.poll() is not None:
+                raise RuntimeError(f"the bot exited: see {log}")
+    finally:
+        await stop(process)
+    calls = fake.calls_to("sendMessage")
+    if not calls:
+        raise RuntimeError(f"no nudge was sent: see {log}")
+    first = calls[0].at
+    if window is not None:
+        in_window = [c for c in calls if c.at <= first + window]
+        achieved = len(in_window) / window
+    else:
+        span = calls[-1].at - first
+        achieved = (len(calls) - 1) / span if span > 0 else float(len(calls))
+    per_chat = Counter(int(c.params["chat_id"]) for c in calls)
+    return {
+        "startup_s": round(first - spawned, 2),
+        "rss_mb": round(rss / 2**20, 1),
+        "achieved_rate": round(achieved, 1),
+        "sent": len(calls),
+        "duplicates": sum(n - 1 for n in per_chat.values() if n > 1),
+        "unsent_at_stop": users - len(per_chat),
+        "ready_s": None if ready_at is None else round(ready_at - spawned, 2),
+        "completed": len(per_chat) >= users,
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--rate", type=float, default=1000.0)
+    parser.add_argument("--default-rate", type=float, default=25.0)
+    parser.add_argument("--window", type=float, default=30.0)
+    parser.add_argument("--sample-users", type=int, default=2_000)
+    parser.add_argument(
+        "--high-window", type=float, default=None, help="time-box the high-rate run (s)"
+    )
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        high_db, sample_db = tmp_path / "high.sqlite3", tmp_path / "sample.sqlite3"
+        began = time.monotonic()
+        seed(high_db, args.users)
+        seed(sample_db, args.sample_users)
+        seconds = time.monotonic() - began
+        print(f"seeded {args.users:,} + {args.sample_users:,} users in {seconds:.1f} s")
+        async with FakeTelegram() as fake:
+            high = await run(
+                high_db, fake, args.rate, tmp_path / "high.log", args.users, args.high_window
+            )
+            high["p99_lateness_s"] = lateness_p99(high_db)
+            print("high rate:", json.dumps(high))
+            sample = await run(
+                sample_db,
+                fake,
+                args.default_rate,
+                tmp_path / "sample.log",
+                args.sample_users,
+                args.window,
+            )
+            print(f"default rate ({args.window:.0f} s window):", json.dumps(sample))
+    result = {
+        "users": args.users,
+        "startup_s": high["startup_s"],
+        "ready_s": high["ready_s"],
+        "rss_mb": high["rss_mb"],
+        "configured_rate": args.rate,
+        "achieved_rate": high["achieved_rate"],
+        "ratio": round(high["achieved_rate"] / args.rate, 3),
+        "duplicates": int(high["duplicates"] + sample["duplicates"]),
+        "lost": int(high["unsent_at_stop"]) if high["completed"] else None,
+        "unsent_at_stop": high["unsent_at_stop"],
+        "p99_lateness_s": high["p99_lateness_s"],
+        "default_configured_rate": args.default_rate,
+        "default_achieved_rate": sample["achieved_rate"],
+        "default_ratio": round(sample["achieved_rate"] / args.default_rate, 3),
+        "default_window_s": args.window,
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,331 @@
+"""Nudges: what to send, when, and what it says — pure planning and rendering, no I/O.
+
+**Planning.** `plan_nudges(user, entries, start, end)` lists the nudges *due* in
+[start, end) as `PlannedNudge`s; the scheduler writes them to the outbox (`Store`), which
+dedupes on (user, kind, due_at) and on (user, kind, payload["ref"]), so planning the same
+window twice, or overlapping windows, adds nothing.
+
+- `pre_workout`: `user.lead_minutes` before every session start (`timeplan.session_starts`,
+  DST-correct: a 02:30 session on a spring-forward day starts at 03:30 local, an ambiguous
+  fall-back time is its first occurrence — one session, one nudge). The ref is the session
+  instant, so one session never gets two nudges even if the lead time changes after one
+  was sent. A session that starts after `start` but whose nudge time already passed (a
+  session added 10 minutes before it starts) is nudged at `start`.
+- `massage`: on the first `user.massage_day` of each local month at `user.massage_time`
+  (default: first Saturday, 10:00); `massage_behind`: on the 15th at `massage_time`. Both
+  have the month ("2026-12") as ref; whether the target is met is decided at send time.
+- Quiet hours (`quiet_start`–`quiet_end`, local, may wrap midnight): no nudge is due inside
+  them. A pre-workout nudge that would be is moved to the end of quiet hours when that is
+  still before the session starts; otherwise it is planned as `skipped` with the reason.
+  Massage nudges move to the end of quiet hours.
+- Paused or unreachable users get nothing.
+
+**Rendering** (`render_nudge`, at send time): a pre-workout nudge is a routine for that
+session's workout from the user's soreness *now* (`recommend` + `routine.routine_reply`),
+with Start (guided, one area at a time), Snooze 10 min and Skip buttons. A massage nudge
+shows the month against the target with a one-tap "log it"; when the target is already met
+it is not sent (`Drop`). A pre-workout nudge whose session already started is dropped as
+missed.
+
+**Buttons** (`ns:<id>` start, `nz:<id>` snooze, `nk:<id>` skip) and `replan(turn)`, which
+every handler that changes the schedule, time zone, lead time, quiet hours or pause calls:
+it replaces the user's pending future nudges with a fresh plan.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from bot.core import massage as massage_module
+from bot.core import routine
+from bot.core.recommend import Recommendation, recommend
+from bot.core.records import WEEKDAYS, Nudge, PlannedNudge, ScheduleEntry, User
+from bot.core.replies import Button, Reply
+from bot.core.timeplan import local_wall_time, session_starts, tzinfo_for
+from bot.core.turn import Turn, buttons
+
+HORIZON = timedelta(hours=48)
+"""How far ahead nudges are planned (the outbox holds this much future)."""
+SNOOZE = timedelta(minutes=10)
+MASSAGE_BEHIND_DAY = 15
+DEFAULT_MASSAGE_TIME = "10:00"
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+@dataclass(frozen=True, slots=True)
+class Drop:
+    """A due nudge that should not be sent: mark it `status` ("skipped"/"missed") with `reason`."""
+
+    status: str
+    reason: str
+
+
+# --- planning -------------------------------------------------------------------------------
+
+
+def _zone(user: User) -> str:
+    try:
+        tzinfo_for(user.tz)
+    except ValueError:
+        return "UTC"
+    return user.tz
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def quiet_end(user: User, moment: datetime) -> datetime | None:
+    """The instant the user's quiet hours end, when `moment` is inside them; else None."""
+    start, end = user.quiet_start, user.quiet_end
+    if not start or not end or not _HHMM.match(start) or not _HHMM.match(end) or start == end:
+        return None
+    zone = _zone(user)
+    local = moment.astimezone(tzinfo_for(zone))
+    now = f"{local.hour:02d}:{local.minute:02d}"
+    day = local.date()
+    if start < end:
+        inside, end_day = start <= now < end, day
+    elif now >= start:
+        inside, end_day = True, day + timedelta(days=1)
+    else:
+        inside, end_day = now < end, day
+    if not inside:
+        return None
+    ends = local_wall_time(end_day, end, zone)
+    return ends if ends > moment else None
+
+
+def _pre_workout(
+    user: User, entries: Sequence[ScheduleEntry], zone: str, start: datetime, end: datetime
+) -> list[PlannedNudge]:
+    lead = timedelta(minutes=max(0, user.lead_minutes))
+    found: list[PlannedNudge] = []
+    for entry in entries:
+        try:
+            sessions = session_starts(entry, zone, start + timedelta(microseconds=1), end + lead)
+        except ValueError:  # a broken stored time: no nudge rather than no nudges at all
+            continue
+        for session_at in sessions:
+            due = max(session_at - lead, start)
+            if due >= end:
+                continue
+            payload: dict[str, Any] = {
+                "ref": _iso(session_at),
+                "session_at": _iso(session_at),
+                "workout": entry.workout,
+                "entry_id": entry.id,
+            }
+            quiet_until = quiet_end(user, due)
+            if quiet_until is None:
+                found.append(PlannedNudge("pre_workout", due, payload))
+            elif quiet_until < session_at:
+                payload["moved"] = "quiet hours"
+                found.append(PlannedNudge("pre_workout", quiet_until, payload))
+            else:
+                local_end = quiet_until.astimezone(tzinfo_for(zone)).strftime("%H:%M")
+                reason = f"quiet hours: they end at {local_end}, after the session starts"
+                found.append(PlannedNudge("pre_workout", due, payload, "skipped", reason))
+    return found
+
+
+def _first_weekday(year: int, month: int, weekday: int) -> date:
+    first = date(year, month, 1)
+    return first + timedelta(days=(weekday - first.weekday()) % 7)
+
+
+def _massage(user: User, zone: str, start: datetime, end: datetime) -> list[PlannedNudge]:
+    day_name = (user.massage_day or "sat").lower()[:3]
+    weekday = WEEKDAYS.index(day_name) if day_name in WEEKDAYS else WEEKDAYS.index("sat")
+    hhmm = user.massage_time if _HHMM.match(user.massage_time or "") else DEFAULT_MASSAGE_TIME
+    tz = tzinfo_for(zone)
+    first_local, last_local = start.astimezone(tz).date(), end.astimezone(tz).date()
+    months = {(first_local.year, first_local.month), (last_local.year, last_local.month)}
+    found: list[PlannedNudge] = []
+    for year, month in sorted(months):
+        ref = f"{year:04d}-{month:02d}"
+        for kind, day in (
+            ("massage", _first_weekday(year, month, weekday)),
+            ("massage_behind", date(year, month, MASSAGE_BEHIND_DAY)),
+        ):
+            due = local_wall_time(day, hhmm, zone)
+            due = quiet_end(user, due) or due
+            if start <= due < end:
+                found.append(PlannedNudge(kind, due, {"ref": ref, "month": ref}))
+    return found
+
+
+def plan_nudges(
+    user: User, entries: Sequence[ScheduleEntry], start: datetime, end: datetime
+) -> list[PlannedNudge]:
+    """Every nudge due in [start, end) for this user, earliest first (see module doc)."""
+    if user.paused or user.unreachable or end <= start:
+        return []
+    zone = _zone(user)
+    planned = _pre_workout(user, entries, zone, start, end)
+    if entries or user.onboarded:
+        planned += _massage(user, zone, start, end)
+    planned.sort(key=lambda p: (p.due_at, p.kind))
+    seen: set[tuple[str, object]] = set()
+    unique: list[PlannedNudge] = []
+    for item in planned:  # two sessions at the same instant: one nudge
+        keys = {(item.kind, item.due_at), (item.kind, item.payload.get("ref"))}
+        if keys & seen:
+            continue
+        seen |= keys
+        unique.append(item)
+    return unique
+
+
+def replan(turn: Turn) -> int:
+    """Replace this user's pending future nudges with a fresh plan; returns rows planned.
+
+    Called by every handler that changes the schedule, time zone, lead time, quiet hours or
+    pause, after the change is made on `turn.user` (the coach saves the user afterwards).
+    """
+    entries = turn.store.schedules(turn.user.id)
+    planned = plan_nudges(turn.user, entries, turn.now, turn.now + HORIZON)
+    return turn.store.replace_nudges(turn.user.id, turn.now, planned)
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def _session(nudge: Nudge) -> tuple[str | None, datetime | None]:
+    workout = nudge.payload.get("workout")
+    at = nudge.payload.get("session_at")
+    session_at = datetime.fromisoformat(at) if isinstance(at, str) else None
+    return (workout if isinstance(workout, str) else None), session_at
+
+
+def _kind(nudge: Nudge) -> str:
+    if nudge.kind == "snooze":
+        return str(nudge.payload.get("of_kind", "pre_workout"))
+    return nudge.kind
+
+
+def session_plan(turn: Turn, workout: str | None, session_at: datetime | None) -> Recommendation:
+    """The routine for one session: that workout's focus, the user's soreness now."""
+    user_id = turn.user.id
+    reports = turn.store.soreness_since(
+        user_id, turn.now - timedelta(days=routine.SOREST_LOOKBACK_DAYS)
+    )
+    flags = turn.store.red_flags_since(
+        user_id, turn.now - timedelta(days=routine.RED_FLAG_LOOKBACK_DAYS)
+    )
+    known = workout if workout in turn.library.workouts else None
+    at = session_at if session_at is not None and session_at > turn.now else None
+    return recommend(
+        turn.library,
+        reports=reports,
+        red_flags=flags,
+        now=turn.now,
+        workout=known,
+        workout_at=at,
+        zone=_zone(turn.user),
+    )
+
+
+def nudge_buttons(nudge_id: int) -> tuple[tuple[Button, ...], ...]:
+    return buttons(
+        [
+            Button("▶ Start", f"ns:{nudge_id}"),
+            Button("⏰ Snooze 10 min", f"nz:{nudge_id}"),
+            Button("Skip", f"nk:{nudge_id}"),
+        ]
+    )
+
+
+def render_nudge(turn: Turn, nudge: Nudge) -> Reply | Drop:
+    """The message for a due nudge, or why it should not be sent (decided now)."""
+    kind = _kind(nudge)
+    if kind == "pre_workout":
+        workout, session_at = _session(nudge)
+        if session_at is not None and session_at <= turn.now:
+            return Drop("missed", "the workout had already started")
+        rec = session_plan(turn, workout, session_at)
+        when = ""
+        if session_at is not None:
+            when = f" at {session_at.astimezone(turn.zone):%H:%M}"
+        title = f"Roll before your session{when} ({rec.minutes} min)"
+        body = routine.routine_reply(turn, rec, title=title)
+        return Reply(text=body.text, title=body.title, buttons=nudge_buttons(nudge.id))
+    if kind in ("massage", "massage_behind"):
+        count = massage_module.count_this_month(turn)
+        target = turn.user.massage_target
+        if count >= target:
+            return Drop("skipped", f"massage target met ({count} of {target} this month)")
+        reminders = turn.library.massage.reminders
+        lines = [turn.say("massage_behind", count=count, target=target)]
+        if reminders:
+            lines.append(reminders[turn.now.toordinal() % len(reminders)].text)
+        title = "You're behind on massages" if kind == "massage_behind" else "Monthly massage"
+        return Reply(
+            title=title,
+            text="\n".join(lines),
+            buttons=buttons(
+                [Button("I had one - log it", "m:log")],
+                [Button("⏰ Snooze 10 min", f"nz:{nudge.id}"), Button("Skip", f"nk:{nudge.id}")],
+            ),
+        )
+    return Drop("skipped", f"unknown nudge kind {nudge.kind!r}")
+
+
+# --- buttons --------------------------------------------------------------------------------
+
+
+def _own_nudge(turn: Turn, argument: str) -> Nudge | None:
+    try:
+        nudge_id = int(argument)
+    except ValueError:
+        return None
+    nudge = turn.store.get_nudge(nudge_id)
+    return nudge if nudge is not None and nudge.user_id == turn.user.id else None
+
+
+def _expired(turn: Turn) -> Reply:
+    return Reply(text=turn.say("button_expired"))
+
+
+def start(turn: Turn, argument: str) -> Reply:
+    """`ns:<id>`: the session's routine, guided one area at a time."""
+    nudge = _own_nudge(turn, argument)
+    if nudge is None or _kind(nudge) != "pre_workout":
+        return _expired(turn)
+    workout, session_at = _session(nudge)
+    routine.remember_guided(turn.user, session_plan(turn, workout, session_at))
+    return routine.guided_step(turn, 0)
+
+
+def snooze(turn: Turn, argument: str) -> Reply:
+    """`nz:<id>`: the same nudge again in 10 minutes (outside quiet hours); tapping twice
+    plans it once."""
+    nudge = _own_nudge(turn, argument)
+    if nudge is None:
+        return _expired(turn)
+    due = turn.now + SNOOZE
+    due = quiet_end(turn.user, due) or due
+    payload = {
+        **nudge.payload,
+        "ref": f"snooze:{nudge.id}",
+        "of": nudge.id,
+        "of_kind": _kind(nudge),
+    }
+    if turn.store.enqueue_nudge(turn.user.id, "snooze", due, payload) is None:
+        return Reply(text="Already snoozed - I'll nudge you again shortly.")
+    return Reply(text=f"Snoozed - I'll nudge you again at {due.astimezone(turn.zone):%H:%M}.")
+
+
+def skip(turn: Turn, argument: str) -> Reply:
+    """`nk:<id>`: mark the nudge skipped (logged), no questions asked."""
+    nudge = _own_nudge(turn, argument)
+    if nudge is None:
+        return _expired(turn)
+    turn.store.mark_nudge(nudge.id, "skipped", error="skipped by the user")
+    if _kind(nudge) == "pre_workout":
+        return Reply(text="Skipped - no rolling this time. Have a good session!")
+    return Reply(text="Skipped - I'll check in again later in the month.")

@@ -1,0 +1,51 @@
+"""Nudge delivery: the outbox in SQLite is the plan, APScheduler 3.11 keeps it moving.
+
+Design (issue 5)
+    **The `nudges` table IS the persistent plan.** `bot.core.nudges.plan_nudges` (pure)
+    lists a user's nudges due in the next 48 h; `Storage.add_planned` writes them with
+    INSERT OR IGNORE on (user, kind, due_at) and skips any whose `payload.ref` (the session
+    instant, the month) is already in the table, so planning is idempotent and one session
+    never gets two nudges. A change to a user's schedule, time zone, lead time, quiet hours
+    or pause calls `bot.core.nudges.replan`, which deletes that user's *pending future* rows
+    and inserts the new plan in one transaction: the change takes effect immediately.
+
+    APScheduler (`AsyncIOScheduler`, UTC) runs two kinds of job:
+    - `nudge-horizon`, an interval job (hourly, first run right after start-up, in the
+      background): streams users in keyset batches of 500, plans each user's next 48 h and
+      inserts what is missing, yielding to the event loop between batches. Nothing is
+      rebuilt at start-up: pending rows are already in the file, so start-up is "recover,
+      then dispatch" whatever the number of users.
+    - `nudge-wake-<platform>`, a DateTrigger re-armed for the next due time whenever a
+      dispatcher runs out of due rows (plus a short poll, so rows added by the coach —
+      snoozes, re-plans — are seen within seconds).
+
+    One dispatcher task per platform sends due rows in order of due time. Every nudge is
+    in the table before it is sent and moves `pending -> sending -> sent | failed`, or to
+    `missed` / `skipped` with a reason. Right before the HTTP call the row is claimed
+    (`pending -> sending`, committed); after it, marked. Rendering (routine from current
+    soreness, massage target check) happens just before the claim.
+
+    Rates: one paced global rate per platform (`telegram_send_rate`, default 25/s;
+    `discord_send_rate`), at most one message per second and one request in flight per
+    chat, and at most `max_in_flight` concurrent sends. `RETRY_LATER` (429) puts the row
+    back to `pending` and pauses the whole platform sender for `retry_after`; `BLOCKED`
+    marks the user unreachable and the row `failed`; unreachable and paused users are not
+    nudged (their due rows are closed with a reason).
+
+    Start-up: rows left in `sending` by a dead process are marked `failed` with
+    "interrupted: delivery unknown" and are NOT resent; pending rows more than
+    `BOT_NUDGE_GRACE_MINUTES` (15) overdue become `missed`; the rest are sent.
+
+Delivery guarantee — honestly
+    At most once. A nudge is never sent twice, also across kill -9: a row is only sent
+    after its claim committed, and a claimed row is never sent again. The remaining window:
+    a nudge whose request was in flight (claimed, not yet marked) when the process died may
+    be lost — if Telegram had not received it, nobody ever will; it is recorded as `failed`
+    "interrupted: delivery unknown". The window is one HTTP round trip per in-flight send
+    (a few ms; at most `max_in_flight` rows at once). Everything not yet claimed is sent
+    after a restart within the grace period.
+"""
+
+from bot.scheduler.service import NudgeService, Pacer, run_nudges
+
+__all__ = ["NudgeService", "Pacer", "run_nudges"]

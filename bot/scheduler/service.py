@@ -1,0 +1,370 @@
+"""`NudgeService`: plans the horizon and dispatches due nudges (see the package docstring)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.adapters.base import Delivery, Messenger, SendResult
+from bot.core.content import Library, default_library
+from bot.core.nudges import HORIZON, Drop, plan_nudges, render_nudge
+from bot.core.records import Nudge, User
+from bot.core.replies import Reply
+from bot.core.turn import Turn
+from bot.settings import Settings
+from bot.storage import Storage
+
+log = logging.getLogger(__name__)
+
+BATCH_NUDGES = 500
+BATCH_USERS = 500
+INTERRUPTED = "interrupted: delivery unknown"
+
+
+class Pacer:
+    """A paced global rate: one send every 1/rate s, a burst of at most `burst_s` worth
+    to catch up with sleep overshoot; `pause(s)` holds every send (a 429's retry_after)."""
+
+    def __init__(
+        self, rate: float, burst_s: float = 0.05, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate = rate
+        self.interval = 1.0 / rate
+        self.burst_s = max(burst_s, self.interval)
+        self.clock = clock
+        self._next = 0.0
+        self.paused_until = 0.0
+
+    def pause(self, seconds: float) -> None:
+        self.paused_until = max(self.paused_until, self.clock() + max(0.0, seconds))
+
+    async def wait_unpaused(self) -> None:
+        while (left := self.paused_until - self.clock()) > 0:
+            await asyncio.sleep(left)
+
+    async def acquire(self) -> None:
+        while True:
+            now = self.clock()
+            wait = max(self.paused_until - now, self._next - now)
+            if wait <= 0:
+                break
+            await asyncio.sleep(wait)
+        self._next = max(self._next, now - self.burst_s) + self.interval
+
+
+@dataclass(slots=True)
+class _Sender:
+    """One platform's dispatcher state."""
+
+    messenger: Messenger
+    pacer: Pacer
+    max_in_flight: int | None = None  # None: enough for ~50 ms round trips at the rate
+    limit: asyncio.Semaphore = field(init=False)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    in_flight: set[str] = field(default_factory=set)  # chats with a request in flight
+    chat_ready: dict[str, float] = field(default_factory=dict)  # monotonic time of next slot
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    refetch: bool = False
+    sent: int = 0
+
+    def __post_init__(self) -> None:
+        if self.max_in_flight is None:
+            self.max_in_flight = max(4, min(32, math.ceil(self.pacer.rate * 0.05)))
+        self.limit = asyncio.Semaphore(self.max_in_flight)
+
+
+class NudgeService:
+    """Plans nudges into the outbox and sends them through the platforms' messengers."""
+
+    def __init__(
+        self,
+        store: Storage,
+        messengers: Sequence[Messenger],
+        *,
+        rates: Mapping[str, float] | None = None,
+        library: Library | None = None,
+        grace: timedelta = timedelta(minutes=15),
+        clock: Callable[[], datetime] | None = None,
+        horizon: timedelta = HORIZON,
+        extend_every: timedelta = timedelta(hours=1),
+        max_in_flight: int | None = None,
+        per_chat_interval: float = 1.0,
+        poll_seconds: float = 5.0,
+        ready: Callable[[], bool] | None = None,
+    ) -> None:
+        self.store = store
+        self.library = library or default_library()
+        self.grace = grace
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.horizon = horizon
+        self.extend_every = extend_every
+        self.per_chat_interval = per_chat_interval
+        self.poll_seconds = poll_seconds
+        self.ready = ready
+        rates = rates or {}
+        self.senders = {
+            m.platform: _Sender(m, Pacer(rates.get(m.platform, 25.0)), max_in_flight)
+            for m in messengers
+        }
+        self.scheduler: AsyncIOScheduler | None = None
+        self._loops: list[asyncio.Task[None]] = []
+        self.started = asyncio.Event()
+
+    @classmethod
+    def from_settings(
+        cls, store: Storage, settings: Settings, messengers: Sequence[Messenger], **kwargs: object
+    ) -> NudgeService:
+        rates = {"telegram": settings.telegram_send_rate, "discord": settings.discord_send_rate}
+        grace = timedelta(minutes=settings.bot_nudge_grace_minutes)
+        return cls(store, messengers, rates=rates, grace=grace, **kwargs)  # type: ignore[arg-type]
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def recover(self) -> tuple[int, int]:
+        """Close what a previous process left: (interrupted sends, expired pending rows)."""
+        interrupted = self.store.fail_interrupted(INTERRUPTED)
+        minutes = int(self.grace.total_seconds() // 60)
+        expired = self.store.expire_nudges(
+            self.clock() - self.grace, f"missed: more than {minutes} min late (bot was down)"
+        )
+        if interrupted or expired:
+            log.warning(
+                "nudges: %d interrupted sends marked failed (not resent), %d overdue marked missed",
+                interrupted,
+                expired,
+            )
+        return interrupted, expired
+
+    async def start(self) -> None:
+        """Recover, start APScheduler (horizon job in the background) and the dispatchers."""
+        self.recover()
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        scheduler.add_job(
+            self.extend_horizon,
+            IntervalTrigger(seconds=self.extend_every.total_seconds(), timezone=UTC),
+            id="nudge-horizon",
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+        scheduler.start()
+        self.scheduler = scheduler
+        for platform, sender in self.senders.items():
+            self._loops.append(asyncio.create_task(self._run(platform, sender)))
+        self.started.set()
+        log.info("nudges: ready to dispatch (%s)", ", ".join(self.senders) or "no platform")
+
+    async def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+        for task in self._loops:
+            task.cancel()
+        for task in self._loops:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._loops.clear()
+        await self.idle()
+
+    async def idle(self) -> None:
+        """Wait until no send is in flight."""
+        for sender in self.senders.values():
+            while sender.tasks:
+                await asyncio.gather(*list(sender.tasks), return_exceptions=True)
+
+    def wake(self) -> None:
+        for sender in self.senders.values():
+            sender.wake.set()
+
+    # --- planning ------------------------------------------------------------------------
+
+    async def extend_horizon(self) -> int:
+        """Plan every user's next `horizon` (idempotent), in batches; returns rows added."""
+        after, added, started = 0, 0, time.monotonic()
+        while True:
+            batch = self.store.schedule_batch(after, BATCH_USERS)
+            if not batch:
+                break
+            now = self.clock()
+            with self.store.transaction():
+                for user, entries in batch:
+                    planned = plan_nudges(user, entries, now, now + self.horizon)
+                    if planned:
+                        added += self.store.add_planned(user.id, planned)
+            after = batch[-1][0].id
+            await asyncio.sleep(0)
+        log.info("nudges: horizon planned, %d added in %.1f s", added, time.monotonic() - started)
+        if added:
+            self.wake()
+        return added
+
+    # --- dispatch ------------------------------------------------------------------------
+
+    async def _run(self, platform: str, sender: _Sender) -> None:
+        while self.ready is not None and not self.ready():
+            await asyncio.sleep(0.05)
+        while True:
+            try:
+                await self.drain(platform)
+                await self._sleep_until_due(platform, sender)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the loop must survive a bad row or a locked database
+                log.exception("nudges: dispatcher for %s failed; retrying", platform)
+                await asyncio.sleep(1.0)
+
+    async def _sleep_until_due(self, platform: str, sender: _Sender) -> None:
+        sender.wake.clear()
+        timeout = self.poll_seconds
+        due = self.store.next_due(platform)
+        if due is not None:
+            seconds = (due - self.clock()).total_seconds()
+            timeout = max(0.0, min(timeout, seconds))
+            if self.scheduler is not None and seconds > 0:
+                self.scheduler.add_job(
+                    sender.wake.set,
+                    DateTrigger(run_date=due, timezone=UTC),
+                    id=f"nudge-wake-{platform}",
+                    replace_existing=True,
+                    misfire_grace_time=None,
+                )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(sender.wake.wait(), timeout)
+
+    async def drain(self, platform: str, wait: bool = False) -> int:
+        """Send every nudge of `platform` due now, earliest first; returns sends started.
+
+        With `wait`, also waits for the sends in flight (tests)."""
+        sender = self.senders[platform]
+        started = 0
+        while True:
+            sender.refetch = False
+            batch = self.store.pending_nudges(self.clock(), BATCH_NUDGES, platform)
+            if not batch:
+                break
+            progressed, next_ready = 0, float("inf")
+            for nudge in batch:
+                await sender.pacer.wait_unpaused()
+                if sender.refetch:
+                    break
+                outcome = await self._dispatch(sender, nudge)
+                if isinstance(outcome, float):
+                    next_ready = min(next_ready, outcome)
+                else:
+                    progressed += 1
+                    started += int(outcome)
+            if sender.refetch:
+                continue
+            if not progressed:
+                delay = next_ready - time.monotonic()
+                if delay == float("inf"):
+                    break
+                await asyncio.sleep(max(0.0, min(delay, self.poll_seconds)))
+        if wait:
+            await self.idle()
+        return started
+
+    async def _dispatch(self, sender: _Sender, nudge: Nudge) -> bool | float:
+        """Send or close one due nudge. True: a send started; False: closed or gone;
+        a float: the chat is busy until that monotonic time, try again later."""
+        user = self.store.get_user(nudge.user_id)
+        if user is None:
+            return False
+        if user.paused:
+            self.store.mark_nudge(nudge.id, "skipped", error="paused")
+            return False
+        if user.unreachable:
+            self.store.mark_nudge(nudge.id, "failed", error="unreachable: the user blocked the bot")
+            return False
+        chat = user.chat_id or user.platform_id
+        ready_at = sender.chat_ready.get(chat, 0.0)
+        if chat in sender.in_flight or ready_at > time.monotonic():
+            return max(ready_at, time.monotonic() + 0.05)
+        await sender.pacer.acquire()
+        await sender.limit.acquire()
+        if sender.refetch or chat in sender.in_flight:  # a 429 arrived while we waited
+            sender.limit.release()
+            return time.monotonic() + 0.05
+        try:
+            turn = Turn(self.store, self.library, self.clock(), user)
+            outcome = render_nudge(turn, nudge)
+        except Exception as exc:
+            sender.limit.release()
+            log.exception("nudges: rendering nudge %d failed", nudge.id)
+            self.store.mark_nudge(nudge.id, "failed", error=f"render failed: {type(exc).__name__}")
+            return False
+        if isinstance(outcome, Drop):
+            sender.limit.release()
+            self.store.mark_nudge(nudge.id, outcome.status, error=outcome.reason)
+            return False
+        if not self.store.claim_nudge(nudge.id):  # re-planned away meanwhile
+            sender.limit.release()
+            return False
+        sender.in_flight.add(chat)
+        sender.chat_ready[chat] = time.monotonic() + self.per_chat_interval
+        task = asyncio.create_task(self._send(sender, nudge, user, chat, outcome))
+        sender.tasks.add(task)
+        task.add_done_callback(sender.tasks.discard)
+        return True
+
+    async def _send(
+        self, sender: _Sender, nudge: Nudge, user: User, chat: str, reply: Reply
+    ) -> None:
+        try:
+            try:
+                result = await sender.messenger.send(user, reply)
+            except Exception as exc:  # delivered or not, we cannot know: never resend
+                log.exception("nudges: send raised for nudge %d", nudge.id)
+                result = SendResult(Delivery.FAILED, error=f"send raised {type(exc).__name__}")
+            self._record(sender, nudge, user, result)
+        finally:
+            sender.in_flight.discard(chat)
+            sender.limit.release()
+
+    def _record(self, sender: _Sender, nudge: Nudge, user: User, result: SendResult) -> None:
+        if result.delivery is Delivery.SENT:
+            self.store.mark_nudge(nudge.id, "sent", sent_at=datetime.now(UTC))
+            sender.sent += 1
+        elif result.delivery is Delivery.RETRY_LATER:
+            self.store.release_nudge(nudge.id, error=f"rate limited: {result.error}"[:500])
+            sender.pacer.pause(result.retry_after)
+            sender.refetch = True
+            log.warning(
+                "nudges: rate limited, pausing %s for %.1f s", user.platform, result.retry_after
+            )
+        elif result.delivery is Delivery.BLOCKED:
+            self.store.mark_nudge(nudge.id, "failed", error=f"blocked: {result.error}"[:500])
+            self.store.set_unreachable(user.id)
+        else:
+            self.store.mark_nudge(nudge.id, "failed", error=(result.error or "failed")[:500])
+
+
+@contextlib.asynccontextmanager
+async def run_nudges(
+    store: Storage,
+    settings: Settings,
+    messengers: Sequence[Messenger],
+    *,
+    library: Library | None = None,
+    ready: Callable[[], bool] | None = None,
+) -> AsyncIterator[NudgeService]:
+    """Run a `NudgeService` for `messengers` for the duration of the block."""
+    service = NudgeService.from_settings(store, settings, messengers, library=library, ready=ready)
+    await service.start()
+    try:
+        yield service
+    finally:
+        await service.stop()

@@ -1,0 +1,233 @@
+"""The nudge dispatcher against a real SQLite file and an in-memory Messenger.
+
+No timing asserts: orders and counts only (durations belong to bench/nudge_fanout.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.adapters.base import Delivery, SendResult
+from bot.core.records import User
+from bot.core.replies import Reply
+from bot.scheduler import NudgeService, Pacer
+from bot.storage import Storage
+
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+
+@dataclass
+class FakeMessenger:
+    platform: str = "telegram"
+    sent: list[tuple[str, Reply]] = field(default_factory=list)
+    script: list[SendResult] = field(default_factory=list)  # results to return first
+    blocked: set[str] = field(default_factory=set)
+    in_flight: Counter[str] = field(default_factory=Counter)
+    max_in_flight_per_chat: int = 0
+
+    async def send(self, user: User, reply: Reply) -> SendResult:
+        chat = user.chat_id or user.platform_id
+        self.in_flight[chat] += 1
+        self.max_in_flight_per_chat = max(self.max_in_flight_per_chat, self.in_flight[chat])
+        try:
+            await asyncio.sleep(0)
+            if self.script:
+                result = self.script.pop(0)
+                if result.delivery is not Delivery.SENT:
+                    return result
+            if chat in self.blocked:
+                return SendResult(Delivery.BLOCKED, error="Forbidden: bot was blocked by the user")
+            self.sent.append((chat, reply))
+            return SendResult(Delivery.SENT)
+        finally:
+            self.in_flight[chat] -= 1
+
+    def chats(self) -> list[str]:
+        return [chat for chat, _ in self.sent]
+
+
+def seed(store: Storage, count: int, due: datetime, step: timedelta = timedelta(0)) -> list[int]:
+    """`count` telegram users, each with one pending pre-workout nudge; returns nudge ids."""
+    ids = []
+    for n in range(count):
+        user = store.user_for("telegram", str(5000 + n), "UTC")
+        session = due + step * n + timedelta(minutes=30)
+        payload = {"ref": session.isoformat(), "session_at": session.isoformat(), "workout": "run"}
+        nudge_id = store.enqueue_nudge(user.id, "pre_workout", due + step * n, payload)
+        assert nudge_id is not None
+        ids.append(nudge_id)
+    return ids
+
+
+def service(store: Storage, messenger: FakeMessenger, **kwargs: object) -> NudgeService:
+    options: dict[str, object] = {
+        "rates": {"telegram": 1000.0},
+        "clock": lambda: NOW,
+        "per_chat_interval": 0.0,
+    }
+    options.update(kwargs)
+    return NudgeService(store, [messenger], **options)  # type: ignore[arg-type]
+
+
+async def test_every_due_nudge_is_sent_once_in_order_of_due_time(sqlite_store: Storage) -> None:
+    ids = seed(sqlite_store, 30, NOW - timedelta(minutes=9), step=timedelta(seconds=10))
+    messenger = FakeMessenger()
+    nudges = service(sqlite_store, messenger)
+    assert await nudges.drain("telegram", wait=True) == 30
+    assert await nudges.drain("telegram", wait=True) == 0  # nothing twice
+    assert messenger.chats() == [str(5000 + n) for n in range(30)]
+    statuses = {sqlite_store.get_nudge(i).status for i in ids}  # type: ignore[union-attr]
+    assert statuses == {"sent"}
+    assert sqlite_store.nudge_counts()["sent"] == 30
+
+
+async def test_future_nudges_wait_and_the_rendered_nudge_has_its_buttons(
+    sqlite_store: Storage,
+) -> None:
+    [due_now] = seed(sqlite_store, 1, NOW)
+    later = sqlite_store.user_for("telegram", "later", "UTC")
+    sqlite_store.enqueue_nudge(later.id, "pre_workout", NOW + timedelta(minutes=1), {"ref": "x"})
+    messenger = FakeMessenger()
+    await service(sqlite_store, messenger).drain("telegram", wait=True)
+    assert messenger.chats() == ["5000"]
+    reply = messenger.sent[0][1]
+    assert [b.data for b in reply.all_buttons] == [
+        f"ns:{due_now}",
+        f"nz:{due_now}",
+        f"nk:{due_now}",
+    ]
+    assert sqlite_store.next_due("telegram") == NOW + timedelta(minutes=1)
+
+
+async def test_retry_later_pauses_the_sender_and_the_nudge_is_sent_after(
+    sqlite_store: Storage,
+) -> None:
+    ids = seed(sqlite_store, 5, NOW - timedelta(minutes=1), step=timedelta(seconds=1))
+    messenger = FakeMessenger(script=[SendResult(Delivery.RETRY_LATER, retry_after=0.2)])
+    nudges = service(sqlite_store, messenger, max_in_flight=1)
+    await nudges.drain("telegram", wait=True)
+    assert messenger.chats() == [str(5000 + n) for n in range(5)]  # the first one again first
+    assert sqlite_store.get_nudge(ids[0]).attempts == 2  # type: ignore[union-attr]
+    assert sqlite_store.nudge_counts()["sent"] == 5
+    assert nudges.senders["telegram"].pacer.paused_until > 0
+
+
+async def test_blocked_marks_the_user_unreachable_and_later_nudges_are_not_sent(
+    sqlite_store: Storage,
+) -> None:
+    [first] = seed(sqlite_store, 1, NOW - timedelta(minutes=2))
+    user = sqlite_store.user_for("telegram", "5000", "UTC")
+    second = sqlite_store.enqueue_nudge(user.id, "massage", NOW, {"ref": "2026-11"})
+    messenger = FakeMessenger(blocked={"5000"})
+    await service(sqlite_store, messenger).drain("telegram", wait=True)
+    assert messenger.sent == []
+    assert sqlite_store.get_user(user.id).unreachable  # type: ignore[union-attr]
+    assert sqlite_store.get_nudge(first).status == "failed"  # type: ignore[union-attr]
+    assert sqlite_store.get_nudge(second).status == "failed"  # type: ignore[arg-type,union-attr]
+
+
+async def test_paused_users_get_nothing(sqlite_store: Storage) -> None:
+    [nudge_id] = seed(sqlite_store, 1, NOW)
+    user = sqlite_store.user_for("telegram", "5000", "UTC")
+    user.paused = True
+    sqlite_store.save_user(user)
+    messenger = FakeMessenger()
+    await service(sqlite_store, messenger).drain("telegram", wait=True)
+    assert messenger.sent == []
+    assert sqlite_store.get_nudge(nudge_id).status == "skipped"  # type: ignore[union-attr]
+
+
+async def test_one_request_in_flight_per_chat(sqlite_store: Storage) -> None:
+    user = sqlite_store.user_for("telegram", "5000", "UTC")
+    for kind in ("massage", "massage_behind", "snooze"):
+        payload = {"ref": kind, "of_kind": "massage"}
+        sqlite_store.enqueue_nudge(user.id, kind, NOW - timedelta(minutes=1), payload)
+    messenger = FakeMessenger()
+    await service(sqlite_store, messenger, per_chat_interval=0.05).drain("telegram", wait=True)
+    assert len(messenger.sent) == 3
+    assert messenger.max_in_flight_per_chat == 1
+
+
+async def test_restart_sends_within_grace_marks_older_missed_and_never_resends_sending(
+    db_path: Path,
+) -> None:
+    with Storage(db_path) as store:
+        [old] = seed(store, 1, NOW - timedelta(minutes=20))
+        fresh_user = store.user_for("telegram", "fresh", "UTC")
+        fresh = store.enqueue_nudge(
+            fresh_user.id, "massage", NOW - timedelta(minutes=10), {"ref": "2026-11"}
+        )
+        cut_user = store.user_for("telegram", "cut", "UTC")
+        cut = store.enqueue_nudge(cut_user.id, "massage", NOW - timedelta(minutes=1), {"ref": "m"})
+        assert fresh is not None and cut is not None
+        assert store.claim_nudge(cut)  # the process died between claim and mark
+    with Storage(db_path) as store:
+        messenger = FakeMessenger()
+        nudges = service(store, messenger)
+        assert nudges.recover() == (1, 1)
+        await nudges.drain("telegram", wait=True)
+        assert messenger.chats() == ["fresh"]
+        assert store.get_nudge(old).status == "missed"  # type: ignore[union-attr]
+        assert store.get_nudge(fresh).status == "sent"  # type: ignore[union-attr]
+        interrupted = store.export_user(cut_user.id)["nudges"][0]
+        assert (interrupted["status"], interrupted["error"]) == (
+            "failed",
+            "interrupted: delivery unknown",
+        )
+
+
+async def test_horizon_pass_plans_users_idempotently(sqlite_store: Storage) -> None:
+    for n in range(3):
+        user = sqlite_store.user_for("telegram", str(n), "Europe/Berlin")
+        sqlite_store.add_schedule(user.id, "18:00", weekday=2)
+    nudges = service(sqlite_store, FakeMessenger())
+    assert await nudges.extend_horizon() == 3
+    assert await nudges.extend_horizon() == 0
+    assert sqlite_store.nudge_counts()["pending"] == 3
+
+
+async def test_start_and_stop_with_apscheduler_sends_due_nudges(sqlite_store: Storage) -> None:
+    seed(sqlite_store, 3, NOW - timedelta(minutes=1))
+    messenger = FakeMessenger()
+    nudges = service(sqlite_store, messenger, poll_seconds=0.05)
+    await nudges.start()
+    try:
+        for _ in range(200):
+            if len(messenger.sent) == 3:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await nudges.stop()
+    assert len(messenger.sent) == 3
+    assert nudges.scheduler is None
+
+
+async def test_the_global_rate_is_respected_approximately(sqlite_store: Storage) -> None:
+    """A real, short run at 200/s: far fewer than all 400 due nudges go out in 0.5 s."""
+    seed(sqlite_store, 400, NOW - timedelta(minutes=1))
+    messenger = FakeMessenger()
+    nudges = service(sqlite_store, messenger, rates={"telegram": 200.0})
+    task = asyncio.create_task(nudges.drain("telegram"))
+    await asyncio.sleep(0.5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await nudges.idle()
+    sent = len(messenger.sent)
+    assert 20 <= sent <= 200  # ~100 expected; generous bounds, no timing precision claimed
+    assert sqlite_store.nudge_counts()["sent"] == sent  # nothing marked sent that was not
+
+
+async def test_pacer_spaces_sends() -> None:
+    now = [0.0]
+    pacer = Pacer(10.0, burst_s=0.0, clock=lambda: now[0])
+    await pacer.acquire()
+    assert pacer._next == pytest.approx(0.1)
+    pacer.pause(5)
+    assert pacer.paused_until == 5
