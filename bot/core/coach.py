@@ -100,22 +100,24 @@ class Coach:
 
     def _run(self, sender: Sender, route: Callable[[Turn], Reply]) -> list[Reply]:
         try:
-            turn = self._turn(sender)
+            turn, stored = self._turn(sender)
             reply = route(turn)
         except Exception:
             log.exception("handler failed for a %s user", sender.platform)
             return [Reply(text=self.library.messages["error"])]
-        if not turn.forgotten:
-            self.store.save_user(turn.user)
+        if not turn.forgotten and repr(turn.user) != stored:
+            self.store.save_user(turn.user)  # only when something changed: a write is costly
         return [*turn.replies, reply]
 
-    def _turn(self, sender: Sender) -> Turn:
+    def _turn(self, sender: Sender) -> tuple[Turn, str]:
+        """The turn, and the user as stored (a repr, to tell later whether to save)."""
         user = self.user(sender)
+        stored = repr(user)
         if user.unreachable:
             user.unreachable = False  # they wrote to us, so they unblocked the bot
         if sender.private and sender.chat_id and user.chat_id != sender.chat_id:
             user.chat_id = sender.chat_id
-        return Turn(self.store, self.library, self.clock(), user)
+        return Turn(self.store, self.library, self.clock(), user), stored
 
     def _route_text(self, turn: Turn, text: str) -> Reply:
         if text.startswith("/"):

@@ -50,12 +50,16 @@ def plan(
 
 
 def routine_reply(turn: Turn, rec: Recommendation, title: str | None = None) -> Reply:
-    """The whole routine in one message, with Start and other-length buttons."""
+    """The whole routine in one phone-sized message, with Start and other-length buttons.
+
+    Each area gets its time, why it is there and its first cue; the guided session (Start)
+    shows every cue and caution one area at a time.
+    """
     lines = [rec.explanation, ""]
     for number, pick in enumerate(rec.picks, start=1):
-        lines.append(f"{number}. {pick.area.name} - {_duration(pick.seconds, pick.area.two_sided)}")
-        lines.append(f"   {pick.reason}")
-        lines += [f"   • {cue}" for cue in pick.area.cues[:2]]
+        duration = _duration(pick.seconds, pick.area.two_sided)
+        lines.append(f"{number}. {pick.area.name} - {duration} · {pick.reason}")
+        lines.append(f"   {pick.area.cues[0]}")
     lines += ["", *rec.notes] if rec.notes else []
     lines += ["", turn.say("roll_footer")]
     lines += ["", *escalation_lines(turn, rec)] if rec.escalations else []
