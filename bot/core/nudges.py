@@ -42,7 +42,7 @@ from typing import Any
 
 from bot.core import massage as massage_module
 from bot.core import routine
-from bot.core.recommend import Recommendation, recommend
+from bot.core.recommend import Recommendation
 from bot.core.records import WEEKDAYS, Nudge, PlannedNudge, ScheduleEntry, User
 from bot.core.replies import Button, Reply
 from bot.core.timeplan import local_wall_time, session_starts, tzinfo_for
@@ -210,24 +210,9 @@ def _kind(nudge: Nudge) -> str:
 
 def session_plan(turn: Turn, workout: str | None, session_at: datetime | None) -> Recommendation:
     """The routine for one session: that workout's focus, the user's soreness now."""
-    user_id = turn.user.id
-    reports = turn.store.soreness_since(
-        user_id, turn.now - timedelta(days=routine.SOREST_LOOKBACK_DAYS)
-    )
-    flags = turn.store.red_flags_since(
-        user_id, turn.now - timedelta(days=routine.RED_FLAG_LOOKBACK_DAYS)
-    )
     known = workout if workout in turn.library.workouts else None
     at = session_at if session_at is not None and session_at > turn.now else None
-    return recommend(
-        turn.library,
-        reports=reports,
-        red_flags=flags,
-        now=turn.now,
-        workout=known,
-        workout_at=at,
-        zone=_zone(turn.user),
-    )
+    return routine.plan(turn, workout=known, session_at=at)
 
 
 def nudge_buttons(nudge_id: int) -> tuple[tuple[Button, ...], ...]:

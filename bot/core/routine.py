@@ -6,7 +6,7 @@ one area at a time with a Next button, for people rolling with their phone on th
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.core.recommend import Recommendation, recommend
 from bot.core.records import User
@@ -26,12 +26,17 @@ def plan(
     minutes: int | None = None,
     workout: str | None = None,
     asked_areas: tuple[str, ...] = (),
+    session_at: datetime | None = None,
 ) -> Recommendation:
-    """A recommendation from the user's stored soreness, red flags and next session."""
+    """A recommendation from the user's stored soreness, red flags and next session.
+
+    `session_at` names the session the routine is for (a pre-workout nudge); otherwise,
+    when no workout is named, the next scheduled session within 36 h is used.
+    """
     reports = turn.store.soreness_since(turn.user.id, turn.now - timedelta(SOREST_LOOKBACK_DAYS))
     flags = turn.store.red_flags_since(turn.user.id, turn.now - timedelta(RED_FLAG_LOOKBACK_DAYS))
-    workout_at = None
-    if workout is None:
+    workout_at = session_at
+    if workout is None and session_at is None:
         upcoming = next_session(turn.store.schedules(turn.user.id), turn.user.tz, turn.now)
         if upcoming is not None and upcoming[0] - turn.now < timedelta(hours=36):
             workout_at, entry = upcoming
