@@ -26,7 +26,7 @@ from tests.fakes.telegram_api import FakeTelegram
 ROOT = Path(__file__).resolve().parents[1]
 USERS = 2_000
 FIRST_CHAT = 700_000_000
-MAX_IN_FLIGHT = 10  # NudgeService default at 200/s: ceil(200 * 0.05)
+MAX_IN_FLIGHT = 2  # NudgeService default at 200/s: ceil(200 * 0.01)
 
 
 def seed(db_path: Path) -> None:

@@ -81,7 +81,8 @@ class _Sender:
 
     def __post_init__(self) -> None:
         if self.max_in_flight is None:
-            self.max_in_flight = max(4, min(32, math.ceil(self.pacer.rate * 0.05)))
+            # Few requests in flight: each is a nudge whose fate a kill -9 would leave unknown.
+            self.max_in_flight = max(1, min(32, math.ceil(self.pacer.rate * 0.01)))
         self.limit = asyncio.Semaphore(self.max_in_flight)
 
 
