@@ -7,9 +7,11 @@ Telegram server (tests/fakes/telegram_api.py) over HTTP on 127.0.0.1, with the s
 client settings. The bot is `TelegramAdapter` with the real coach and a real SQLite file in
 a temporary directory; messages rotate through a soreness report, "what should I roll?"
 and /help from many distinct users (each answered with one message). Time runs from the
-first push to the Nth recorded `sendMessage`. The adapter's rate limiter stays on, with its
-overall cap (TELEGRAM_SEND_RATE) raised to 1000/s so it measures our overhead rather than
-Telegram's 30 messages/s policy. The last line is JSON:
+first push to the Nth recorded `sendMessage`; the N updates are split over alternating
+echo/bot rounds (`--rounds`) because this machine's speed drifts by ±20% over a minute.
+The adapter's rate limiter stays on, with its overall cap (TELEGRAM_SEND_RATE) raised
+to 1000/s so it measures our overhead rather than Telegram's 30 messages/s policy.
+The last line is JSON:
 `updates_per_s`, `echo_updates_per_s` and `ratio` (goal ≥ 0.85).
 """
 
@@ -59,10 +61,10 @@ async def measure(fake: FakeTelegram, count: int, users: int, first_user: int) -
     return elapsed
 
 
-async def rounds(fake: FakeTelegram, count: int, users: int) -> float:
+async def rounds(fake: FakeTelegram, count: int, users: int, first_user: int) -> float:
     """A warm-up round (users not reused), then the measured one."""
-    await measure(fake, WARMUP, users, 50_000)
-    return await measure(fake, count, users, 100_000)
+    await measure(fake, WARMUP, users, 50_000 + first_user)
+    return await measure(fake, count, users, 100_000 + first_user)
 
 
 # ---------------------------------------------------------------- the two bots
@@ -90,19 +92,21 @@ def echo_application(fake: FakeTelegram) -> Application[Any, Any, Any, Any, Any,
     return app
 
 
-async def run_echo(fake: FakeTelegram, count: int, users: int) -> float:
+async def run_echo(fake: FakeTelegram, count: int, users: int, first_user: int = 0) -> float:
     app = echo_application(fake)
     async with app:
         await app.start()
         assert app.updater is not None
         await app.updater.start_polling(poll_interval=0.0, timeout=10)
-        elapsed = await rounds(fake, count, users)
+        elapsed = await rounds(fake, count, users, first_user)
         await app.updater.stop()
         await app.stop()
     return elapsed
 
 
-async def run_bot(fake: FakeTelegram, count: int, users: int, workdir: Path) -> float:
+async def run_bot(
+    fake: FakeTelegram, count: int, users: int, workdir: Path, first_user: int = 0
+) -> float:
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         telegram_bot_token=fake.token,
@@ -115,20 +119,27 @@ async def run_bot(fake: FakeTelegram, count: int, users: int, workdir: Path) -> 
         adapter = TelegramAdapter(Coach(store), store, settings)
         await adapter.start()
         try:
-            return await rounds(fake, count, users)
+            return await rounds(fake, count, users, first_user)
         finally:
             await adapter.stop()
 
 
-async def main(count: int, users: int) -> dict[str, float | int]:
+async def main(count: int, users: int, round_count: int) -> dict[str, float | int]:
+    """Alternate echo and bot rounds so a slow patch of the machine hits both alike."""
     logging.basicConfig(level=logging.WARNING)
+    per_round = max(1, count // round_count)
+    echo_s = bot_s = 0.0
     async with FakeTelegram() as fake:
-        echo_s = await run_echo(fake, count, users)
         with tempfile.TemporaryDirectory() as tmp:
-            bot_s = await run_bot(fake, count, users, Path(tmp))
-    bot_rate, echo_rate = count / bot_s, count / echo_s
+            for index in range(round_count):
+                offset = index * 1_000_000
+                echo_s += await run_echo(fake, per_round, users, offset)
+                bot_s += await run_bot(fake, per_round, users, Path(tmp), offset)
+    done = per_round * round_count
+    bot_rate, echo_rate = done / bot_s, done / echo_s
     return {
-        "updates": count,
+        "updates": done,
+        "rounds": round_count,
         "users": users,
         "updates_per_s": round(bot_rate, 1),
         "echo_updates_per_s": round(echo_rate, 1),
@@ -140,8 +151,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--updates", type=int, default=5_000, help="updates per bot (5000)")
     parser.add_argument("--users", type=int, default=500, help="distinct users (500)")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (5)")
     args = parser.parse_args()
-    result = asyncio.run(main(args.updates, args.users))
+    result = asyncio.run(main(args.updates, args.users, args.rounds))
     print(
         f"bot {result['updates_per_s']}/s, echo {result['echo_updates_per_s']}/s "
         f"over {args.updates} updates from {args.users} users"

@@ -305,3 +305,25 @@ def test_forget_on_sqlite_leaves_no_row_of_that_user(sqlite_store, clock: FakeCl
 def test_plain_words_reach_commands(conversation: Conversation, text: str, expected: str) -> None:
     conversation.say(text)
     assert expected.lower() in conversation.last_text.lower()
+
+
+def test_a_failing_turn_leaves_nothing_half_written(
+    sqlite_store,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    coach = Coach(sqlite_store, clock=clock)
+    chat = Conversation(coach, Sender("test", "7"))
+    chat.say("/help")
+    before = sqlite_store.count_rows(chat.user.id)
+
+    def fail_after_recording(turn, parsed, text):  # type: ignore[no-untyped-def]
+        from bot.core import soreness
+
+        soreness.record_from_message(turn, parsed, text)
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(coach, "_soreness", fail_after_recording)
+    chat.say("calves 7/10")
+    assert "went wrong" in chat.last_text
+    assert sqlite_store.count_rows(chat.user.id) == before

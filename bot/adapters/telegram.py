@@ -219,8 +219,19 @@ class Rendered:
     """A reply as Telegram messages: HTML text chunks, a keyboard, optional media."""
 
     chunks: tuple[str, ...]
-    keyboard: InlineKeyboardMarkup | None
     reply: Reply
+
+    @property
+    def keyboard(self) -> InlineKeyboardMarkup | None:
+        """The buttons as PTB objects (for media messages; text goes as plain JSON)."""
+        if not self.reply.buttons:
+            return None
+        return InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(button.label, callback_data=button.data) for button in row]
+                for row in self.reply.buttons
+            ]
+        )
 
 
 def escape(text: str) -> str:
@@ -234,15 +245,7 @@ def render_reply(reply: Reply) -> Rendered:
     chunks = split_html(reply.text, MAX_TEXT - len(title)) if reply.text else []
     if title:
         chunks = [title + (chunks[0] if chunks else ""), *chunks[1:]]
-    keyboard = None
-    if reply.buttons:
-        keyboard = InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton(button.label, callback_data=button.data) for button in row]
-                for row in reply.buttons
-            ]
-        )
-    return Rendered(tuple(chunk for chunk in chunks if chunk.strip()), keyboard, reply)
+    return Rendered(tuple(chunk for chunk in chunks if chunk.strip()), reply)
 
 
 def split_html(text: str, limit: int) -> list[str]:
@@ -579,17 +582,13 @@ class TelegramAdapter:
                 await bot.send_document(chat_id, document=file, **extra)
         if caption is not None and media:
             return
-        if not chunks and rendered.keyboard is None:
+        if not chunks and not reply.buttons:
             return
         chunks = chunks or ["…"]  # a keyboard needs a message to sit on
+        keyboard = keyboard_json(reply)
         for index, chunk in enumerate(chunks):
             last = index == len(chunks) - 1
-            await bot.send_message(
-                chat_id,
-                chunk,
-                parse_mode=ParseMode.HTML,
-                reply_markup=rendered.keyboard if last else None,
-            )
+            await send_text(bot, chat_id, chunk, keyboard if last else None)
 
     # --- helpers ---------------------------------------------------------------------
 
@@ -610,6 +609,31 @@ class TelegramAdapter:
         text = f"{type(error).__name__}: {error}"
         token = self.settings.telegram_token
         return text.replace(token, REDACTED) if token else text
+
+
+def keyboard_json(reply: Reply) -> dict[str, Any] | None:
+    """The inline keyboard as Bot API JSON, straight from the reply's buttons."""
+    if not reply.buttons:
+        return None
+    rows = [[{"text": b.label, "callback_data": b.data} for b in row] for row in reply.buttons]
+    return {"inline_keyboard": rows}
+
+
+async def send_text(
+    bot: Any, chat_id: int | str, text: str, keyboard: dict[str, Any] | None
+) -> None:
+    """sendMessage without parsing Telegram's echo of the message we just sent.
+
+    `Bot.send_message` turns the answer (our text and keyboard, echoed back) into PTB
+    objects we never read, and builds keyboard objects only to serialise them again; on the
+    reply path that cost more than the coach itself (bench/telegram_throughput.py).
+    `Bot._post` is the request `send_message` makes, through the same rate limiter, retries
+    and error mapping; tests/test_telegram_adapter.py pins its behaviour.
+    """
+    data: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": ParseMode.HTML}
+    if keyboard is not None:
+        data["reply_markup"] = keyboard
+    await bot._post("sendMessage", data)
 
 
 def file_url_for(base_url: str, file_url: str | None) -> str:

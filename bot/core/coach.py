@@ -100,13 +100,14 @@ class Coach:
 
     def _run(self, sender: Sender, route: Callable[[Turn], Reply]) -> list[Reply]:
         try:
-            turn, stored = self._turn(sender)
-            reply = route(turn)
+            with self.store.transaction():  # one commit per turn; a failed turn leaves no trace
+                turn, stored = self._turn(sender)
+                reply = route(turn)
+                if not turn.forgotten and repr(turn.user) != stored:
+                    self.store.save_user(turn.user)  # only when the turn changed the user
         except Exception:
             log.exception("handler failed for a %s user", sender.platform)
             return [Reply(text=self.library.messages["error"])]
-        if not turn.forgotten and repr(turn.user) != stored:
-            self.store.save_user(turn.user)  # only when something changed: a write is costly
         return [*turn.replies, reply]
 
     def _turn(self, sender: Sender) -> tuple[Turn, str]:

@@ -9,7 +9,8 @@ raise `LookupError`, and ids are never reused. Nothing is persisted.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import fields, replace
 from datetime import UTC, date, datetime
 from itertools import count
@@ -64,6 +65,11 @@ def _by_time(rows: dict[int, _Timed], since: datetime) -> list[_Timed]:
 
 class MemoryStore:
     """Every record in dicts keyed by user id, then by row id."""
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """No rollback in memory: a failed turn's writes stay (tests check SQLite for that)."""
+        yield
 
     def __init__(self) -> None:
         self._ids = count(1)

@@ -8,6 +8,7 @@ local times (a workout at 18:00) are kept as "HH:MM" strings in the user's time 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -114,6 +115,10 @@ class Nudge:
 
 class Store(Protocol):
     """Everything the coach reads and writes. One implementation per backend, no SQL elsewhere."""
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Writes inside commit together or not at all; nested blocks are allowed."""
+        ...
 
     def user_for(self, platform: str, platform_id: str, default_tz: str) -> User:
         """The user with that platform key, created with defaults on first contact."""
