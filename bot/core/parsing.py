@@ -149,7 +149,7 @@ def classify(raw: str, number_words: dict[str, int]) -> Piece:
         if word in number_words:
             return (NUM_TOKEN, number_words[word])
         return (word, None)
-    if raw in "&+':":
+    if raw in "&+':=":
         return ("", None)
     return (BREAK_TOKEN, None)
 
@@ -730,7 +730,8 @@ def _number_severities(
             continue
         prev = words[index - 1] if index else ""
         down_to = prev == "to" and index > 1 and words[index - 2] in NOW_WORDS
-        if (prev in NUMBER_PREFIXES and prev != "at") or index in area_ends or down_to:
+        after_area = index in area_ends or (prev == BREAK_TOKEN and index - 1 in area_ends)
+        if (prev in NUMBER_PREFIXES and prev != "at") or after_area or down_to:
             said = _Severity(index, value, True, clause_at[index])
             said.current = bool(NOW_WORDS & set(words[max(0, index - 3) : index]))
             result.append(said)
