@@ -7,8 +7,9 @@ Telegram server (tests/fakes/telegram_api.py) over HTTP on 127.0.0.1, with the s
 client settings. The bot is `TelegramAdapter` with the real coach and a real SQLite file in
 a temporary directory; messages rotate through a soreness report, "what should I roll?"
 and /help from many distinct users (each answered with one message). Time runs from the
-first push to the Nth recorded `sendMessage`; the N updates are split over alternating
-echo/bot rounds (`--rounds`) because this machine's speed drifts by ±20% over a minute.
+first push to the Nth recorded `sendMessage`. The N updates are split over alternating
+echo/bot rounds (`--rounds`) and the ratio is the median of the per-round ratios, because
+this machine's speed drifts by a factor of up to 2 within a minute.
 The adapter's rate limiter stays on, with its overall cap (TELEGRAM_SEND_RATE) raised
 to 1000/s so it measures our overhead rather than Telegram's 30 messages/s policy.
 The last line is JSON:
@@ -21,6 +22,7 @@ import argparse
 import asyncio
 import json
 import logging
+import statistics
 import sys
 import tempfile
 import time
@@ -128,22 +130,27 @@ async def main(count: int, users: int, round_count: int) -> dict[str, float | in
     """Alternate echo and bot rounds so a slow patch of the machine hits both alike."""
     logging.basicConfig(level=logging.WARNING)
     per_round = max(1, count // round_count)
-    echo_s = bot_s = 0.0
+    echo_times: list[float] = []
+    bot_times: list[float] = []
     async with FakeTelegram() as fake:
         with tempfile.TemporaryDirectory() as tmp:
             for index in range(round_count):
                 offset = index * 1_000_000
-                echo_s += await run_echo(fake, per_round, users, offset)
-                bot_s += await run_bot(fake, per_round, users, Path(tmp), offset)
+                echo_times.append(await run_echo(fake, per_round, users, offset))
+                bot_times.append(await run_bot(fake, per_round, users, Path(tmp), offset))
     done = per_round * round_count
-    bot_rate, echo_rate = done / bot_s, done / echo_s
+    bot_rate, echo_rate = done / sum(bot_times), done / sum(echo_times)
+    paired = sorted(echo / bot for echo, bot in zip(echo_times, bot_times, strict=True))
     return {
         "updates": done,
         "rounds": round_count,
         "users": users,
+        "round_ratios": [round(r, 3) for r in paired],
         "updates_per_s": round(bot_rate, 1),
         "echo_updates_per_s": round(echo_rate, 1),
-        "ratio": round(bot_rate / echo_rate, 3),
+        # The median of per-round ratios: each bot round is paired with the echo round run
+        # just before it, so a slow patch of the machine does not land on one side only.
+        "ratio": round(statistics.median(paired), 3),
     }
 
 

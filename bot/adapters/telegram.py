@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import html
 import logging
 import secrets
@@ -411,6 +412,7 @@ class TelegramAdapter:
             )
             log.info("Telegram adapter running as @%s (long polling)", app.bot.username)
         self._started = True
+        settle_long_lived_objects()
 
     async def stop(self) -> None:
         """Stop receiving, finish the updates in hand, close the HTTP clients."""
@@ -634,6 +636,18 @@ async def send_text(
     if keyboard is not None:
         data["reply_markup"] = keyboard
     await bot._post("sendMessage", data)
+
+
+def settle_long_lived_objects() -> None:
+    """Move everything loaded at start-up out of the garbage collector's sight.
+
+    The content library, the parser's phrase tables, time-zone data and PTB's objects live as
+    long as the process. Without this, every full collection walks all of them again, and a
+    turn that allocates a little triggers those collections: measured at about a quarter of
+    the bot's time per update (bench/telegram_throughput.py, ratio 0.68 -> 0.87).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def file_url_for(base_url: str, file_url: str | None) -> str:

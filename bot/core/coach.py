@@ -11,9 +11,12 @@ bad message never takes the bot down, and state is only saved when the turn succ
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
+from dataclasses import fields
 from datetime import UTC, datetime
+from operator import attrgetter
 
 from bot.core import account, massage, nudges, onboarding, routine, soreness, training_schedule
 from bot.core.content import Library, default_library
@@ -67,7 +70,7 @@ class Coach:
             "wa": self._area_button,
             "u": lambda turn, arg: soreness.undo(turn, _ints(arg)),
             "r": self._routine_button,
-            "g": lambda turn, arg: routine.guided_step(turn, _int(arg)),
+            "g": routine.guided_step,
             "m": lambda turn, _: massage.log_massage(turn),
             "mu": lambda turn, arg: massage.undo(turn, _int(arg)),
             "f": self._forget_button,
@@ -103,17 +106,17 @@ class Coach:
             with self.store.transaction():  # one commit per turn; a failed turn leaves no trace
                 turn, stored = self._turn(sender)
                 reply = route(turn)
-                if not turn.forgotten and repr(turn.user) != stored:
+                if not turn.forgotten and _state(turn.user) != stored:
                     self.store.save_user(turn.user)  # only when the turn changed the user
         except Exception:
             log.exception("handler failed for a %s user", sender.platform)
             return [Reply(text=self.library.messages["error"])]
         return [*turn.replies, reply]
 
-    def _turn(self, sender: Sender) -> tuple[Turn, str]:
-        """The turn, and the user as stored (a repr, to tell later whether to save)."""
+    def _turn(self, sender: Sender) -> tuple[Turn, tuple[object, ...]]:
+        """The turn, and the user as stored (to tell later whether to save)."""
         user = self.user(sender)
-        stored = repr(user)
+        stored = _state(user)
         if user.unreachable:
             user.unreachable = False  # they wrote to us, so they unblocked the bot
         if sender.private and sender.chat_id and user.chat_id != sender.chat_id:
@@ -321,6 +324,14 @@ class Coach:
 
 class _ExpiredButtonError(Exception):
     """Button data that parses but points at nothing: answered as an expired button."""
+
+
+_USER_FIELDS = attrgetter(*(f.name for f in fields(User) if f.name != "dialog"))
+
+
+def _state(user: User) -> tuple[object, ...]:
+    """Everything about a user that a save would write, cheaply comparable."""
+    return (_USER_FIELDS(user), json.dumps(user.dialog, sort_keys=True, default=str))
 
 
 def _int(text: str) -> int:

@@ -282,8 +282,8 @@ def start(turn: Turn, argument: str) -> Reply:
     if nudge is None or _kind(nudge) != "pre_workout":
         return _expired(turn)
     workout, session_at = _session(nudge)
-    routine.remember_guided(turn.user, session_plan(turn, workout, session_at))
-    return routine.guided_step(turn, 0)
+    rec = session_plan(turn, workout, session_at)
+    return routine.guided_step(turn, routine.guided_data(rec.picks).partition(":")[2])
 
 
 def snooze(turn: Turn, argument: str) -> Reply:

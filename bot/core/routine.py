@@ -6,10 +6,11 @@ one area at a time with a Next button, for people rolling with their phone on th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from bot.core.recommend import Recommendation, recommend
-from bot.core.records import User
+from bot.core.content import AREA_IDS
+from bot.core.recommend import AreaPick, Recommendation, recommend
 from bot.core.replies import Button, Reply
 from bot.core.soreness import area_label
 from bot.core.timeplan import next_session
@@ -68,7 +69,6 @@ def routine_reply(turn: Turn, rec: Recommendation, title: str | None = None) -> 
     lines += ["", *rec.notes] if rec.notes else []
     lines += ["", turn.say("roll_footer")]
     lines += ["", *escalation_lines(turn, rec)] if rec.escalations else []
-    remember_guided(turn.user, rec)
     workout = rec.workout or "-"
     other_lengths = [
         Button(f"{minutes} min", f"r:{minutes}:{workout}")
@@ -78,7 +78,7 @@ def routine_reply(turn: Turn, rec: Recommendation, title: str | None = None) -> 
     return Reply(
         title=title or turn.say("roll_title", minutes=rec.minutes),
         text="\n".join(lines).strip(),
-        buttons=buttons([Button("▶ Start guided", "g:0")], other_lengths),
+        buttons=buttons([Button("▶ Start guided", guided_data(rec.picks))], other_lengths),
     )
 
 
@@ -101,29 +101,66 @@ def _clock(seconds: int) -> str:
     return f"{minutes} min" if not rest else f"{minutes} min {rest} s"
 
 
-def remember_guided(user: User, rec: Recommendation) -> None:
-    """Keep the routine in the user's dialog state so the Start button can walk through it."""
-    user.dialog["guided"] = [[pick.area.id, pick.seconds] for pick in rec.picks]
+GUIDED_STEP_SECONDS = 15  # routine times are multiples of 15 s, so they pack into one digit
 
 
-def guided_step(turn: Turn, step: int) -> Reply:
-    steps = turn.user.dialog.get("guided")
-    if not isinstance(steps, list) or not 0 <= step <= len(steps):
+def guided_data(picks: Sequence[AreaPick], step: int = 0) -> str:
+    """Button data for step `step` of a guided session over `picks`, self-contained.
+
+    Each area packs into three base-36 characters (its place in AREA_IDS, then its time in
+    15-second units), so a five-area routine fits Telegram's 64 bytes with room to spare
+    and the button needs no state stored on our side: "g:0:3045069..."
+    """
+    codes = "".join(
+        _base36(AREA_IDS.index(pick.area.id), 1) + _base36(pick.seconds // GUIDED_STEP_SECONDS, 2)
+        for pick in picks
+    )
+    return f"g:{step}:{codes}"
+
+
+def guided_step(turn: Turn, argument: str) -> Reply:
+    """One area of a guided session, with a Next (or Done) button carrying the rest."""
+    steps = _guided_steps(argument)
+    if steps is None:
         return Reply(text=turn.say("button_expired"))
-    if step == len(steps):
-        turn.user.dialog.pop("guided", None)
+    step, picks = steps
+    if step == len(picks):
         return Reply(text=turn.say("guided_done"))
-    area_id, seconds = steps[step]
-    area = turn.library.areas.get(str(area_id))
-    if area is None:
-        return Reply(text=turn.say("button_expired"))
-    lines = [f"{_duration(int(seconds), area.two_sided)}", ""]
+    area_id, seconds = picks[step]
+    area = turn.library.areas[area_id]
+    lines = [f"{_duration(seconds, area.two_sided)}", ""]
     lines += [f"• {cue}" for cue in area.cues]
     lines += [f"⚠ {caution}" for caution in area.cautions]
-    last = step + 1 == len(steps)
+    last = step + 1 == len(picks)
     label = "✅ Done" if last else "Next ▶"
+    codes = argument.partition(":")[2]
     return Reply(
-        title=f"{step + 1}/{len(steps)} {area.name}",
+        title=f"{step + 1}/{len(picks)} {area.name}",
         text="\n".join(lines),
-        buttons=buttons([Button(label, f"g:{step + 1}")]),
+        buttons=buttons([Button(label, f"g:{step + 1}:{codes}")]),
     )
+
+
+def _guided_steps(argument: str) -> tuple[int, list[tuple[str, int]]] | None:
+    """ "2:304..." -> (2, [("hamstrings", 60), ...]); None for anything malformed."""
+    step_text, _, codes = argument.partition(":")
+    if not step_text.isdigit() or not codes or len(codes) % 3:
+        return None
+    try:
+        picks = [
+            (AREA_IDS[int(codes[i], 36)], int(codes[i + 1 : i + 3], 36) * GUIDED_STEP_SECONDS)
+            for i in range(0, len(codes), 3)
+        ]
+    except (ValueError, IndexError):
+        return None
+    step = int(step_text)
+    return (step, picks) if step <= len(picks) else None
+
+
+def _base36(value: int, width: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    for _ in range(width):
+        value, rest = divmod(value, 36)
+        text = digits[rest] + text
+    return text
