@@ -11,6 +11,7 @@ import sys
 
 from bot.adapters.console import ConsoleChat
 from bot.core.coach import Coach
+from bot.scheduler import run_nudges
 from bot.settings import Settings
 from bot.storage import Storage
 
@@ -23,7 +24,10 @@ async def run_bot(settings: Settings) -> int:
         coach = Coach(store, default_tz=settings.bot_default_tz)
         if not settings.telegram_token and not settings.discord_token:
             chat = ConsoleChat(coach, files_dir=settings.bot_db_path.parent / "exports")
-            await chat.run()
+            if settings.bot_log_level == "INFO":
+                logging.getLogger().setLevel(logging.WARNING)  # keep the chat readable
+            async with run_nudges(store, settings, [chat], library=coach.library):
+                await chat.run()  # nudges due while the chat is open are printed in it
             return 0
         if settings.discord_token:
             message = "The Discord adapter is not available yet in this version"
@@ -35,7 +39,6 @@ async def run_bot(settings: Settings) -> int:
                 return 2
             log.warning("%s; DISCORD_BOT_TOKEN is ignored, running Telegram only.", message)
         from bot.adapters.telegram import TelegramAdapter
-        from bot.scheduler import run_nudges
 
         adapter = TelegramAdapter(coach, store, settings)
         ready = lambda: adapter.application.running  # noqa: E731 - nudges wait for the bot
