@@ -340,9 +340,6 @@ class _Span:
     clause: int = 0
     negated: bool = False
 
-    def tag(self, kind: str) -> bool:
-        return kind in self.tags
-
 
 def _spans(words: list[str], lexicon: Lexicon) -> tuple[list[_Span], list[int]]:
     """Tag phrases greedily, longest first; also return the clause number of every token."""
@@ -403,7 +400,7 @@ def parse_with(lexicon: Lexicon, text: str) -> Parsed:
     _drop_verbal_back(spans, tokens.words)
     _area_days(spans, tokens.words)
     _apply_negation(spans)
-    flags = [s for s in spans if s.tag("flag") and not s.negated]
+    flags = [s for s in spans if "flag" in s.tags and not s.negated]
     kinds = tuple(dict.fromkeys(str(_tag_value(s, "flag")) for s in flags))
     soreness = _soreness(spans, tokens, clause_of, lexicon)
     minutes = _minutes(tokens, command, lexicon.minute_words)
@@ -462,12 +459,12 @@ UPPER_BODY_AREAS = frozenset(
 def _area_days(spans: list[_Span], words: list[str]) -> None:
     """ "chest & tris day", "back and bis day": areas before "day" name a workout, not soreness."""
     for index, span in enumerate(spans):
-        if not span.tag("area") or span.end >= len(words) or words[span.end] != "day":
+        if "area" not in span.tags or span.end >= len(words) or words[span.end] != "day":
             continue
         first = index
         while (
             first > 0
-            and spans[first - 1].tag("area")
+            and ("area" in spans[first - 1].tags)
             and (spans[first - 1].end == spans[first].start or words[spans[first - 1].end] == "and")
         ):
             first -= 1
@@ -482,9 +479,9 @@ def _area_days(spans: list[_Span], words: list[str]) -> None:
 
 def _apply_negation(spans: list[_Span]) -> None:
     for index, span in enumerate(spans):
-        if span.tag("neg"):
+        if "neg" in span.tags:
             _negate_forward(spans, index)
-        if span.tag("after_neg"):
+        if "after_neg" in span.tags:
             _negate_backward(spans, index)
 
 
@@ -493,9 +490,9 @@ def _negate_forward(spans: list[_Span], index: int) -> None:
     for target in spans[index + 1 :]:
         if target.clause != negator.clause or target.start - negator.end >= NEGATION_REACH:
             return
-        if target.tag("area") and not target.tag("flag"):
+        if ("area" in target.tags) and "flag" not in target.tags:
             return
-        if target.tag("flag") or target.tag("sev"):
+        if ("flag" in target.tags) or ("sev" in target.tags):
             target.negated = True
 
 
@@ -506,13 +503,13 @@ def _negate_backward(spans: list[_Span], index: int) -> None:
         for s in spans[:index]
         if s.clause == negator.clause and negator.start - s.end < AFTER_NEGATION_REACH
     ]
-    flags = [s for s in earlier if s.tag("flag")]
+    flags = [s for s in earlier if ("flag" in s.tags)]
     for span in flags:
         span.negated = True
-    if flags or negator.tag("sev"):
+    if flags or ("sev" in negator.tags):
         return
     for span in earlier:
-        if span.tag("sev"):
+        if "sev" in span.tags:
             span.negated = True
 
 
@@ -533,9 +530,9 @@ def _soreness(
     default = lexicon.library.language.default_severity
     minute_words = lexicon.minute_words
     done_rolling = "rolled" in tokens.words and not any(
-        s.tag("flag") and not s.negated for s in spans
+        "flag" in s.tags and not s.negated for s in spans
     )
-    areas = [s for s in spans if s.tag("area") and not s.tag("not_area")]
+    areas = [s for s in spans if ("area" in s.tags) and "not_area" not in s.tags]
     if not areas:
         return {}
     severities = _severities(spans, tokens, clause_of, areas, minute_words)
@@ -668,19 +665,24 @@ def _word_severities(
     modifier: tuple[str, int, _Span] | None = None  # ("int", level) or ("soft", 3)
     last_end = -1
     for span in spans:
-        if span.tag("post_int") and result and span.start == last_end and result[-1].value >= 3:
+        if (
+            ("post_int" in span.tags)
+            and result
+            and span.start == last_end
+            and result[-1].value >= 3
+        ):
             result[-1].value = max(result[-1].value, 7)
             continue
-        if span.tag("int") or span.tag("soft"):
-            kind = "int" if span.tag("int") else "soft"
+        if ("int" in span.tags) or ("soft" in span.tags):
+            kind = "int" if ("int" in span.tags) else "soft"
             level = _tag_value(span, "int") if kind == "int" else 3
             modifier = (kind, int(level) if isinstance(level, int) else 3, span)
-            if not span.tag("sev"):
+            if "sev" not in span.tags:
                 continue
-        if not span.tag("sev"):
+        if "sev" not in span.tags:
             if modifier and modifier[0] == "soft" and modifier[2].end <= span.start:
                 result.append(_modifier_alone(modifier[2], area_starts))
-            modifier = modifier if span.tag("area") else None
+            modifier = modifier if ("area" in span.tags) else None
             continue
         base = _tag_value(span, "sev")
         value = base if isinstance(base, int) else 5
@@ -770,7 +772,7 @@ def _spoken_minutes(words: list[str]) -> int | None:
 
 def _workout(spans: list[_Span], words: list[str]) -> str | None:
     """The workout the message is about: one ahead, not one already done ("after my run")."""
-    mentions = [s for s in spans if s.tag("workout")]
+    mentions = [s for s in spans if ("workout" in s.tags)]
     upcoming = [
         s
         for s in mentions
@@ -807,7 +809,7 @@ def _intent(
         return "soreness"
     if words and words[0] in MASSAGE_QUESTION_STARTS:
         return "other"  # "is it ok to roll a sore muscle?" asks for advice, reports nothing
-    if any(s.tag("sev") and not s.negated for s in spans) and not REVIEW_WORDS & set(words):
+    if any(("sev" in s.tags) and not s.negated for s in spans) and not REVIEW_WORDS & set(words):
         return "soreness" if _mentions_soreness(spans) else "other"
     return "other"
 
@@ -823,8 +825,8 @@ def _wants_a_routine(spans: list[_Span], words: set[str], has_slots: bool, first
     """Rolling or a routine for a time or workout ahead, asked without a question word."""
     if ROLLING_DONE & words or YES_NO_STARTS & {first}:
         return False
-    rolling = any(s.tag("roll") for s in spans)
-    routine = any(s.tag("routine") for s in spans)
+    rolling = any(("roll" in s.tags) for s in spans)
+    routine = any(("routine" in s.tags) for s in spans)
     return (has_slots and (rolling or routine)) or (routine and bool(ASKING & words))
 
 
@@ -846,7 +848,7 @@ def _asks_what_to_roll(spans: list[_Span], words: list[str]) -> bool:
     if "cue" not in kinds:
         return False
     targets = "target" in kinds and _wh_before_target(spans)
-    rolls = [s for s in spans if s.tag("roll")]
+    rolls = [s for s in spans if ("roll" in s.tags)]
     if any(words[s.end - 1] != "roller" for s in rolls):
         return True
     if rolls and (
@@ -859,9 +861,9 @@ def _asks_what_to_roll(spans: list[_Span], words: list[str]) -> bool:
 def _wh_before_target(spans: list[_Span]) -> bool:
     cue_seen = False
     for span in spans:
-        if span.tag("cue"):
+        if "cue" in span.tags:
             cue_seen = True
-        elif span.tag("target") and cue_seen:
+        elif ("target" in span.tags) and cue_seen:
             return True
     return False
 
@@ -871,7 +873,7 @@ def _reports_massage(
 ) -> bool:
     """A massage had or booked. "Still sore after my massage" is a soreness report instead,
     and "I need a massage" is a wish, not a report."""
-    mentions = [s for s in spans if s.tag("massage")]
+    mentions = [s for s in spans if ("massage" in s.tags)]
     if not mentions:
         return False
     if words and words[0] in MASSAGE_QUESTION_STARTS:
