@@ -80,7 +80,25 @@ MASSAGE_PLANNED = frozenset(
     | {"tomorrow", "next", "upcoming", "getting", "seeing", "confirmed", "sorted", "will", "going"}
 )
 STATE_VERBS = frozenset(
-    {"feel", "feels", "feeling", "felt", "now", "seem", "seems", "are", "is", "look", "looks"}
+    {
+        "theyre",
+        "they're",
+        "it's",
+        "its",
+        "they",
+        "it",
+        "feel",
+        "feels",
+        "feeling",
+        "felt",
+        "now",
+        "seem",
+        "seems",
+        "are",
+        "is",
+        "look",
+        "looks",
+    }
     | {"all", "totally", "completely", "fully", "back", "pretty", "much"}
 )
 REVIEW_WORDS = frozenset({"chart", "history", "graph", "stats", "trend", "log", "show"})
@@ -399,8 +417,11 @@ def parse_with(lexicon: Lexicon, text: str) -> Parsed:
     spans, clause_of = _spans(tokens.words, lexicon)
     _drop_verbal_back(spans, tokens.words)
     _area_days(spans, tokens.words)
+    _trained_areas(spans, tokens.words)
     _apply_negation(spans)
     flags = [s for s in spans if "flag" in s.tags and not s.negated]
+    if not flags:
+        flags = _chest_pain_said_apart(spans, tokens.words)
     kinds = tuple(dict.fromkeys(str(_tag_value(s, "flag")) for s in flags))
     soreness = _soreness(spans, tokens, clause_of, lexicon)
     minutes = _minutes(tokens, command, lexicon.minute_words)
@@ -424,6 +445,22 @@ def parse_with(lexicon: Lexicon, text: str) -> Parsed:
         urgent=any(kind in lexicon.urgent_kinds for kind in kinds),
         massage_planned=intent == "massage" and bool(MASSAGE_PLANNED & set(tokens.words)),
     )
+
+
+CHEST_PAIN = _Span(0, 0, {"flag": "chest_pain"})
+
+
+def _chest_pain_said_apart(spans: list[_Span], words: list[str]) -> list[_Span]:
+    """ "In the chest I have pain": chest and pain in one clause, with no workout to explain
+    it (pecs sore after bench are DOMS), is chest pain."""
+    if any("workout" in s.tags for s in spans) or "pain" not in words:
+        return []
+    for span in spans:
+        if _area_ids(span) == ("chest",) and any(
+            s.clause == span.clause and words[s.start] == "pain" and not s.negated for s in spans
+        ):
+            return [CHEST_PAIN]
+    return []
 
 
 def _command(text: str) -> str | None:
@@ -475,6 +512,25 @@ def _area_days(spans: list[_Span], words: list[str]) -> None:
             _Span(spans[first].start, span.end + 1, {"workout": workout}, span.clause)
         ]
         return
+
+
+TRAINING_VERBS = frozenset({"doing", "doin", "training", "hitting", "smashing", "train", "hit"})
+
+
+def _trained_areas(spans: list[_Span], words: list[str]) -> None:
+    """ "doing legs", "training chest tonight": an area after a training verb is the workout."""
+    for index, span in enumerate(spans):
+        if (
+            "area" not in span.tags
+            or span.start == 0
+            or words[span.start - 1] not in TRAINING_VERBS
+        ):
+            continue
+        named = _area_ids(span)
+        upper = sum(area in UPPER_BODY_AREAS for area in named) * 2 >= len(named)
+        spans[index] = _Span(
+            span.start, span.end, {"workout": "upper_body" if upper else "lower_body"}, span.clause
+        )
 
 
 def _apply_negation(spans: list[_Span]) -> None:
@@ -545,18 +601,35 @@ def _soreness(
     chosen: list[tuple[_Span, _Severity | None]] = [
         (area, _severity_for(area, by_clause.get(area.clause, []), area_starts)) for area in areas
     ]
+    values: list[int | None] = []
     for area, severity in chosen:
         value = (
             severity.value if severity else _from_neighbour(area.clause, by_clause, area_clauses)
         )
         refined = _refinement(area.clause, by_clause, area_clauses, severity)
-        if refined is not None:
-            value = refined
+        values.append(refined if refined is not None else value)
+    _share_along_lists(areas, values, by_clause)
+    for area, value in zip(areas, values, strict=True):
         if value is None and done_rolling:
             continue  # "I rolled my calves this morning" reports rolling, not soreness
         for area_id in _area_ids(area):
             found[area_id] = default if value is None else value
     return found
+
+
+def _share_along_lists(
+    areas: list[_Span], values: list[int | None], by_clause: dict[int, list[_Severity]]
+) -> None:
+    """ "Glutes, hip flexors and quads all stiff": commas split the list into clauses, but
+    the words at its end are about every area in it."""
+    for index in range(len(areas) - 2, -1, -1):
+        area, following = areas[index], areas[index + 1]
+        if (
+            values[index] is None
+            and area.clause not in by_clause
+            and (following.clause == area.clause + 1)
+        ):
+            values[index] = values[index + 1]
 
 
 def _area_ids(span: _Span) -> tuple[str, ...]:
@@ -665,13 +738,12 @@ def _word_severities(
     modifier: tuple[str, int, _Span] | None = None  # ("int", level) or ("soft", 3)
     last_end = -1
     for span in spans:
-        if (
-            ("post_int" in span.tags)
-            and result
-            and span.start == last_end
-            and result[-1].value >= 3
-        ):
-            result[-1].value = max(result[-1].value, 7)
+        follows_severity = bool(result) and span.start == last_end and result[-1].value >= 3
+        if follows_severity and "post_int" in span.tags:
+            result[-1].value = max(result[-1].value, 7)  # "hurts a lot"
+            continue
+        if follows_severity and "soft" in span.tags:
+            result[-1].value = 3  # "sore a little bit"
             continue
         if ("int" in span.tags) or ("soft" in span.tags):
             kind = "int" if ("int" in span.tags) else "soft"
@@ -694,7 +766,11 @@ def _word_severities(
         if span.negated:
             value = 3 if start != span.start and value > 3 else 0
         said = _Severity(start, value, False, span.clause, span.end in area_starts)
-        said.recovery = value == 0 and start > 0 and words[start - 1] in STATE_VERBS
+        said.recovery = value == 0 and (
+            span.negated
+            or (start > 0 and words[start - 1] in STATE_VERBS)
+            or words[span.end : span.end + 1] in (["now"], ["again"], ["today"])
+        )
         result.append(said)
         last_end = span.end
     if modifier and modifier[0] == "soft":
@@ -735,9 +811,18 @@ def _number_severities(
         after_area = index in area_ends or (prev == BREAK_TOKEN and index - 1 in area_ends)
         if (prev in NUMBER_PREFIXES and prev != "at") or after_area or down_to:
             said = _Severity(index, value, True, clause_at[index])
-            said.current = bool(NOW_WORDS & set(words[max(0, index - 3) : index]))
+            said.current = _said_now(words, clause_at, index)
             result.append(said)
     return result
+
+
+def _said_now(words: list[str], clause_at: list[int], index: int) -> bool:
+    """A number in a clause that says "now"/"today": newer than one said before it."""
+    clause = clause_at[index]
+    start = index
+    while start > 0 and clause_at[start - 1] == clause:
+        start -= 1
+    return bool(NOW_WORDS & set(words[start:index]))
 
 
 def _out_of_ten(words: list[str], numbers: dict[int, int], index: int) -> bool:
@@ -798,7 +883,7 @@ def _intent(
         return {"roll": "which_area", "sore": "soreness", "massage": "massage"}.get(
             command, "other"
         )
-    if _asks_what_to_roll(spans, words):
+    if _asks_what_to_roll(spans, words) and not META_QUESTION & set(words):
         return "which_area"
     if _reports_massage(spans, words, bool(soreness), lexicon_wishes):
         return "massage"
@@ -814,10 +899,16 @@ def _intent(
     return "other"
 
 
+# "Is there any evidence foam rolling works?" asks about rolling, not what to roll.
+META_QUESTION = frozenset(
+    {"evidence", "research", "study", "studies", "science", "scientific", "proven", "myth"}
+    | {"benefits", "why"}
+)
 ROLLING_DONE = frozenset({"did", "done", "finished", "rolled", "was", "had", "just"})
 ASKING = frozenset({"give", "pls", "please", "need", "want", "me", "send", "show"})
 
 
+START_WORDS = frozenset({"begin", "start", "focus", "first"})
 YES_NO_STARTS = frozenset({"do", "does", "is", "are", "can", "should", "will", "would", "could"})
 
 
@@ -827,7 +918,8 @@ def _wants_a_routine(spans: list[_Span], words: set[str], has_slots: bool, first
         return False
     rolling = any(("roll" in s.tags) for s in spans)
     routine = any(("routine" in s.tags) for s in spans)
-    return (has_slots and (rolling or routine)) or (routine and bool(ASKING & words))
+    starting = "where" in words and bool(START_WORDS & words)  # "where should I begin?"
+    return (has_slots and (rolling or routine or starting)) or (routine and bool(ASKING & words))
 
 
 def _mentions_soreness(spans: Iterable[_Span]) -> bool:
@@ -852,7 +944,11 @@ def _asks_what_to_roll(spans: list[_Span], words: list[str]) -> bool:
     if any(words[s.end - 1] != "roller" for s in rolls):
         return True
     if rolls and (
-        targets or any(words[s.start - 1 : s.start] in (["with"], ["on"], ["get"]) for s in rolls)
+        targets
+        or any(
+            words[s.start - 1 : s.start] in (["with"], ["on"], ["get"], ["apply"], ["use"])
+            for s in rolls
+        )
     ):
         return True
     return targets
@@ -868,6 +964,14 @@ def _wh_before_target(spans: list[_Span]) -> bool:
     return False
 
 
+MASSAGE_CALLED_OFF = frozenset({"cancelled", "canceled", "cancel", "postponed", "rescheduled"})
+
+
+def _negated_before(words: list[str], start: int) -> bool:
+    before = words[max(0, start - 4) : start]
+    return any(w in {"no", "not", "never", "without"} or w.endswith("n't") for w in before)
+
+
 def _reports_massage(
     spans: list[_Span], words: list[str], sore: bool, wishes: frozenset[str]
 ) -> bool:
@@ -880,6 +984,8 @@ def _reports_massage(
         return False
     if any(wishes & set(words[max(0, s.start - 6) : s.start]) for s in mentions):
         return False
+    if any(_negated_before(words, s.start) for s in mentions) or MASSAGE_CALLED_OFF & set(words):
+        return False  # "I haven't had a massage in ages", "my massage got cancelled"
     if not sore:
         return True
     context: set[str] = set()
