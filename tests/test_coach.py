@@ -327,3 +327,55 @@ def test_a_failing_turn_leaves_nothing_half_written(
     chat.say("calves 7/10")
     assert "went wrong" in chat.last_text
     assert sqlite_store.count_rows(chat.user.id) == before
+
+
+@pytest.mark.parametrize(
+    "text", ["/roll 10 my calf went numb", "/sore shooting pain down my leg", "/massage chest pain"]
+)
+def test_red_flag_inside_a_command_gets_the_safety_reply(
+    conversation: Conversation, text: str
+) -> None:
+    conversation.say(text)
+    assert "clinician" in conversation.all_text or "urgent" in conversation.all_text.lower()
+    assert not any("Start" in b.label for r in conversation.replies for b in r.all_buttons)
+
+
+@pytest.mark.parametrize(
+    "text", ["I haven't had a massage in ages", "my massage got cancelled", "I need a massage"]
+)
+def test_massage_not_had_is_not_logged(
+    conversation: Conversation, memory_store: MemoryStore, text: str
+) -> None:
+    conversation.say(text)
+    assert memory_store.last_massage(conversation.user.id) is None
+
+
+def test_undo_of_a_long_report_removes_exactly_that_report(
+    conversation: Conversation, memory_store: MemoryStore, clock: FakeClock
+) -> None:
+    for _ in range(40):
+        conversation.say("calves 3/10")
+    everything = (
+        "calves 5, shins 5, feet 5, hamstrings 5, quads 5, glutes 5, lats 5, chest 5, traps 5"
+    )
+    conversation.say(everything + ", neck 5, triceps 5, biceps 5, forearms 5, shoulders 5")
+    conversation.tap("Undo")
+    left = memory_store.soreness_since(conversation.user.id, clock.now.replace(year=2020))
+    assert len(left) == 40 and all(r.area == "calves" for r in left)
+
+
+def test_naming_an_area_in_a_question_records_no_soreness(
+    conversation: Conversation, memory_store: MemoryStore, clock: FakeClock
+) -> None:
+    conversation.say("should I roll my calves?")
+    conversation.say("what should I roll for my hamstrings?")
+    assert memory_store.soreness_since(conversation.user.id, clock.now.replace(year=2020)) == []
+    assert "Hamstrings" in conversation.last_text
+
+
+def test_routine_times_use_a_fixed_offset_zone(conversation: Conversation) -> None:
+    conversation.say("/settings tz +5:30")
+    conversation.say("/schedule add today 23:50")
+    conversation.tap("Save")
+    conversation.say("/roll")
+    assert "23:50" in conversation.last_text

@@ -34,6 +34,8 @@ GREETINGS = frozenset({"hi", "hello", "hey", "hiya", "yo", "morning", "howdy", "
 THANKS = frozenset({"thanks", "thank", "thx", "ty", "cheers", "merci", "gracias", "danke", "ta"})
 SCHEDULE_WORDS = ("schedule", "add", "train", "training", "workout", "session", "move", "moved")
 
+COMMANDS_WITH_FREE_TEXT = frozenset({"roll", "sore", "massage", "schedule"})
+
 Handler = Callable[[Turn, str], Reply]
 
 
@@ -68,7 +70,7 @@ class Coach:
         self.buttons: dict[str, Handler] = {
             "sv": self._severity_button,
             "wa": self._area_button,
-            "u": lambda turn, arg: soreness.undo(turn, _ints(arg)),
+            "u": self._undo_button,
             "r": self._routine_button,
             "g": routine.guided_step,
             "m": lambda turn, _: massage.log_massage(turn),
@@ -132,7 +134,12 @@ class Coach:
                 return self._unknown_command(turn, name)
             if name != "start":
                 turn.user.dialog.pop("step", None)
-            return handler(turn, argument.strip())
+            argument = argument.strip()
+            if argument and name in COMMANDS_WITH_FREE_TEXT:
+                parsed = parse_message(argument)
+                if parsed.red_flag:  # "/roll 10, my calf went numb": safety first, always
+                    return red_flag_reply(turn, parsed, argument)
+            return handler(turn, argument)
         parsed = parse_message(text)
         if not parsed.red_flag:
             answer = self._pending_step(turn, text, parsed)
@@ -174,7 +181,13 @@ class Coach:
         return self._other(turn, text)
 
     def _which_area(self, turn: Turn, parsed: Parsed, text: str) -> Reply:
-        recorded = soreness.record_from_message(turn, parsed, text)
+        """A routine; soreness said with a severity on the way is recorded too. An area only
+        named ("what should I roll for my calves?") shapes the routine but is not a report."""
+        rated = Parsed(
+            parsed.intent,
+            {area: level for area, level in parsed.soreness.items() if area not in parsed.unrated},
+        )
+        recorded = soreness.record_from_message(turn, rated, text)
         rec = routine.plan(
             turn, minutes=parsed.minutes, workout=parsed.workout, asked_areas=tuple(parsed.soreness)
         )
@@ -252,10 +265,7 @@ class Coach:
         if not argument:
             turn.user.dialog["step"] = "sore"
             return Reply(text=turn.say("sore_prompt"))
-        parsed = parse_message(argument)
-        if parsed.red_flag:
-            return red_flag_reply(turn, parsed, argument)
-        return self._soreness(turn, parsed, argument)
+        return self._soreness(turn, parse_message(argument), argument)
 
     def _massage_command(self, turn: Turn, argument: str) -> Reply:
         if not argument:
@@ -271,6 +281,13 @@ class Coach:
         if not level:
             return soreness.choose_severity(turn, _int(report_id))
         return soreness.set_severity(turn, _int(report_id), _int(level))
+
+    def _undo_button(self, turn: Turn, argument: str) -> Reply:
+        try:
+            ids = soreness.report_ids(argument)
+        except ValueError:
+            raise _ExpiredButtonError from None
+        return soreness.undo(turn, ids)
 
     def _area_button(self, turn: Turn, argument: str) -> Reply:
         report_id, _, area = argument.partition(":")
@@ -339,7 +356,3 @@ def _int(text: str) -> int:
         return int(text)
     except ValueError:
         raise _ExpiredButtonError from None
-
-
-def _ints(text: str) -> list[int]:
-    return [_int(part) for part in text.split(",") if part]

@@ -124,6 +124,7 @@ class Parsed:
     red_flag_kinds: tuple[str, ...] = ()
     urgent: bool = False
     massage_planned: bool = False
+    unrated: tuple[str, ...] = ()  # areas named with no severity said (given the default)
 
 
 # --- tokens -----------------------------------------------------------------------------
@@ -423,7 +424,8 @@ def parse_with(lexicon: Lexicon, text: str) -> Parsed:
     if not flags:
         flags = _chest_pain_said_apart(spans, tokens.words)
     kinds = tuple(dict.fromkeys(str(_tag_value(s, "flag")) for s in flags))
-    soreness = _soreness(spans, tokens, clause_of, lexicon)
+    unrated: set[str] = set()
+    soreness = _soreness(spans, tokens, clause_of, lexicon, unrated)
     minutes = _minutes(tokens, command, lexicon.minute_words)
     workout = _workout(spans, tokens.words)
     intent = _intent(
@@ -444,6 +446,7 @@ def parse_with(lexicon: Lexicon, text: str) -> Parsed:
         red_flag_kinds=kinds,
         urgent=any(kind in lexicon.urgent_kinds for kind in kinds),
         massage_planned=intent == "massage" and bool(MASSAGE_PLANNED & set(tokens.words)),
+        unrated=tuple(sorted(unrated)),
     )
 
 
@@ -542,13 +545,18 @@ def _apply_negation(spans: list[_Span]) -> None:
 
 
 def _negate_forward(spans: list[_Span], index: int) -> None:
+    """Negate what follows, up to an area. A negator that denied a symptom stops at the next
+    severity word: in "not numb, just sore calves" the soreness is affirmed."""
     negator = spans[index]
+    denied_symptom = False
     for target in spans[index + 1 :]:
         if target.clause != negator.clause or target.start - negator.end >= NEGATION_REACH:
             return
-        if ("area" in target.tags) and "flag" not in target.tags:
+        if "area" in target.tags and "flag" not in target.tags:
             return
-        if ("flag" in target.tags) or ("sev" in target.tags):
+        if "flag" in target.tags:
+            target.negated = denied_symptom = True
+        elif "sev" in target.tags and not denied_symptom:
             target.negated = True
 
 
@@ -581,7 +589,11 @@ class _Severity:
 
 
 def _soreness(
-    spans: list[_Span], tokens: _Tokens, clause_of: list[int], lexicon: Lexicon
+    spans: list[_Span],
+    tokens: _Tokens,
+    clause_of: list[int],
+    lexicon: Lexicon,
+    unrated: set[str],
 ) -> dict[str, int]:
     default = lexicon.library.language.default_severity
     minute_words = lexicon.minute_words
@@ -614,6 +626,10 @@ def _soreness(
             continue  # "I rolled my calves this morning" reports rolling, not soreness
         for area_id in _area_ids(area):
             found[area_id] = default if value is None else value
+            if value is None:
+                unrated.add(area_id)
+            else:
+                unrated.discard(area_id)
     return found
 
 
@@ -766,10 +782,14 @@ def _word_severities(
         if span.negated:
             value = 3 if start != span.start and value > 3 else 0
         said = _Severity(start, value, False, span.clause, span.end in area_starts)
-        said.recovery = value == 0 and (
-            span.negated
-            or (start > 0 and words[start - 1] in STATE_VERBS)
-            or words[span.end : span.end + 1] in (["now"], ["again"], ["today"])
+        said.recovery = (
+            value == 0
+            and (
+                span.negated
+                or "neg" in span.tags  # "not anymore", "no longer" said on their own
+                or (start > 0 and words[start - 1] in STATE_VERBS)
+                or words[span.end : span.end + 1] in (["now"], ["again"], ["today"])
+            )
         )
         result.append(said)
         last_end = span.end
@@ -938,7 +958,13 @@ def _asks_what_to_roll(spans: list[_Span], words: list[str]) -> bool:
     """
     kinds = {kind for span in spans for kind in span.tags}
     if "cue" not in kinds:
-        return False
+        # "should I roll my calves?": a yes/no question about rolling a named area
+        return (
+            bool(words)
+            and words[0] in YES_NO_STARTS
+            and "area" in kinds
+            and any("roll" in s.tags and words[s.end - 1] != "roller" for s in spans)
+        )
     targets = "target" in kinds and _wh_before_target(spans)
     rolls = [s for s in spans if ("roll" in s.tags)]
     if any(words[s.end - 1] != "roller" for s in rolls):

@@ -36,12 +36,12 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from operator import attrgetter
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.content import AREA_IDS, Area, Library
 from bot.core.records import RedFlagEvent, SorenessReport
+from bot.core.timeplan import tzinfo_for
 
 HALF_LIFE = timedelta(hours=24)
 """Soreness halves every 24 h: after ~72 h a report counts 1/8 and barely registers."""
@@ -246,11 +246,12 @@ def _plural(area: Area) -> bool:
 
 
 def _zone(zone: str) -> tzinfo:
-    """The IANA zone, or UTC when the name is unknown: a bad setting must not break a reply."""
+    """The user's zone (IANA or a fixed "UTC+05:30"), or UTC when it is unknown: a bad
+    setting must not break a reply."""
     try:
-        return ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+        return tzinfo_for(zone)
+    except ValueError:
+        return UTC
 
 
 def day_words(at: datetime, now: datetime, tz: tzinfo) -> str:

@@ -49,8 +49,7 @@ def confirm(turn: Turn, reports: list[SorenessReport]) -> Reply:
 
 
 def fix_buttons(reports: list[SorenessReport]) -> tuple[tuple[Button, ...], ...]:
-    ids = ",".join(str(report.id) for report in reports)
-    undo = Button("Undo", f"u:{ids}"[:64])
+    undo = Button("Undo", f"u:{_id_span(reports)}")
     roll = Button("What should I roll?", "r:10:-")
     if len(reports) == 1:
         only = reports[0].id
@@ -59,6 +58,28 @@ def fix_buttons(reports: list[SorenessReport]) -> tuple[tuple[Button, ...], ...]
             [undo, roll],
         )
     return buttons([undo, roll])
+
+
+def _id_span(reports: list[SorenessReport]) -> str:
+    """The reports' ids for a button: "12,13" or, when that would not fit, "12-30".
+
+    One message's reports are written in one transaction, so their ids are consecutive;
+    undo only ever deletes the user's own reports in that range.
+    """
+    ids = [report.id for report in reports]
+    listed = ",".join(str(i) for i in ids)
+    return listed if len(listed) <= 60 else f"{min(ids)}-{max(ids)}"
+
+
+def report_ids(argument: str) -> list[int]:
+    """Parse "12,13" or "12-30" back into ids; ValueError for anything else."""
+    if "-" in argument:
+        first, _, last = argument.partition("-")
+        low, high = int(first), int(last)
+        if not 0 < low <= high or high - low > 100:
+            raise ValueError(argument)
+        return list(range(low, high + 1))
+    return [int(part) for part in argument.split(",") if part]
 
 
 def escalation_notes(turn: Turn, areas: set[str]) -> list[str]:
