@@ -379,3 +379,19 @@ def test_routine_times_use_a_fixed_offset_zone(conversation: Conversation) -> No
     conversation.tap("Save")
     conversation.say("/roll")
     assert "23:50" in conversation.last_text
+
+
+def test_thanks_during_a_prompt_is_not_taken_as_an_answer(conversation: Conversation) -> None:
+    conversation.say("/settings tz")
+    conversation.say("thanks!")
+    assert "time zone" not in conversation.last_text.lower()
+    conversation.say("/schedule add mon 18:00")
+    conversation.say("hello")
+    assert "training days" not in conversation.last_text.lower()
+
+
+def test_a_wrong_time_zone_in_settings_does_not_trap_the_user(conversation: Conversation) -> None:
+    conversation.say("/settings tz")
+    conversation.say("Narnia")
+    conversation.say("what's the capital of Australia")
+    assert "time zone" not in conversation.last_text.lower()

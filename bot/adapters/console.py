@@ -89,14 +89,21 @@ class ConsoleChat:
         if reply.image is not None:
             path = self._save(reply.image.filename, reply.image.png)
             lines.append(f"[image saved: {path}]")
-        if reply.buttons:
-            self.choices = reply.all_buttons
+        self.choices = reply.all_buttons  # old choices never outlive the next reply
+        if self.choices:
             numbered = [f"[{n}] {b.label}" for n, b in enumerate(self.choices, start=1)]
             lines.append("  ".join(numbered) + "   (type a number)")
         self._write("bot> " + "\n     ".join("\n".join(lines).splitlines()))
 
     def _chosen_button(self, text: str) -> Button | None:
-        if not text.isdigit() or not self.choices:
+        """A typed number picks the button with that number; a typed label (the severity
+        picker's "5") picks that button, so "5" means 5/10, not the fifth choice."""
+        if not self.choices:
+            return None
+        for button in self.choices:
+            if button.label.strip().lower() == text.lower():
+                return button
+        if not text.isdecimal():
             return None
         index = int(text) - 1
         return self.choices[index] if 0 <= index < len(self.choices) else None

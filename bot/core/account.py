@@ -57,6 +57,7 @@ def _show_settings(turn: Turn) -> Reply:
     return Reply(
         text=text,
         buttons=buttons(leads, quiet_row, [Button("Change time zone", "st:tz")]),
+        private=True,
     )
 
 
@@ -68,7 +69,7 @@ def _change_zone(turn: Turn, value: str) -> Reply:
 
 
 def set_lead(turn: Turn, value: str) -> Reply:
-    digits = "".join(ch for ch in value if ch.isdigit())
+    digits = "".join(ch for ch in value if ch in "0123456789")
     if not digits or not 5 <= int(digits) <= 180:
         return Reply(text=turn.say("lead_help"))
     turn.user.lead_minutes = int(digits)
@@ -92,7 +93,7 @@ def set_quiet(turn: Turn, value: str) -> Reply:
 
 
 def set_massage_target(turn: Turn, value: str) -> Reply:
-    digits = "".join(ch for ch in value if ch.isdigit())
+    digits = "".join(ch for ch in value if ch in "0123456789")
     if not digits or not 1 <= int(digits) <= 8:
         return Reply(text=turn.say("massage_target_help"))
     turn.user.massage_target = int(digits)

@@ -164,8 +164,13 @@ class Coach:
         if step == "sore":
             turn.user.dialog.pop("step", None)
             return self._soreness(turn, parsed, text) if parsed.soreness else None
-        other = parsed.intent != "other"
+        other = parsed.intent != "other" or self._is_small_talk(text)
         return onboarding.on_text(turn, text, looks_like_something_else=other)
+
+    def _is_small_talk(self, text: str) -> bool:
+        """Greetings, thanks and plain-words commands pass through a waiting prompt."""
+        words = set(text.lower().replace("!", " ").replace(",", " ").split())
+        return bool(words & (GREETINGS | THANKS)) or self._shortcut(text) is not None
 
     # --- free text ----------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ a therapist's specificity).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from bot.core.parsing import Parsed
@@ -27,15 +28,15 @@ def count_this_month(turn: Turn) -> int:
 
 
 def when_had(turn: Turn, text: str) -> datetime:
-    """When a reported massage happened: "yesterday", "on Saturday", else now."""
-    lowered = text.lower()
-    if "yesterday" in lowered:
+    """When a reported massage happened: "yesterday", "on Saturday" (today if it is
+    Saturday, else the last one), else now."""
+    words = set(re.findall(r"[a-z]+", text.lower()))
+    if "yesterday" in words:
         return turn.now - timedelta(days=1)
     today = turn.local_now.weekday()
     for index, name in enumerate(WEEKDAY_NAMES):
-        if name in lowered or f" {name[:3]} " in f" {lowered} ":
-            days_back = (today - index) % 7 or 7
-            return turn.now - timedelta(days=days_back)
+        if name in words or f"{name}s" in words or name[:3] in words - {"sat", "sun", "wed"}:
+            return turn.now - timedelta(days=(today - index) % 7)
     return turn.now
 
 
@@ -74,6 +75,7 @@ def status(turn: Turn) -> Reply:
     return Reply(
         text="\n".join(lines),
         buttons=buttons([Button("I had one today", "m:log")]),
+        private=True,
     )
 
 

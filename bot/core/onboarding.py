@@ -81,16 +81,24 @@ def on_text(turn: Turn, text: str, looks_like_something_else: bool) -> Reply | N
             return set_zone(turn, zone)
         if looks_like_something_else:
             return None
-        return Reply(text=turn.say("timezone_unknown", text=text[:60]), buttons=zone_buttons(turn))
+        unknown = turn.say("timezone_unknown", text=text[:60])
+        if step == "settings_tz":  # one miss ends a settings prompt: no trap, no setup buttons
+            turn.user.dialog.pop("step", None)
+            return Reply(text=unknown)
+        return Reply(text=unknown, buttons=zone_buttons(turn))
     if step in {"schedule", "confirm_schedule"}:
         onboarding = bool(turn.user.dialog.get("onboarding"))
         proposal = training_schedule.propose(turn, text, onboarding=onboarding)
         if proposal is not None and (proposal.buttons or not looks_like_something_else):
             return proposal
-        if looks_like_something_else:
-            return None
-        return Reply(text=turn.say("schedule_examples"))
+        if looks_like_something_else or step == "confirm_schedule":
+            return None  # they moved on; the Save button of the proposal still works
+        return Reply(text=turn.say("schedule_examples"), buttons=_skip_if_onboarding(onboarding))
     return None
+
+
+def _skip_if_onboarding(onboarding: bool) -> tuple[tuple[Button, ...], ...]:
+    return buttons([Button("Skip for now", "o:skip")]) if onboarding else ()
 
 
 def skip(turn: Turn) -> Reply:

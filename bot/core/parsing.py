@@ -862,7 +862,7 @@ def _minutes(tokens: _Tokens, command: str | None, units: frozenset[str]) -> int
             return value if 0 < value <= 180 else None
     if command == "roll":
         bare = [v for i, v in tokens.numbers.items() if words[i] == NUM_TOKEN]
-        return bare[0] if bare and 0 < bare[0] <= 180 else None
+        return min(bare[0], 180) if bare and bare[0] > 0 else None  # the coach clamps to 5-20
     return _spoken_minutes(words)
 
 

@@ -17,4 +17,5 @@ def red_flag_reply(turn: Turn, parsed: Parsed, text: str) -> Reply:
     turn.store.record_red_flag(turn.user.id, turn.now, areas, text[:1000])
     names = [f"your {area_label(turn, area)}" for area in areas]
     body = turn.library.safety.format_reply(names, urgent=parsed.urgent)
-    return Reply(title="Please stop rolling" if not parsed.urgent else "Get help now", text=body)
+    title = "Get help now" if parsed.urgent else "Please stop rolling"
+    return Reply(title=title, text=body, private=True)  # health advice goes to a private chat

@@ -107,6 +107,7 @@ def show(turn: Turn) -> Reply:
     return Reply(
         text="\n".join(lines),
         buttons=buttons(*rows, [Button("➕ Add", "sc:add"), Button("Clear all", "sc:clear")]),
+        private=True,
     )
 
 
