@@ -550,6 +550,13 @@ class Storage:
         found = row.fetchone()
         return None if found is None else _nudge(found)
 
+    def pending_nudges_of(self, user_id: int) -> list[Nudge]:
+        sql = (
+            f"SELECT {_NUDGE_COLUMNS} FROM nudges WHERE user_id = ? AND status = 'pending' "
+            "ORDER BY due_at, id"
+        )
+        return [_nudge(row) for row in self._execute(sql, (user_id,)).fetchall()]
+
     def pending_nudges(
         self, until: datetime, limit: int, platform: str | None = None
     ) -> list[Nudge]:

@@ -265,6 +265,8 @@ def test_start_snooze_and_skip_buttons(
     assert "Skipped" in conversation.last_text
     skipped = memory_store.get_nudge(nudge.id)
     assert skipped is not None and skipped.status == "skipped"
+    snooze = memory_store.get_nudge(snoozes[0].id)
+    assert snooze is not None and snooze.status == "skipped"  # Skip also calls off the snooze
 
 
 @pytest.mark.parametrize("data", ["ns:999999", "nz:abc", "nk:", "ns:-1"])

@@ -253,6 +253,9 @@ class MemoryStore:
                 return rows[nudge_id]
         return None
 
+    def pending_nudges_of(self, user_id: int) -> list[Nudge]:
+        return [nudge for nudge in self.nudges(user_id) if nudge.status == "pending"]
+
     def nudges(self, user_id: int) -> list[Nudge]:
         """The user's nudges by due time (for tests)."""
         return sorted(self._nudges.get(user_id, {}).values(), key=lambda n: (n.due_at, n.id))

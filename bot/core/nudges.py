@@ -310,7 +310,12 @@ def skip(turn: Turn, argument: str) -> Reply:
     nudge = _own_nudge(turn, argument)
     if nudge is None:
         return _expired(turn)
-    turn.store.mark_nudge(nudge.id, "skipped", error="skipped by the user")
+    # The delivered row stays "sent" (with the skip noted); a snooze of it is called off.
+    status = "skipped" if nudge.status == "pending" else nudge.status
+    turn.store.mark_nudge(nudge.id, status, error="skipped by the user")
+    for later in turn.store.pending_nudges_of(turn.user.id):
+        if later.kind == "snooze" and later.payload.get("of") == nudge.id:
+            turn.store.mark_nudge(later.id, "skipped", error="skipped by the user")
     if _kind(nudge) == "pre_workout":
         return Reply(text="Skipped - no rolling this time. Have a good session!")
     return Reply(text="Skipped - I'll check in again later in the month.")

@@ -80,7 +80,7 @@ class RedFlagEvent:
 NUDGE_KINDS = ("pre_workout", "massage", "massage_behind", "snooze")
 """`pre_workout` before a session, `massage` monthly, `massage_behind` mid-month when behind,
 `snooze` a nudge the user asked to see again 10 minutes later."""
-PLANNED_KINDS = ("pre_workout", "massage", "massage_behind")
+PLANNED_KINDS = ("pre_workout", "massage", "massage_behind", "snooze")
 """The kinds the planner owns: a re-plan replaces a user's pending future rows of these kinds."""
 
 
@@ -183,6 +183,10 @@ class Store(Protocol):
         ...
 
     def get_nudge(self, nudge_id: int) -> Nudge | None: ...
+
+    def pending_nudges_of(self, user_id: int) -> list[Nudge]:
+        """The user's pending nudges, earliest first (e.g. to cancel a snooze on Skip)."""
+        ...
 
     def mark_nudge(
         self,
