@@ -342,29 +342,6 @@ class Storage:
         if cursor.rowcount == 0:
             raise LookupError(f"no user {user.id}")
 
-    def all_users(self) -> Iterator[User]:
-        """Every user, by id, streamed from one cursor."""
-        for row in self._execute(f"SELECT {_USER_COLUMNS} FROM users ORDER BY id"):
-            yield _user(row)
-
-    def users_with_schedules(self) -> Iterator[tuple[User, list[ScheduleEntry]]]:
-        """Each user with a schedule entry, by id, with its entries; one streamed query."""
-        cursor = self._execute(
-            f"SELECT {_USER_COLS_U}, s.id, s.time, s.weekday, s.on_date, s.workout "
-            "FROM users u JOIN schedules s ON s.user_id = u.id ORDER BY u.id, s.id"
-        )
-        user: User | None = None
-        entries: list[ScheduleEntry] = []
-        for row in cursor:
-            if user is None or row[0] != user.id:
-                if user is not None:
-                    yield user, entries
-                user, entries = _user(row), []
-            on_date = None if row[19] is None else date.fromisoformat(row[19])
-            entries.append(ScheduleEntry(row[16], row[0], row[17], row[18], on_date, row[20]))
-        if user is not None:
-            yield user, entries
-
     def count_rows(self, user_id: int) -> int:
         """Rows about this user in every table, the user row included."""
         counts = " + ".join(f"(SELECT COUNT(*) FROM {t} WHERE user_id = :u)" for t in USER_TABLES)
@@ -637,9 +614,6 @@ class Storage:
             if row[1] in entries:
                 entries[row[1]].append(_schedule(row))
         return [(user, entries[user.id]) for user in users]
-
-    def last_user_id(self) -> int:
-        return int(self._execute("SELECT COALESCE(MAX(id), 0) FROM users").fetchone()[0])
 
     def claim_nudge(self, nudge_id: int) -> bool:
         """Move a pending nudge to `sending` (one more attempt); False if it was not pending."""

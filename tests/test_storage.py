@@ -392,23 +392,6 @@ def test_a_failed_transaction_writes_nothing(sqlite_store: Storage) -> None:
 # ---------------------------------------------------------------- sqlite: scheduler helpers
 
 
-def test_all_users_streams_every_user_in_id_order(sqlite_store: Storage) -> None:
-    ids = [sqlite_store.user_for("telegram", str(n), "UTC").id for n in range(5)]
-    streamed = sqlite_store.all_users()
-    assert next(streamed).id == ids[0]
-    assert [u.id for u in streamed] == ids[1:]
-
-
-def test_users_with_schedules_groups_entries_by_user(sqlite_store: Storage) -> None:
-    alice = sqlite_store.user_for("telegram", "1", "UTC")
-    sqlite_store.user_for("telegram", "2", "UTC")  # no schedule: not listed
-    carol = sqlite_store.user_for("discord", "3", "Asia/Tokyo")
-    a1 = sqlite_store.add_schedule(alice.id, "18:00", weekday=0, workout="run")
-    c1 = sqlite_store.add_schedule(carol.id, "06:00", on_date=date(2025, 3, 12))
-    a2 = sqlite_store.add_schedule(alice.id, "18:00", weekday=2)
-    assert list(sqlite_store.users_with_schedules()) == [(alice, [a1, a2]), (carol, [c1])]
-
-
 def test_enqueue_nudge_is_idempotent_on_user_kind_and_due_at(sqlite_store: Storage) -> None:
     user = sqlite_store.user_for("telegram", "1", "UTC")
     first = sqlite_store.enqueue_nudge(user.id, "pre_workout", T0, {"workout": "run"})

@@ -260,9 +260,6 @@ class MemoryStore:
         """The user's nudges by due time (for tests)."""
         return sorted(self._nudges.get(user_id, {}).values(), key=lambda n: (n.due_at, n.id))
 
-    def nudge_error(self, nudge_id: int) -> str | None:
-        return self._nudge_errors.get(nudge_id)
-
     def mark_nudge(
         self,
         nudge_id: int,

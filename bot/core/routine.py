@@ -10,14 +10,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.core.content import AREA_IDS
-from bot.core.recommend import AreaPick, Recommendation, recommend
+from bot.core.recommend import RED_FLAG_EXCLUSION, AreaPick, Recommendation, recommend
 from bot.core.replies import Button, Reply
 from bot.core.soreness import area_label
 from bot.core.timeplan import next_session
 from bot.core.turn import Turn, buttons
 
 SOREST_LOOKBACK_DAYS = 30  # the recommender decays soreness itself; escalation needs weeks
-RED_FLAG_LOOKBACK_DAYS = 14
 MINUTE_CHOICES = (5, 10, 15, 20)
 
 
@@ -35,7 +34,7 @@ def plan(
     when no workout is named, the next scheduled session within 36 h is used.
     """
     reports = turn.store.soreness_since(turn.user.id, turn.now - timedelta(SOREST_LOOKBACK_DAYS))
-    flags = turn.store.red_flags_since(turn.user.id, turn.now - timedelta(RED_FLAG_LOOKBACK_DAYS))
+    flags = turn.store.red_flags_since(turn.user.id, turn.now - RED_FLAG_EXCLUSION)
     workout_at = session_at
     if workout is None and session_at is None:
         upcoming = next_session(turn.store.schedules(turn.user.id), turn.user.tz, turn.now)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.core.parsing import Parsed
-from bot.core.recommend import escalations
+from bot.core.recommend import escalations, mid_sentence
 from bot.core.records import SorenessReport
 from bot.core.replies import Button, Reply
 from bot.core.turn import Turn, buttons
@@ -21,8 +21,7 @@ ESCALATION_LOOKBACK = timedelta(days=30)
 
 def area_label(turn: Turn, area_id: str) -> str:
     """The area's name as it reads mid-sentence ("calves", "IT band")."""
-    name = turn.library.areas[area_id].name
-    return name if name.isupper() or name.startswith("IT") else name.lower()
+    return mid_sentence(turn.library.areas[area_id].name)
 
 
 def describe(turn: Turn, report: SorenessReport) -> str:
