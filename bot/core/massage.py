@@ -82,4 +82,4 @@ def status(turn: Turn) -> Reply:
 def undo(turn: Turn, massage_id: int) -> Reply:
     if not turn.store.delete_massage(turn.user.id, massage_id):
         return Reply(text=turn.say("button_expired"))
-    return Reply(text="Undone - that massage is no longer logged.")
+    return Reply(text=turn.say("massage_undone"))

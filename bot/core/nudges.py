@@ -236,7 +236,7 @@ def render_nudge(turn: Turn, nudge: Nudge) -> Reply | Drop:
         when = ""
         if session_at is not None:
             when = f" at {session_at.astimezone(turn.zone):%H:%M}"
-        title = f"Roll before your session{when} ({rec.minutes} min)"
+        title = turn.say("nudge_workout_title", when=when, minutes=rec.minutes)
         body = routine.routine_reply(turn, rec, title=title)
         return Reply(text=body.text, title=body.title, buttons=nudge_buttons(nudge.id))
     if kind in ("massage", "massage_behind"):
@@ -248,7 +248,8 @@ def render_nudge(turn: Turn, nudge: Nudge) -> Reply | Drop:
         lines = [turn.say("massage_behind", count=count, target=target)]
         if reminders:
             lines.append(reminders[turn.now.toordinal() % len(reminders)].text)
-        title = "You're behind on massages" if kind == "massage_behind" else "Monthly massage"
+        key = "nudge_massage_behind_title" if kind == "massage_behind" else "nudge_massage_title"
+        title = turn.say(key)
         return Reply(
             title=title,
             text="\n".join(lines),
@@ -301,8 +302,8 @@ def snooze(turn: Turn, argument: str) -> Reply:
         "of_kind": _kind(nudge),
     }
     if turn.store.enqueue_nudge(turn.user.id, "snooze", due, payload) is None:
-        return Reply(text="Already snoozed - I'll nudge you again shortly.")
-    return Reply(text=f"Snoozed - I'll nudge you again at {due.astimezone(turn.zone):%H:%M}.")
+        return Reply(text=turn.say("snooze_again"))
+    return Reply(text=turn.say("snoozed_until", time=f"{due.astimezone(turn.zone):%H:%M}"))
 
 
 def skip(turn: Turn, argument: str) -> Reply:
@@ -317,5 +318,5 @@ def skip(turn: Turn, argument: str) -> Reply:
         if later.kind == "snooze" and later.payload.get("of") == nudge.id:
             turn.store.mark_nudge(later.id, "skipped", error="skipped by the user")
     if _kind(nudge) == "pre_workout":
-        return Reply(text="Skipped - no rolling this time. Have a good session!")
-    return Reply(text="Skipped - I'll check in again later in the month.")
+        return Reply(text=turn.say("skipped_workout"))
+    return Reply(text=turn.say("skipped_massage"))

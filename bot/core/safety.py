@@ -17,5 +17,5 @@ def red_flag_reply(turn: Turn, parsed: Parsed, text: str) -> Reply:
     turn.store.record_red_flag(turn.user.id, turn.now, areas, text[:1000])
     names = [f"your {area_label(turn, area)}" for area in areas]
     body = turn.library.safety.format_reply(names, urgent=parsed.urgent)
-    title = "Get help now" if parsed.urgent else "Please stop rolling"
+    title = turn.say("red_flag_urgent_title" if parsed.urgent else "red_flag_title")
     return Reply(title=title, text=body, private=True)  # health advice goes to a private chat

@@ -102,7 +102,7 @@ def choose_severity(turn: Turn, report_id: int) -> Reply:
     if report is None:
         return expired(turn)
     row = [Button(str(level), f"sv:{report.id}:{level}") for level in SEVERITY_CHOICES]
-    text = f"How sore are your {area_label(turn, report.area)} now? 0 is fine, 10 is the worst."
+    text = turn.say("severity_prompt", area=area_label(turn, report.area))
     return Reply(text=text, buttons=buttons(row[:4], row[4:]))
 
 
@@ -110,7 +110,10 @@ def set_severity(turn: Turn, report_id: int, severity: int) -> Reply:
     report = turn.store.update_soreness(turn.user.id, report_id, severity=max(0, min(10, severity)))
     if report is None:
         return expired(turn)
-    return Reply(text=f"Updated: {describe(turn, report)}.", buttons=fix_buttons([report]))
+    return Reply(
+        text=turn.say("soreness_updated", summary=describe(turn, report)),
+        buttons=fix_buttons([report]),
+    )
 
 
 def choose_area(turn: Turn, report_id: int) -> Reply:
@@ -123,7 +126,7 @@ def choose_area(turn: Turn, report_id: int) -> Reply:
         if area.id != report.area
     ]
     rows = [choices[i : i + 3] for i in range(0, len(choices), 3)]
-    return Reply(text="Which area did you mean?", buttons=buttons(*rows))
+    return Reply(text=turn.say("which_area_prompt"), buttons=buttons(*rows))
 
 
 def set_area(turn: Turn, report_id: int, area_id: str) -> Reply:
@@ -132,14 +135,17 @@ def set_area(turn: Turn, report_id: int, area_id: str) -> Reply:
     report = turn.store.update_soreness(turn.user.id, report_id, area=area_id)
     if report is None:
         return expired(turn)
-    return Reply(text=f"Fixed: {describe(turn, report)}.", buttons=fix_buttons([report]))
+    return Reply(
+        text=turn.say("soreness_fixed", summary=describe(turn, report)),
+        buttons=fix_buttons([report]),
+    )
 
 
 def undo(turn: Turn, report_ids: list[int]) -> Reply:
     removed = [rid for rid in report_ids if turn.store.delete_soreness(turn.user.id, rid)]
     if not removed:
         return expired(turn)
-    return Reply(text="Undone - I've removed that report.")
+    return Reply(text=turn.say("soreness_undone"))
 
 
 def expired(turn: Turn) -> Reply:

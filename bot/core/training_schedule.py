@@ -123,7 +123,9 @@ def remove(turn: Turn, entry_id: int) -> Reply:
     if entry is None or not turn.store.remove_schedule(turn.user.id, entry_id):
         return Reply(text=turn.say("button_expired"))
     nudges.replan(turn)
-    return Reply(text=f"Removed {describe_session(entry, workout_names(turn))}.")
+    return Reply(
+        text=turn.say("schedule_removed", session=describe_session(entry, workout_names(turn)))
+    )
 
 
 def remove_by_number(turn: Turn, argument: str) -> Reply:
