@@ -18,4 +18,5 @@ def red_flag_reply(turn: Turn, parsed: Parsed, text: str) -> Reply:
     names = [f"your {area_label(turn, area)}" for area in areas]
     body = turn.library.safety.format_reply(names, urgent=parsed.urgent)
     title = turn.say("red_flag_urgent_title" if parsed.urgent else "red_flag_title")
-    return Reply(title=title, text=body, private=True)  # health advice goes to a private chat
+    # Not private: the user said it where they are, and safety advice must always arrive.
+    return Reply(title=title, text=body)
