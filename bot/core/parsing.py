@@ -232,6 +232,7 @@ class Lexicon:
         default_factory=dict
     )
     single: dict[str, dict[str, object]] = field(default_factory=dict)  # one-word phrases
+    phrase_starts: frozenset[str] = frozenset()  # first words of multi-word phrases
     vocabulary: set[str] = field(default_factory=set)
     area_words: dict[str, list[str]] = field(default_factory=dict)  # first letter -> words
     canonical: dict[str, Piece] = field(default_factory=dict)
@@ -300,6 +301,7 @@ class Lexicon:
                 self.single[words_t[0]] = as_dict
             else:
                 self.phrases.setdefault((words_t[0], words_t[1]), []).append((words_t, as_dict))
+        self.phrase_starts = frozenset(first for first, _ in self.phrases)
         for entries in self.phrases.values():
             entries.sort(key=lambda entry: -len(entry[0]))
 
@@ -364,7 +366,7 @@ def _spans(words: list[str], lexicon: Lexicon) -> tuple[list[_Span], list[int]]:
     """Tag phrases greedily, longest first; also return the clause number of every token."""
     spans: list[_Span] = []
     clause_of: list[int] = []
-    phrases, single = lexicon.phrases, lexicon.single
+    phrases, single, starts = lexicon.phrases, lexicon.single, lexicon.phrase_starts
     clause = 0
     i = 0
     count = len(words)
@@ -376,14 +378,17 @@ def _spans(words: list[str], lexicon: Lexicon) -> tuple[list[_Span], list[int]]:
             i += 1
             continue
         length, tags = 1, single.get(word)
-        if i + 1 < count:
+        if word in starts and i + 1 < count:
             for phrase, phrase_tags in phrases.get((word, words[i + 1]), ()):
                 if len(phrase) == 2 or tuple(words[i : i + len(phrase)]) == phrase:
                     length, tags = len(phrase), phrase_tags
                     break
         if tags is None and word.endswith("n't") and word not in INABILITY:
             tags = NEGATION_TAGS
-        clause_of.extend([clause] * length)
+        if length == 1:
+            clause_of.append(clause)
+        else:
+            clause_of.extend([clause] * length)
         if tags is not None:
             spans.append(_Span(i, i + length, tags, clause))
             if "break" in tags:
