@@ -436,3 +436,10 @@ def test_a_wrong_time_zone_in_settings_does_not_trap_the_user(conversation: Conv
     conversation.say("Narnia")
     conversation.say("what's the capital of Australia")
     assert "time zone" not in conversation.last_text.lower()
+
+
+def test_massage_check_in_day_and_time_can_be_chosen(conversation: Conversation) -> None:
+    conversation.say("/settings massage_day sunday 9am")
+    assert (conversation.user.massage_day, conversation.user.massage_time) == ("sun", "09:00")
+    conversation.say("/settings massage_day whenever")
+    assert "weekday and a time" in conversation.last_text

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from bot.core import nudges
 from bot.core.onboarding import set_zone
+from bot.core.records import WEEKDAYS
 from bot.core.replies import Attachment, Button, Reply
 from bot.core.timeplan import parse_clock_time
 from bot.core.turn import Turn, buttons
@@ -35,6 +36,8 @@ def settings(turn: Turn, argument: str = "") -> Reply:
         return set_quiet(turn, value)
     if key in {"massage", "massages", "target"}:
         return set_massage_target(turn, value)
+    if key in {"massage_day", "massageday", "massage-day"}:
+        return set_massage_day(turn, value)
     return _show_settings(turn)
 
 
@@ -47,6 +50,8 @@ def _show_settings(turn: Turn) -> Reply:
         lead=user.lead_minutes,
         quiet=quiet,
         target=user.massage_target,
+        massage_day=user.massage_day.capitalize(),
+        massage_time=user.massage_time,
         state="paused" if user.paused else "on",
     )
     leads = [Button(f"{n} min", f"st:lead:{n}") for n in LEAD_CHOICES if n != user.lead_minutes]
@@ -90,6 +95,18 @@ def set_quiet(turn: Turn, value: str) -> Reply:
     turn.user.quiet_start, turn.user.quiet_end = start, end
     nudges.replan(turn)
     return Reply(text=turn.say("quiet_set", start=start, end=end))
+
+
+def set_massage_day(turn: Turn, value: str) -> Reply:
+    """ "sun 09:00": the monthly massage check-in on the first such day at that time."""
+    words = value.lower().split()
+    day = next((w[:3] for w in words if w[:3] in WEEKDAYS), None)
+    time = next((t for t in (parse_clock_time(w) for w in words) if t), None)
+    if day is None or time is None:
+        return Reply(text=turn.say("massage_day_help"))
+    turn.user.massage_day, turn.user.massage_time = day, time
+    nudges.replan(turn)
+    return Reply(text=turn.say("massage_day_set", day=day.capitalize(), time=time))
 
 
 def set_massage_target(turn: Turn, value: str) -> Reply:
