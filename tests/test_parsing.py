@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.content import AREA_IDS as CONTRACT_AREA_IDS
-from bot.core.parsing import parse_message
+from bot.core.content import default_library
+from bot.core.parsing import BREAK_TOKEN, Lexicon, parse_message
 
 CASES_FILES = sorted((Path(__file__).parent / "data").glob("parser_cases*.jsonl"))
 
@@ -557,9 +558,9 @@ def _case_metrics() -> dict[str, float]:
     }
 
 
-def test_parser_cases_files_hold_649_well_formed_labeled_messages() -> None:
+def test_parser_cases_files_hold_849_well_formed_labeled_messages() -> None:
     rows = _case_rows()
-    assert len(rows) == 649
+    assert len(rows) == 849
     for row in rows:
         assert set(row) == {"text", "intent", "soreness", "red_flag", "minutes", "workout"}
         assert row["intent"] in INTENTS
@@ -585,3 +586,14 @@ def test_any_text_up_to_10000_chars_parses_without_error(text: str) -> None:
     assert parsed.intent in INTENTS
     assert set(parsed.soreness) <= AREA_IDS
     assert all(0 <= severity <= 10 for severity in parsed.soreness.values())
+
+
+def test_every_vocabulary_phrase_is_made_of_words() -> None:
+    """A phrase with punctuation or only numbers ("100%") would match any number followed
+    by a comma; the content library must not contain one."""
+    lexicon = Lexicon.build(default_library())
+    phrases = [phrase for entries in lexicon.phrases.values() for phrase, _ in entries]
+    phrases += [(word,) for word in lexicon.single]
+    for phrase in phrases:
+        assert BREAK_TOKEN not in phrase, phrase
+        assert any(not word.startswith("#") for word in phrase), phrase

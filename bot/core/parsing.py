@@ -60,7 +60,7 @@ CONTRACTIONS = {
 # "can't control my bladder" reports a symptom; it does not negate one.
 INABILITY = frozenset({"can't", "couldn't", "won't", "wouldn't"})
 NUMBER_PREFIXES = frozenset(
-    {"a", "an", "is", "are", "about", "around", "maybe", "like", "level", "rated", "feel"}
+    {"a", "an", "is", "are", "about", "around", "maybe", "like", "level", "rated", "feel", "say"}
 )
 NUMBER_PREFIXES |= {"rate", "score", "approx", "roughly", "probably", "solid", "at", "~"}
 NON_SEVERITY_UNITS = frozenset(
@@ -70,7 +70,10 @@ NON_SEVERITY_UNITS = frozenset(
 )
 WORKOUT_CONTEXT_PAST = frozenset({"after", "from", "since", "yesterday", "during", "off"})
 WORKOUT_PAST_AFTER = frozenset({"yesterday", "earlier", "last", "ago"})
-NOW_WORDS = frozenset({"now", "today", "currently", "down", "dropped", "up", "tonight"})
+WORKOUT_CALLED_OFF = frozenset({"cancelled", "canceled", "off", "skipped", "postponed"})
+NOW_WORDS = frozenset(
+    {"now", "today", "currently", "down", "dropped", "up", "tonight", "after", "tdy", "rn"}
+)
 QUESTION_STARTS = MASSAGE_QUESTION_STARTS = frozenset(
     {"is", "are", "should", "how", "what", "when", "why", "do", "does", "can", "could", "would"}
     | {"will", "which", "who", "where"}
@@ -425,12 +428,16 @@ def parse_with(lexicon: Lexicon, text: str) -> Parsed:
     command = _command(stripped)
     tokens = _canonical_tokens(stripped, lexicon)
     spans, clause_of = _spans(tokens.words, lexicon)
-    _drop_verbal_back(spans, tokens.words)
-    _area_days(spans, tokens.words)
-    _trained_areas(spans, tokens.words)
+    said = set(tokens.words)  # each pass below only runs when its trigger word is there
+    if "back" in said:
+        _drop_verbal_back(spans, tokens.words)
+    if "day" in said:
+        _area_days(spans, tokens.words)
+    if TRAINING_VERBS & said:
+        _trained_areas(spans, tokens.words)
     _apply_negation(spans)
     flags = [s for s in spans if "flag" in s.tags and not s.negated]
-    if not flags:
+    if not flags and "pain" in said and "chest" in said:
         flags = _chest_pain_said_apart(spans, tokens.words)
     kinds = tuple(dict.fromkeys(str(_tag_value(s, "flag")) for s in flags))
     unrated: set[str] = set()
@@ -441,6 +448,7 @@ def parse_with(lexicon: Lexicon, text: str) -> Parsed:
         command,
         spans,
         words=tokens.words,
+        said=said,
         soreness=soreness,
         red_flag=bool(flags),
         has_slots=bool(minutes or workout),
@@ -454,7 +462,7 @@ def parse_with(lexicon: Lexicon, text: str) -> Parsed:
         workout=workout,
         red_flag_kinds=kinds,
         urgent=any(kind in lexicon.urgent_kinds for kind in kinds),
-        massage_planned=intent == "massage" and bool(MASSAGE_PLANNED & set(tokens.words)),
+        massage_planned=intent == "massage" and bool(MASSAGE_PLANNED & said),
         unrated=tuple(sorted(unrated)),
     )
 
@@ -545,6 +553,13 @@ def _trained_areas(spans: list[_Span], words: list[str]) -> None:
         )
 
 
+def _opens_clause(spans: list[_Span], index: int) -> bool:
+    """An answer word on its own ("nope", "nah") right after a question."""
+    negator = spans[index]
+    first = index == 0 or spans[index - 1].clause != negator.clause
+    return first and negator.end - negator.start == 1 and "sev" not in negator.tags
+
+
 def _apply_negation(spans: list[_Span]) -> None:
     for index, span in enumerate(spans):
         if "neg" in span.tags:
@@ -571,6 +586,10 @@ def _negate_forward(spans: list[_Span], index: int) -> None:
 
 def _negate_backward(spans: list[_Span], index: int) -> None:
     negator = spans[index]
+    if _opens_clause(spans, index):
+        for span in spans[:index]:  # "pins and needles? nope."
+            if span.clause == negator.clause - 1 and "flag" in span.tags:
+                span.negated = True
     earlier = [
         s
         for s in spans[:index]
@@ -595,6 +614,7 @@ class _Severity:
     before_area: bool = False  # a modifier right before an area ("sore left calf")
     recovery: bool = False  # said as a state: "feel fine", "now ok" (not "bear weight fine")
     current: bool = False  # "now a 4": newer than a number said before it
+    denied: bool = False  # "isn't sore": a negated word, which a later clause may correct
 
 
 def _soreness(
@@ -634,6 +654,8 @@ def _soreness(
         if value is None and done_rolling:
             continue  # "I rolled my calves this morning" reports rolling, not soreness
         for area_id in _area_ids(area):
+            if value is None and area_id in found:
+                continue  # "shins 7/10 ... just shin splints": the rated mention stands
             found[area_id] = default if value is None else value
             if value is None:
                 unrated.add(area_id)
@@ -683,6 +705,9 @@ def _severity_for(
 
 def _most_telling(severities: list[_Severity]) -> _Severity:
     numeric = [s for s in severities if s.numeric]
+    current = [s for s in numeric if s.current]
+    if current:
+        return current[-1]  # "from a 7 down to a 4": the latest
     if numeric:
         return numeric[0]
     return max(severities, key=lambda s: s.value)
@@ -691,9 +716,13 @@ def _most_telling(severities: list[_Severity]) -> _Severity:
 def _from_neighbour(
     clause: int, by_clause: dict[int, list[_Severity]], area_clauses: set[int]
 ) -> int | None:
-    """An area said with no severity borrows one from an adjacent clause naming no area."""
-    for step in (-1, 1):
-        other = _next_clause_with_severity(clause, step, by_clause, area_clauses)
+    """An area said with no severity borrows one from an adjacent clause naming no area: a
+    number after it first ("my lower back, which is a 6"), else the words before it."""
+    before = _next_clause_with_severity(clause, -1, by_clause, area_clauses)
+    after = _next_clause_with_severity(clause, 1, by_clause, area_clauses)
+    if after is not None and any(s.numeric for s in by_clause[after]):
+        return _strongest(by_clause[after])
+    for other in (before, after):
         if other is not None:
             return _strongest(by_clause[other])
     return None
@@ -719,19 +748,39 @@ def _refinement(
     area_clauses: set[int],
     own: _Severity | None,
 ) -> int | None:
-    """A following clause with no area refines the last one: "tight, like a 4" or "really stiff"."""
+    """Following clauses with no area refine the last one: "tight, like a 4", "really
+    stiff", "yesterday was a 4, today a 6", "isn't sore exactly, more like stiff"."""
     following = _next_clause_with_severity(clause, 1, by_clause, area_clauses)
     if own is None or following is None:
         return None
+    later = _later_area_free(following, by_clause, area_clauses)
+    current = [s for s in later if s.numeric and s.current]
+    if current:
+        return current[-1].value  # the newest number said about it
     numeric = [s for s in by_clause[following] if s.numeric]
-    if numeric and (not own.numeric or numeric[0].current):
+    if numeric and not own.numeric:
         return numeric[0].value
+    positive = [s.value for s in by_clause[following] if s.value > 0]
+    if own.denied and own.value == 0 and positive:
+        return max(positive)  # "calves aren't just tight, they're absolutely destroyed"
     if not own.numeric and all(s.value == 0 and s.recovery for s in by_clause[following]):
         return 0  # "quads were sore yesterday but feel fine today"
     strongest = _strongest(by_clause[following])
     if not own.numeric and strongest is not None and strongest > own.value and own.value > 0:
         return strongest
     return None
+
+
+def _later_area_free(
+    first: int, by_clause: dict[int, list[_Severity]], area_clauses: set[int]
+) -> list[_Severity]:
+    """Severities of `first` and the area-free clauses after it, up to the next area."""
+    found: list[_Severity] = []
+    clause = first
+    while clause not in area_clauses and clause <= max(by_clause, default=first):
+        found += by_clause.get(clause, [])
+        clause += 1
+    return found
 
 
 def _strongest(severities: list[_Severity]) -> int | None:
@@ -791,6 +840,7 @@ def _word_severities(
         if span.negated:
             value = 3 if start != span.start and value > 3 else 0
         said = _Severity(start, value, False, span.clause, span.end in area_starts)
+        said.denied = span.negated
         said.recovery = (
             value == 0
             and (
@@ -831,7 +881,9 @@ def _number_severities(
             continue
         nxt = words[index + 1] if index + 1 < len(words) else ""
         if word == SEV_TOKEN or _out_of_ten(words, tokens.numbers, index):
-            result.append(_Severity(index, value, True, clause_at[index]))
+            said = _Severity(index, value, True, clause_at[index])
+            said.current = _said_now(words, clause_at, index)
+            result.append(said)
             continue
         if value > 10 or nxt in NON_SEVERITY_UNITS or nxt in minute_words:
             continue
@@ -846,12 +898,17 @@ def _number_severities(
 
 
 def _said_now(words: list[str], clause_at: list[int], index: int) -> bool:
-    """A number in a clause that says "now"/"today": newer than one said before it."""
+    """A number said as the latest: "down to a 4", or in a clause that says "now",
+    "today" or "after" ("7/10 after"): newer than a number said before it."""
+    if index > 1 and "to" in words[index - 2 : index]:
+        return True
     clause = clause_at[index]
-    start = index
+    start = end = index
     while start > 0 and clause_at[start - 1] == clause:
         start -= 1
-    return bool(NOW_WORDS & set(words[start:index]))
+    while end + 1 < len(words) and clause_at[end + 1] == clause:
+        end += 1
+    return bool(NOW_WORDS & set(words[start : end + 1]))
 
 
 def _out_of_ten(words: list[str], numbers: dict[int, int], index: int) -> bool:
@@ -892,6 +949,8 @@ def _workout(spans: list[_Span], words: list[str]) -> str | None:
         for s in mentions
         if not WORKOUT_CONTEXT_PAST & set(words[max(0, s.start - 3) : s.start])
         and not WORKOUT_PAST_AFTER & set(words[s.end : s.end + 2])
+        and not WORKOUT_CALLED_OFF & set(words[s.end : s.end + 3])
+        and not _negated_before(words, s.start, reach=2)
     ]
     chosen = upcoming
     value = _tag_value(chosen[0], "workout") if chosen else None
@@ -903,6 +962,7 @@ def _intent(
     spans: list[_Span],
     *,
     words: list[str],
+    said: set[str],
     soreness: dict[str, int],
     red_flag: bool,
     has_slots: bool,
@@ -912,18 +972,18 @@ def _intent(
         return {"roll": "which_area", "sore": "soreness", "massage": "massage"}.get(
             command, "other"
         )
-    if _asks_what_to_roll(spans, words) and not META_QUESTION & set(words):
+    if _asks_what_to_roll(spans, words) and not META_QUESTION & said and not _asks_how_much(words):
         return "which_area"
     if _reports_massage(spans, words, bool(soreness), lexicon_wishes):
         return "massage"
     first_word = words[0] if words else ""
-    if _wants_a_routine(spans, set(words), has_slots, first_word) and not soreness:
+    if _wants_a_routine(spans, said, has_slots, first_word) and not soreness:
         return "which_area"  # "quick routine before spin, 5 min", "rolling before my run"
     if soreness or red_flag:
         return "soreness"
     if words and words[0] in MASSAGE_QUESTION_STARTS:
         return "other"  # "is it ok to roll a sore muscle?" asks for advice, reports nothing
-    if any(("sev" in s.tags) and not s.negated for s in spans) and not REVIEW_WORDS & set(words):
+    if any(("sev" in s.tags) and not s.negated for s in spans) and not REVIEW_WORDS & said:
         return "soreness" if _mentions_soreness(spans) else "other"
     return "other"
 
@@ -941,9 +1001,20 @@ START_WORDS = frozenset({"begin", "start", "focus", "first"})
 YES_NO_STARTS = frozenset({"do", "does", "is", "are", "can", "should", "will", "would", "could"})
 
 
+def _asks_how_much(words: list[str]) -> bool:
+    """ "how long should I roll?", "how often": questions about rolling, not what to roll."""
+    return any(
+        words[i] == "how" and words[i + 1] in {"long", "often", "much", "many"}
+        for i in range(len(words) - 1)
+    )
+
+
+SETTINGS_WORDS = frozenset({"reminder", "reminders", "remind", "nudge", "nudges", "notification"})
+
+
 def _wants_a_routine(spans: list[_Span], words: set[str], has_slots: bool, first: str = "") -> bool:
     """Rolling or a routine for a time or workout ahead, asked without a question word."""
-    if ROLLING_DONE & words or YES_NO_STARTS & {first}:
+    if ROLLING_DONE & words or YES_NO_STARTS & {first} or SETTINGS_WORDS & words:
         return False
     rolling = any(("roll" in s.tags) for s in spans)
     routine = any(("routine" in s.tags) for s in spans)
@@ -999,11 +1070,11 @@ def _wh_before_target(spans: list[_Span]) -> bool:
     return False
 
 
-MASSAGE_CALLED_OFF = frozenset({"cancelled", "canceled", "cancel", "postponed", "rescheduled"})
+MASSAGE_CALLED_OFF = frozenset({"cancelled", "canceled", "cancel"})
 
 
-def _negated_before(words: list[str], start: int) -> bool:
-    before = words[max(0, start - 4) : start]
+def _negated_before(words: list[str], start: int, reach: int = 4) -> bool:
+    before = words[max(0, start - reach) : start]
     return any(w in {"no", "not", "never", "without"} or w.endswith("n't") for w in before)
 
 
