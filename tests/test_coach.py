@@ -443,3 +443,17 @@ def test_massage_check_in_day_and_time_can_be_chosen(conversation: Conversation)
     assert (conversation.user.massage_day, conversation.user.massage_time) == ("sun", "09:00")
     conversation.say("/settings massage_day whenever")
     assert "weekday and a time" in conversation.last_text
+
+
+def test_a_user_who_unblocks_the_bot_gets_reminders_again(
+    conversation: Conversation, memory_store: MemoryStore
+) -> None:
+    conversation.say("/schedule add thu 18:00")
+    conversation.tap("Save")
+    user = conversation.user
+    user.unreachable = True
+    memory_store.save_user(user)
+    memory_store.replace_nudges(user.id, conversation.coach.clock(), [])
+    conversation.say("hello again")
+    assert not conversation.user.unreachable
+    assert memory_store.pending_nudges_of(user.id)

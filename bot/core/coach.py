@@ -107,6 +107,9 @@ class Coach:
         try:
             with self.store.transaction():  # one commit per turn; a failed turn leaves no trace
                 turn, stored = self._turn(sender)
+                if turn.user.unreachable:
+                    turn.user.unreachable = False  # they wrote to us: they unblocked the bot
+                    nudges.replan(turn)  # and their reminders start again at once
                 reply = route(turn)
                 if not turn.forgotten and _state(turn.user) != stored:
                     self.store.save_user(turn.user)  # only when the turn changed the user
@@ -119,8 +122,6 @@ class Coach:
         """The turn, and the user as stored (to tell later whether to save)."""
         user = self.user(sender)
         stored = _state(user)
-        if user.unreachable:
-            user.unreachable = False  # they wrote to us, so they unblocked the bot
         if sender.private and sender.chat_id and user.chat_id != sender.chat_id:
             user.chat_id = sender.chat_id
         return Turn(self.store, self.library, self.clock(), user), stored
