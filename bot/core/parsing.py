@@ -845,7 +845,9 @@ def _word_severities(
             value == 0
             and (
                 span.negated
-                or "neg" in span.tags  # "not anymore", "no longer" said on their own
+                or (
+                    "after_neg" in span.tags and "neg" in span.tags
+                )  # "but not anymore", "no longer"
                 or (start > 0 and words[start - 1] in STATE_VERBS)
                 or words[span.end : span.end + 1] in (["now"], ["again"], ["today"])
             )
