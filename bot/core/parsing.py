@@ -68,7 +68,9 @@ NON_SEVERITY_UNITS = frozenset(
     | {"km", "miles", "mile", "k", "kg", "kgs", "lbs", "lb", "times", "massages", "massage"}
     | {"sessions", "session", "months", "month", "years", "year", "pounds", "kilos", "percent"}
 )
-WORKOUT_CONTEXT_PAST = frozenset({"after", "from", "since", "yesterday", "during", "off"})
+WORKOUT_CONTEXT_PAST = frozenset(
+    {"after", "from", "since", "yesterday", "during", "off", "finished", "did", "completed"}
+)
 WORKOUT_PAST_AFTER = frozenset({"yesterday", "earlier", "last", "ago"})
 WORKOUT_CALLED_OFF = frozenset({"cancelled", "canceled", "off", "skipped", "postponed"})
 NOW_WORDS = frozenset(
@@ -442,6 +444,9 @@ def parse_with(lexicon: Lexicon, text: str) -> Parsed:
     kinds = tuple(dict.fromkeys(str(_tag_value(s, "flag")) for s in flags))
     unrated: set[str] = set()
     soreness = _soreness(spans, tokens, clause_of, lexicon, unrated)
+    if unrated and _areas_only_named(spans, tokens.words, unrated, soreness):
+        soreness = {area: level for area, level in soreness.items() if area not in unrated}
+        unrated.clear()
     minutes = _minutes(tokens, command, lexicon.minute_words)
     workout = _workout(spans, tokens.words)
     intent = _intent(
@@ -465,6 +470,24 @@ def parse_with(lexicon: Lexicon, text: str) -> Parsed:
         massage_planned=intent == "massage" and bool(MASSAGE_PLANNED & said),
         unrated=tuple(sorted(unrated)),
     )
+
+
+ROLL_VERBS = frozenset({"roll", "rolling", "foam"})
+
+
+def _areas_only_named(
+    spans: list[_Span], words: list[str], unrated: set[str], soreness: dict[str, int]
+) -> bool:
+    """Areas named with no severity where nothing says they are sore: the object of rolling
+    ("will roll my calves now") or of an advice question ("how do I get bigger calves?")."""
+    kinds = {kind for span in spans for kind in span.tags}
+    if "flag" in kinds or "sev" in kinds or set(soreness) != unrated:
+        return False
+    rolled = any(
+        ROLL_VERBS & set(words[max(0, s.start - 2) : s.start]) for s in spans if "area" in s.tags
+    )
+    asking = bool(words) and words[0] in QUESTION_STARTS and "roll" not in kinds
+    return (rolled and "cue" not in kinds) or asking
 
 
 CHEST_PAIN = _Span(0, 0, {"flag": "chest_pain"})
@@ -928,6 +951,9 @@ def _minutes(tokens: _Tokens, command: str | None, units: frozenset[str]) -> int
         nxt = words[index + 1] if index + 1 < len(words) else ""
         if word == MIN_TOKEN or (word == NUM_TOKEN and nxt in units):
             return value if 0 < value <= 180 else None
+        prev = words[index - 1] if index else ""
+        if word == NUM_TOKEN and prev in {"got", "have"} and nxt in {"before", "until", "till"}:
+            return value if 0 < value <= 60 else None  # "got 12 before zwift"
     if command == "roll":
         bare = [v for i, v in tokens.numbers.items() if words[i] == NUM_TOKEN]
         return min(bare[0], 180) if bare and bare[0] > 0 else None  # the coach clamps to 5-20
@@ -945,13 +971,19 @@ def _spoken_minutes(words: list[str]) -> int | None:
 
 def _workout(spans: list[_Span], words: list[str]) -> str | None:
     """The workout the message is about: one ahead, not one already done ("after my run")."""
+    if any(words[i : i + 2] == ["rest", "day"] for i in range(len(words) - 1)):
+        return None  # "it's a rest day"
     mentions = [s for s in spans if ("workout" in s.tags)]
     upcoming = [
         s
         for s in mentions
-        if not WORKOUT_CONTEXT_PAST & set(words[max(0, s.start - 3) : s.start])
+        if not (WORKOUT_CONTEXT_PAST | {"was", "were"}) & set(words[max(0, s.start - 3) : s.start])
         and not WORKOUT_PAST_AFTER & set(words[s.end : s.end + 2])
         and not WORKOUT_CALLED_OFF & set(words[s.end : s.end + 3])
+        and not any(
+            o.start in (s.end, s.end + 1) and "sev" in o.tags and o.clause == s.clause
+            for o in spans
+        )
         and not _negated_before(words, s.start, reach=2)
     ]
     chosen = upcoming
@@ -993,7 +1025,7 @@ def _intent(
 # "Is there any evidence foam rolling works?" asks about rolling, not what to roll.
 META_QUESTION = frozenset(
     {"evidence", "research", "study", "studies", "science", "scientific", "proven", "myth"}
-    | {"benefits", "why"}
+    | {"benefits", "why", "difference", "versus", "vs", "compare", "comparison"}
 )
 ROLLING_DONE = frozenset({"did", "done", "finished", "rolled", "was", "had", "just"})
 ASKING = frozenset({"give", "pls", "please", "need", "want", "me", "send", "show"})
@@ -1072,7 +1104,7 @@ def _wh_before_target(spans: list[_Span]) -> bool:
     return False
 
 
-MASSAGE_CALLED_OFF = frozenset({"cancelled", "canceled", "cancel"})
+MASSAGE_CALLED_OFF = frozenset({"cancelled", "canceled", "cancel", "cadence"})
 
 
 def _negated_before(words: list[str], start: int, reach: int = 4) -> bool:
@@ -1092,8 +1124,11 @@ def _reports_massage(
         return False
     if any(wishes & set(words[max(0, s.start - 6) : s.start]) for s in mentions):
         return False
+    forgot = any(words[i : i + 3] == ["forgot", "to", "book"] for i in range(len(words)))
     if any(_negated_before(words, s.start) for s in mentions) or MASSAGE_CALLED_OFF & set(words):
         return False  # "I haven't had a massage in ages", "my massage got cancelled"
+    if forgot:
+        return False  # "forgot to book my massage again"
     if not sore:
         return True
     context: set[str] = set()

@@ -36,12 +36,12 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from operator import attrgetter
 
 from bot.core.content import AREA_IDS, Area, Library
 from bot.core.records import RedFlagEvent, SorenessReport
-from bot.core.timeplan import tzinfo_for
+from bot.core.timeplan import zone_or_utc
 
 HALF_LIFE = timedelta(hours=24)
 """Soreness halves every 24 h: after ~72 h a report counts 1/8 and barely registers."""
@@ -245,15 +245,6 @@ def _plural(area: Area) -> bool:
     return area.name.endswith("s") or area.name.lower() == "feet"
 
 
-def _zone(zone: str) -> tzinfo:
-    """The user's zone (IANA or a fixed "UTC+05:30"), or UTC when it is unknown: a bad
-    setting must not break a reply."""
-    try:
-        return tzinfo_for(zone)
-    except ValueError:
-        return UTC
-
-
 def day_words(at: datetime, now: datetime, tz: tzinfo) -> str:
     """When `at` was, in words relative to `now` in `tz`: 'today', 'yesterday', '2 days ago',
     'on Friday', 'on 12 Nov'."""
@@ -398,7 +389,7 @@ def recommend(
     for area_id in asked_areas:
         if area_id not in library.areas:
             raise ValueError(f"unknown area {area_id!r}")
-    tz = _zone(zone)
+    tz = zone_or_utc(zone)
     budget_minutes = _clamp_minutes(minutes)
     flagged = _red_flag_exclusions(library, red_flags, now)
     latest = _latest_per_area(reports, now)

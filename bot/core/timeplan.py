@@ -839,6 +839,15 @@ def parse_timezone(text: str) -> str | None:
     return None
 
 
+def zone_or_utc(zone: str) -> tzinfo:
+    """`tzinfo_for`, but UTC for a name that is not (or no longer) known: a bad stored
+    setting must never break a reply or a nudge."""
+    try:
+        return tzinfo_for(zone)
+    except ValueError:
+        return tzinfo_for("UTC")
+
+
 def tzinfo_for(zone: str) -> tzinfo:
     """The tzinfo for a zone string from `parse_timezone`; ValueError when unknown.
 

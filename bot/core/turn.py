@@ -13,7 +13,7 @@ from datetime import datetime, tzinfo
 from bot.core.content import Library
 from bot.core.records import Store, User
 from bot.core.replies import Button, Reply
-from bot.core.timeplan import tzinfo_for
+from bot.core.timeplan import zone_or_utc
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +38,7 @@ class Turn:
     @property
     def zone(self) -> tzinfo:
         """The user's time zone; a broken stored value falls back to UTC rather than failing."""
-        try:
-            return tzinfo_for(self.user.tz)
-        except ValueError:
-            return tzinfo_for("UTC")
+        return zone_or_utc(self.user.tz)
 
     @property
     def local_now(self) -> datetime:
