@@ -971,9 +971,11 @@ def _spoken_minutes(words: list[str]) -> int | None:
 
 def _workout(spans: list[_Span], words: list[str]) -> str | None:
     """The workout the message is about: one ahead, not one already done ("after my run")."""
-    if any(words[i : i + 2] == ["rest", "day"] for i in range(len(words) - 1)):
+    mentions = [s for s in spans if "workout" in s.tags]
+    if not mentions:
+        return None
+    if "rest" in words and any(words[i : i + 2] == ["rest", "day"] for i in range(len(words) - 1)):
         return None  # "it's a rest day"
-    mentions = [s for s in spans if ("workout" in s.tags)]
     upcoming = [
         s
         for s in mentions
