@@ -32,7 +32,7 @@ from bot.core.content import Library, default_library
 INTENTS = ("soreness", "which_area", "massage", "other")
 
 NEGATION_REACH = 4  # words a negator reaches forward ("no shooting pains")
-AFTER_NEGATION_REACH = 6  # words an after-negator reaches back ("numb feeling ... went away")
+AFTER_NEGATION_REACH = 8  # words an after-negator reaches back ("numb feeling ... went away")
 MAX_TEXT = 10_000  # longer messages are cut: nobody reports soreness in a novel
 FUZZY_CACHE_LIMIT = 50_000
 
@@ -439,7 +439,7 @@ def parse_with(lexicon: Lexicon, text: str) -> Parsed:
         _trained_areas(spans, tokens.words)
     _apply_negation(spans)
     flags = [s for s in spans if "flag" in s.tags and not s.negated]
-    if not flags and "pain" in said and "chest" in said:
+    if not flags and "chest" in said and ("pain" in said or BREATHING & said):
         flags = _chest_pain_said_apart(spans, tokens.words)
     kinds = tuple(dict.fromkeys(str(_tag_value(s, "flag")) for s in flags))
     unrated: set[str] = set()
@@ -491,15 +491,21 @@ def _areas_only_named(
 
 
 CHEST_PAIN = _Span(0, 0, {"flag": "chest_pain"})
+BREATHING = frozenset({"breathe", "breathing", "breath", "breaths"})
 
 
 def _chest_pain_said_apart(spans: list[_Span], words: list[str]) -> list[_Span]:
     """ "In the chest I have pain": chest and pain in one clause, with no workout to explain
     it (pecs sore after bench are DOMS), is chest pain."""
-    if any("workout" in s.tags for s in spans) or "pain" not in words:
-        return []
     for span in spans:
-        if _area_ids(span) == ("chest",) and any(
+        if _area_ids(span) != ("chest",):
+            continue
+        denied = any("neg" in s.tags for s in spans)
+        if BREATHING & set(words) and not denied and not {"fine", "ok", "okay"} & set(words):
+            return [CHEST_PAIN]  # "chest hurts when I breathe deeply"
+        if any("workout" in s.tags for s in spans):
+            continue
+        if any(
             s.clause == span.clause and words[s.start] == "pain" and not s.negated for s in spans
         ):
             return [CHEST_PAIN]
@@ -596,13 +602,15 @@ def _negate_forward(spans: list[_Span], index: int) -> None:
     severity word: in "not numb, just sore calves" the soreness is affirmed."""
     negator = spans[index]
     denied_symptom = False
+    reach_end = negator.end
     for target in spans[index + 1 :]:
-        if target.clause != negator.clause or target.start - negator.end >= NEGATION_REACH:
+        if target.clause != negator.clause or target.start - reach_end >= NEGATION_REACH:
             return
         if "area" in target.tags and "flag" not in target.tags:
             return
         if "flag" in target.tags:
             target.negated = denied_symptom = True
+            reach_end = target.end  # "any pop or snap": the denial runs on along the list
         elif "sev" in target.tags and not denied_symptom:
             target.negated = True
 
@@ -662,14 +670,21 @@ def _soreness(
         by_clause.setdefault(said.clause, []).append(said)
     area_clauses = {s.clause for s in areas}
     area_starts = {s.start for s in areas}
+    flag_clauses = {s.clause for s in spans if "flag" in s.tags and not s.negated}
     chosen: list[tuple[_Span, _Severity | None]] = [
         (area, _severity_for(area, by_clause.get(area.clause, []), area_starts)) for area in areas
     ]
     values: list[int | None] = []
     for area, severity in chosen:
-        value = (
-            severity.value if severity else _from_neighbour(area.clause, by_clause, area_clauses)
-        )
+        if severity is not None:
+            value: int | None = severity.value
+        elif area.clause in flag_clauses:
+            # the place of a symptom borrows only what follows ("landed on my shoulder,
+            # really sore now"), not soreness said about something before it
+            after = _next_clause_with_severity(area.clause, 1, by_clause, area_clauses)
+            value = _strongest(by_clause[after]) if after is not None else None
+        else:
+            value = _from_neighbour(area.clause, by_clause, area_clauses)
         refined = _refinement(area.clause, by_clause, area_clauses, severity)
         values.append(refined if refined is not None else value)
     _share_along_lists(areas, values, by_clause)
