@@ -177,7 +177,7 @@ def classify(raw: str, number_words: dict[str, int]) -> Piece:
         if word in number_words:
             return (NUM_TOKEN, number_words[word])
         return (word, None)
-    if raw in "&+':=":
+    if raw in "&+':=$£€":
         return ("", None)
     return (BREAK_TOKEN, None)
 
@@ -1032,6 +1032,8 @@ def _intent(
         return "which_area"  # "quick routine before spin, 5 min", "rolling before my run"
     if soreness or red_flag:
         return "soreness"
+    if any("massage" in s.tags for s in spans):
+        return "other"  # about massage, but neither one had nor one booked
     if words and words[0] in MASSAGE_QUESTION_STARTS:
         return "other"  # "is it ok to roll a sore muscle?" asks for advice, reports nothing
     if any(("sev" in s.tags) and not s.negated for s in spans) and not REVIEW_WORDS & said:
@@ -1122,6 +1124,7 @@ def _wh_before_target(spans: list[_Span]) -> bool:
 
 
 MASSAGE_CALLED_OFF = frozenset({"cancelled", "canceled", "cancel", "cadence"})
+MASSAGE_ASKING = frozenset({"is", "are", "should", "does", "worth"})
 
 
 def _negated_before(words: list[str], start: int, reach: int = 4) -> bool:
@@ -1141,6 +1144,8 @@ def _reports_massage(
         return False
     if any(wishes & set(words[max(0, s.start - 6) : s.start]) for s in mentions):
         return False
+    if any(MASSAGE_ASKING & set(words[max(0, s.start - 4) : s.start]) for s in mentions):
+        return False  # "is a $120 massage normal?"
     forgot = any(words[i : i + 3] == ["forgot", "to", "book"] for i in range(len(words)))
     if any(_negated_before(words, s.start) for s in mentions) or MASSAGE_CALLED_OFF & set(words):
         return False  # "I haven't had a massage in ages", "my massage got cancelled"
