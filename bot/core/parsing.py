@@ -437,7 +437,7 @@ def parse_with(lexicon: Lexicon, text: str) -> Parsed:
         _area_days(spans, tokens.words)
     if TRAINING_VERBS & said:
         _trained_areas(spans, tokens.words)
-    _apply_negation(spans)
+    _apply_negation(spans, tokens.words)
     flags = [s for s in spans if "flag" in s.tags and not s.negated]
     if not flags and "chest" in said and ("pain" in said or BREATHING & said):
         flags = _chest_pain_said_apart(spans, tokens.words)
@@ -503,8 +503,8 @@ def _chest_pain_said_apart(spans: list[_Span], words: list[str]) -> list[_Span]:
         denied = any("neg" in s.tags for s in spans)
         if BREATHING & set(words) and not denied and not {"fine", "ok", "okay"} & set(words):
             return [CHEST_PAIN]  # "chest hurts when I breathe deeply"
-        if any("workout" in s.tags for s in spans):
-            continue
+        if any(s.tags.get("workout") == "upper_body" for s in spans):
+            continue  # pecs sore after bench are DOMS
         if any(
             s.clause == span.clause and words[s.start] == "pain" and not s.negated for s in spans
         ):
@@ -582,19 +582,22 @@ def _trained_areas(spans: list[_Span], words: list[str]) -> None:
         )
 
 
-def _opens_clause(spans: list[_Span], index: int) -> bool:
-    """An answer word on its own ("nope", "nah") right after a question."""
+ANSWER_WORDS = frozenset({"nope", "nah", "none", "no"})
+
+
+def _opens_clause(spans: list[_Span], index: int, words: list[str]) -> bool:
+    """An answer on its own ("nope", "none") right after a question about a symptom."""
     negator = spans[index]
     first = index == 0 or spans[index - 1].clause != negator.clause
-    return first and negator.end - negator.start == 1 and "sev" not in negator.tags
+    return first and negator.end - negator.start == 1 and words[negator.start] in ANSWER_WORDS
 
 
-def _apply_negation(spans: list[_Span]) -> None:
+def _apply_negation(spans: list[_Span], words: list[str]) -> None:
     for index, span in enumerate(spans):
         if "neg" in span.tags:
             _negate_forward(spans, index)
         if "after_neg" in span.tags:
-            _negate_backward(spans, index)
+            _negate_backward(spans, index, words)
 
 
 def _negate_forward(spans: list[_Span], index: int) -> None:
@@ -615,9 +618,9 @@ def _negate_forward(spans: list[_Span], index: int) -> None:
             target.negated = True
 
 
-def _negate_backward(spans: list[_Span], index: int) -> None:
+def _negate_backward(spans: list[_Span], index: int, words: list[str]) -> None:
     negator = spans[index]
-    if _opens_clause(spans, index):
+    if _opens_clause(spans, index, words):
         for span in spans[:index]:  # "pins and needles? nope."
             if span.clause == negator.clause - 1 and "flag" in span.tags:
                 span.negated = True
@@ -799,7 +802,7 @@ def _refinement(
     if numeric and not own.numeric:
         return numeric[0].value
     positive = [s.value for s in by_clause[following] if s.value > 0]
-    if own.denied and own.value == 0 and positive:
+    if (own.denied or own.recovery) and own.value == 0 and positive:
         return max(positive)  # "calves aren't just tight, they're absolutely destroyed"
     if not own.numeric and all(s.value == 0 and s.recovery for s in by_clause[following]):
         return 0  # "quads were sore yesterday but feel fine today"
