@@ -70,6 +70,7 @@ NON_SEVERITY_UNITS = frozenset(
 )
 WORKOUT_CONTEXT_PAST = frozenset(
     {"after", "from", "since", "yesterday", "during", "off", "finished", "did", "completed"}
+    | {"ran", "rode", "swam", "lifted"}
 )
 WORKOUT_PAST_AFTER = frozenset({"yesterday", "earlier", "last", "ago"})
 WORKOUT_CALLED_OFF = frozenset({"cancelled", "canceled", "off", "skipped", "postponed"})
@@ -595,12 +596,25 @@ def _opens_clause(spans: list[_Span], index: int, words: list[str]) -> bool:
 def _apply_negation(spans: list[_Span], words: list[str]) -> None:
     for index, span in enumerate(spans):
         if "neg" in span.tags:
-            _negate_forward(spans, index)
+            _negate_forward(spans, index, words)
+        if _opens_clause(spans, index, words):  # "numb? no."
+            for earlier in spans[:index]:
+                if earlier.clause == span.clause - 1 and "flag" in earlier.tags:
+                    earlier.negated = True
         if "after_neg" in span.tags:
             _negate_backward(spans, index, words)
 
 
-def _negate_forward(spans: list[_Span], index: int) -> None:
+# Words after which a denial is about something else: "my shoe doesn't fit over the swelling".
+DENIAL_ENDS = frozenset({"fit", "fits", "over", "until", "because", "when", "while", "if"})
+
+
+def _bridged(words: list[str], start: int, end: int) -> bool:
+    """Nothing between a negator and a symptom turns the denial onto something else."""
+    return not DENIAL_ENDS & set(words[start:end])
+
+
+def _negate_forward(spans: list[_Span], index: int, words: list[str]) -> None:
     """Negate what follows, up to an area. A negator that denied a symptom stops at the next
     severity word: in "not numb, just sore calves" the soreness is affirmed."""
     negator = spans[index]
@@ -612,16 +626,21 @@ def _negate_forward(spans: list[_Span], index: int) -> None:
         if "area" in target.tags and "flag" not in target.tags:
             return
         if "flag" in target.tags:
+            if not _bridged(words, reach_end, target.start):
+                return  # "my shoe doesn't fit over the swelling": the denial is of 'fit'
             target.negated = denied_symptom = True
             reach_end = target.end  # "any pop or snap": the denial runs on along the list
-        elif "sev" in target.tags and not denied_symptom:
-            target.negated = True
+        elif "sev" in target.tags:
+            if denied_symptom:
+                reach_end = target.end  # "no shooting pains down the leg"
+            else:
+                target.negated = True
 
 
 def _negate_backward(spans: list[_Span], index: int, words: list[str]) -> None:
     negator = spans[index]
-    if _opens_clause(spans, index, words):
-        for span in spans[:index]:  # "pins and needles? nope."
+    if "since" in words[negator.start : negator.end]:
+        for span in spans[:index]:  # "toes went numb once, totally fine since"
             if span.clause == negator.clause - 1 and "flag" in span.tags:
                 span.negated = True
     earlier = [
@@ -761,8 +780,10 @@ def _from_neighbour(
     number after it first ("my lower back, which is a 6"), else the words before it."""
     before = _next_clause_with_severity(clause, -1, by_clause, area_clauses)
     after = _next_clause_with_severity(clause, 1, by_clause, area_clauses)
-    if after is not None and any(s.numeric for s in by_clause[after]):
-        return _strongest(by_clause[after])
+    if after is not None:
+        numbers = [s for s in _later_area_free(after, by_clause, area_clauses) if s.numeric]
+        if numbers:  # "tightened up over the session, maybe a 5"
+            return _most_telling(numbers).value
     for other in (before, after):
         if other is not None:
             return _strongest(by_clause[other])
@@ -1094,12 +1115,10 @@ def _asks_what_to_roll(spans: list[_Span], words: list[str]) -> bool:
     """
     kinds = {kind for span in spans for kind in span.tags}
     if "cue" not in kinds:
-        # "should I roll my calves?": a yes/no question about rolling a named area
-        return (
-            bool(words)
-            and words[0] in YES_NO_STARTS
-            and "area" in kinds
-            and any("roll" in s.tags and words[s.end - 1] != "roller" for s in spans)
+        # "should I roll my calves?", "quick q: is it ok to roll my quads?"
+        return "area" in kinds and any(
+            "roll" in s.tags and words[s.end - 1] != "roller" and _yes_no_before(words, s.start)
+            for s in spans
         )
     targets = "target" in kinds and _wh_before_target(spans)
     rolls = [s for s in spans if ("roll" in s.tags)]
@@ -1114,6 +1133,19 @@ def _asks_what_to_roll(spans: list[_Span], words: list[str]) -> bool:
     ):
         return True
     return targets
+
+
+ROLL_QUESTION_STARTS = frozenset({"should", "can", "is", "do", "does"})
+
+
+def _yes_no_before(words: list[str], start: int) -> bool:
+    """A yes/no question word opening the clause shortly before `start`."""
+    for index in range(max(0, start - 5), start):
+        opens = index == 0 or words[index - 1] == BREAK_TOKEN
+        asks = words[index + 1 : index + 2] in (["it"], ["i"])  # "is it ok to", "should I"
+        if (opens or asks) and words[index] in ROLL_QUESTION_STARTS:
+            return True
+    return False
 
 
 def _wh_before_target(spans: list[_Span]) -> bool:
