@@ -203,16 +203,12 @@ def tokenize(
     text: str, classify_token: Callable[[str], Piece], cache: dict[str, Piece] | None = None
 ) -> _Tokens:
     """Split a message into canonical tokens; numbers and times become typed tokens."""
-    words: list[str] = []
-    numbers: dict[int, int] = {}
     known = cache if cache is not None else {}
-    for raw in _TOKEN_RE.findall(_normalise(text)):
-        word, value = known.get(raw) or classify_token(raw)
-        if not word:
-            continue
-        if value is not None:
-            numbers[len(words)] = value
-        words.append(word)
+    raws = _TOKEN_RE.findall(_normalise(text))
+    pieces = [known.get(raw) or classify_token(raw) for raw in raws]
+    kept = [piece for piece in pieces if piece[0]]
+    words = [word for word, _ in kept]
+    numbers = {i: value for i, (_, value) in enumerate(kept) if value is not None}
     return _Tokens(words, numbers)
 
 
