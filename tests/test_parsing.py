@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from bot.core.content import AREA_IDS as CONTRACT_AREA_IDS
 from bot.core.content import default_library
-from bot.core.parsing import BREAK_TOKEN, Lexicon, parse_message
+from bot.core.parsing import BREAK_TOKEN, Lexicon, parse_message, tokenize
 
 CASES_FILES = sorted((Path(__file__).parent / "data").glob("parser_cases*.jsonl"))
 
@@ -558,9 +558,9 @@ def _case_metrics() -> dict[str, float]:
     }
 
 
-def test_parser_cases_files_hold_1789_well_formed_labeled_messages() -> None:
+def test_parser_cases_files_hold_1889_well_formed_labeled_messages() -> None:
     rows = _case_rows()
-    assert len(rows) == 1789
+    assert len(rows) == 1889
     for row in rows:
         assert set(row) == {"text", "intent", "soreness", "red_flag", "minutes", "workout"}
         assert row["intent"] in INTENTS
@@ -597,3 +597,18 @@ def test_every_vocabulary_phrase_is_made_of_words() -> None:
     for phrase in phrases:
         assert BREAK_TOKEN not in phrase, phrase
         assert any(not word.startswith("#") for word in phrase), phrase
+
+
+def test_every_red_flag_term_keeps_a_meaningful_word() -> None:
+    """Filler words ("my", "the", "right") are dropped before matching, so a term like
+    "right down to" would shrink to "down to" and flag "down to a 3"."""
+    glue = {"down", "to", "up", "on", "in", "of", "a", "an", "at", "into", "over", "it", "i"}
+    lexicon = Lexicon.build(default_library())
+    for kind in default_library().safety.flags:
+        for term in kind.terms:
+            words = [w for w in _canonical(lexicon, term) if w not in glue]
+            assert words, f"{kind.id}: {term!r} is only glue once fillers are dropped"
+
+
+def _canonical(lexicon: Lexicon, text: str) -> list[str]:
+    return tokenize(text, lexicon.token, lexicon.canonical).words

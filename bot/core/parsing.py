@@ -32,7 +32,7 @@ from bot.core.content import Library, default_library
 INTENTS = ("soreness", "which_area", "massage", "other")
 
 NEGATION_REACH = 4  # words a negator reaches forward ("no shooting pains")
-AFTER_NEGATION_REACH = 8  # words an after-negator reaches back ("numb feeling ... went away")
+AFTER_NEGATION_REACH = 10  # words an after-negator reaches back ("numb feeling ... went away")
 MAX_TEXT = 10_000  # longer messages are cut: nobody reports soreness in a novel
 FUZZY_CACHE_LIMIT = 50_000
 
