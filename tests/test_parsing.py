@@ -558,9 +558,9 @@ def _case_metrics() -> dict[str, float]:
     }
 
 
-def test_parser_cases_files_hold_1889_well_formed_labeled_messages() -> None:
+def test_parser_cases_files_hold_2039_well_formed_labeled_messages() -> None:
     rows = _case_rows()
-    assert len(rows) == 1889
+    assert len(rows) == 2039
     for row in rows:
         assert set(row) == {"text", "intent", "soreness", "red_flag", "minutes", "workout"}
         assert row["intent"] in INTENTS

@@ -285,9 +285,11 @@ class Lexicon:
         self._index(raw)
 
     def _index(self, raw: list[tuple[str, _Tag]]) -> None:
-        no_numbers: dict[str, int] = {}
+        # Phrases are read exactly as messages are: "wee one" becomes ("wee", "#num") both in
+        # the vocabulary and in "my wee one kept me up".
+        number_words = self.library.language.number_words
         split = [
-            (tokenize(term, lambda w: classify(w, no_numbers)).words, tag) for term, tag in raw
+            (tokenize(term, lambda w: classify(w, number_words)).words, tag) for term, tag in raw
         ]
         self.vocabulary = {word for words, _ in split for word in words}
         for words, tag in split:
