@@ -331,6 +331,8 @@ class Lexicon:
         word, value = classify(raw, self.library.language.number_words)
         if value is None and word and word[0].isalpha():
             word = self._resolve(word)
+            if word.endswith("n't") and word not in INABILITY and word not in self.single:
+                self.single[word] = NEGATION_TAGS  # "isn't", "haven't": any other -n't negates
         if len(self.canonical) > FUZZY_CACHE_LIMIT:
             self.canonical.clear()
         self.canonical[raw] = (word, value)
@@ -391,8 +393,6 @@ def _spans(words: list[str], lexicon: Lexicon) -> tuple[list[_Span], list[int]]:
                 if len(phrase) == 2 or tuple(words[i : i + len(phrase)]) == phrase:
                     length, tags = len(phrase), phrase_tags
                     break
-        if tags is None and word.endswith("n't") and word not in INABILITY:
-            tags = NEGATION_TAGS
         if length == 1:
             clause_of.append(clause)
         else:
