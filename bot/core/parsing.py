@@ -69,7 +69,7 @@ NON_SEVERITY_UNITS = frozenset(
     | {"sessions", "session", "months", "month", "years", "year", "pounds", "kilos", "percent"}
 )
 WORKOUT_CONTEXT_PAST = frozenset(
-    {"after", "from", "since", "yesterday", "during", "off", "finished", "did", "completed"}
+    {"from", "since", "yesterday", "during", "off", "finished", "did", "completed", "last"}
     | {"ran", "rode", "swam", "lifted"}
 )
 WORKOUT_PAST_AFTER = frozenset({"yesterday", "earlier", "last", "ago"})
@@ -1025,9 +1025,27 @@ def _workout(spans: list[_Span], words: list[str]) -> str | None:
         )
         and not _negated_before(words, s.start, reach=2)
     ]
-    chosen = upcoming
+    ahead = [
+        s
+        for s in upcoming
+        if {"before", "for", "ahead"} & set(words[max(0, s.start - 2) : s.start])
+    ]
+    if ahead:
+        return str(ahead[0].tags["workout"])  # "... what should I roll before a recovery ride?"
+    # "swollen after running" names the cause of a symptom; "roll after a bike ride" a plan
+    chosen = [s for s in upcoming if not _cause_of_symptom(spans, words, s)]
     value = _tag_value(chosen[0], "workout") if chosen else None
     return value if isinstance(value, str) else None
+
+
+def _cause_of_symptom(spans: list[_Span], words: list[str], mention: _Span) -> bool:
+    if "after" not in words[max(0, mention.start - 2) : mention.start]:
+        return False
+    return any(
+        ("sev" in s.tags or "flag" in s.tags) and s.clause == mention.clause
+        for s in spans
+        if s.end <= mention.start
+    )
 
 
 def _intent(
