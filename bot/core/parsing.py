@@ -77,7 +77,7 @@ WORKOUT_CALLED_OFF = frozenset({"cancelled", "canceled", "off", "skipped", "post
 NOW_WORDS = frozenset(
     {"now", "today", "currently", "down", "dropped", "up", "tonight", "after", "tdy", "rn"}
 )
-QUESTION_STARTS = MASSAGE_QUESTION_STARTS = frozenset(
+QUESTION_STARTS = frozenset(
     {"is", "are", "should", "how", "what", "when", "why", "do", "does", "can", "could", "would"}
     | {"will", "which", "who", "where"}
 )
@@ -245,6 +245,7 @@ class Lexicon:
     urgent_kinds: frozenset[str] = frozenset()
     minute_words: frozenset[str] = frozenset()
     massage_wishes: frozenset[str] = frozenset()
+    massage_context: frozenset[str] = frozenset()
 
     @classmethod
     def build(cls, library: Library) -> Lexicon:
@@ -265,6 +266,7 @@ class Lexicon:
         self.urgent_kinds = frozenset(f.id for f in self.library.safety.flags if f.urgent)
         self.minute_words = frozenset(lang.minutes_units)
         self.massage_wishes = frozenset(lang.massage_wishes)
+        self.massage_context = frozenset(lang.massage_context)
         raw += [(term, _Tag("not_flag")) for term in lang.not_red_flags]
         raw += [(term, _Tag("not_area")) for term in lang.not_areas]
         raw += [(term, _Tag("sev", value)) for term, value in lang.severity_words.items()]
@@ -456,7 +458,7 @@ def parse_with(lexicon: Lexicon, text: str) -> Parsed:
         soreness=soreness,
         red_flag=bool(flags),
         has_slots=bool(minutes or workout),
-        lexicon_wishes=lexicon.massage_wishes,
+        lexicon=lexicon,
     )
     return Parsed(
         intent=intent,
@@ -1057,7 +1059,7 @@ def _intent(
     soreness: dict[str, int],
     red_flag: bool,
     has_slots: bool,
-    lexicon_wishes: frozenset[str],
+    lexicon: Lexicon,
 ) -> str:
     if command is not None:
         return {"roll": "which_area", "sore": "soreness", "massage": "massage"}.get(
@@ -1065,7 +1067,7 @@ def _intent(
         )
     if _asks_what_to_roll(spans, words) and not META_QUESTION & said and not _asks_how_much(words):
         return "which_area"
-    if _reports_massage(spans, words, bool(soreness), lexicon_wishes):
+    if _reports_massage(spans, words, bool(soreness), lexicon):
         return "massage"
     first_word = words[0] if words else ""
     if _wants_a_routine(spans, said, has_slots, first_word) and not soreness:
@@ -1074,7 +1076,7 @@ def _intent(
         return "soreness"
     if any("massage" in s.tags for s in spans):
         return "other"  # about massage, but neither one had nor one booked
-    if words and words[0] in MASSAGE_QUESTION_STARTS:
+    if words and words[0] in QUESTION_STARTS:
         return "other"  # "is it ok to roll a sore muscle?" asks for advice, reports nothing
     if any(("sev" in s.tags) and not s.negated for s in spans) and not REVIEW_WORDS & said:
         return "soreness" if _mentions_soreness(spans) else "other"
@@ -1183,17 +1185,15 @@ def _negated_before(words: list[str], start: int, reach: int = 4) -> bool:
     return any(w in {"no", "not", "never", "without"} or w.endswith("n't") for w in before)
 
 
-def _reports_massage(
-    spans: list[_Span], words: list[str], sore: bool, wishes: frozenset[str]
-) -> bool:
+def _reports_massage(spans: list[_Span], words: list[str], sore: bool, lexicon: Lexicon) -> bool:
     """A massage had or booked. "Still sore after my massage" is a soreness report instead,
     and "I need a massage" is a wish, not a report."""
     mentions = [s for s in spans if ("massage" in s.tags)]
     if not mentions:
         return False
-    if words and words[0] in MASSAGE_QUESTION_STARTS:
+    if words and words[0] in QUESTION_STARTS:
         return False
-    if any(wishes & set(words[max(0, s.start - 6) : s.start]) for s in mentions):
+    if any(lexicon.massage_wishes & set(words[max(0, s.start - 6) : s.start]) for s in mentions):
         return False
     if any(MASSAGE_ASKING & set(words[max(0, s.start - 4) : s.start]) for s in mentions):
         return False  # "is a $120 massage normal?"
@@ -1207,4 +1207,4 @@ def _reports_massage(
     context: set[str] = set()
     for span in mentions:
         context |= set(words[max(0, span.start - 3) : span.start])
-    return not {"after", "since", "from"} & context
+    return not lexicon.massage_context & context
