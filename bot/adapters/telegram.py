@@ -64,10 +64,10 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.adapters.base import Delivery, SendResult
+from bot.adapters.telegram_transport import AiohttpRequest
 from bot.core.coach import Coach
 from bot.core.records import Store, User
 from bot.core.replies import Reply
@@ -659,11 +659,10 @@ def file_url_for(base_url: str, file_url: str | None) -> str:
     return base_url.rstrip("/") + "/file/bot"
 
 
-def _http_request(base_url: str, pool_size: int) -> HTTPXRequest:
-    """PTB's HTTP client. Plain-HTTP base URLs (a local Bot API server, the test fake) have
-    no TLS to verify, so the CA bundle (~0.1 s per client) is not loaded for them."""
-    extra: dict[str, Any] = {"verify": False} if base_url.startswith("http://") else {}
-    return HTTPXRequest(connection_pool_size=pool_size, httpx_kwargs=extra)
+def _http_request(base_url: str, pool_size: int) -> AiohttpRequest:
+    """PTB's HTTP client (see telegram_transport). Plain-HTTP base URLs (a local Bot API
+    server, the test fake) have no TLS to verify."""
+    return AiohttpRequest(pool_size, verify_tls=not base_url.startswith("http://"))
 
 
 def _chat_id(value: str) -> int | str:

@@ -1,0 +1,112 @@
+"""The HTTP client python-telegram-bot talks to the Bot API through: aiohttp, not httpx.
+
+PTB lets the transport be swapped (`ApplicationBuilder.request`): a `BaseRequest` only
+turns one Bot API call into `(status, body)`; PTB keeps the error mapping (`RetryAfter`,
+`Forbidden`, ...), the rate limiter and the parsing. We swap it because httpx's connection
+pool was most of the bot's CPU per message: at a high nudge rate it checked every pooled
+connection on every request (bench/nudge_fanout.py, profiled). aiohttp is already here, as
+discord.py's HTTP client.
+
+Requests without files go as a JSON body (the Bot API accepts `application/json`), which
+skips the form encoding of every value; uploads go as `multipart/form-data`, as PTB's own
+client sends them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from typing import Any
+
+import aiohttp
+from telegram.error import NetworkError, TimedOut
+from telegram.request import BaseRequest, RequestData
+
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 5.0
+WRITE_TIMEOUT = 5.0
+MEDIA_WRITE_TIMEOUT = 20.0
+JSON_HEADERS = {"Content-Type": "application/json"}
+TOKEN_IN_URL = re.compile(r"/bot[^/\s]+/")
+
+
+class AiohttpRequest(BaseRequest):
+    """A keep-alive aiohttp session with at most `pool_size` connections to the Bot API."""
+
+    def __init__(self, pool_size: int = 64, *, verify_tls: bool = True) -> None:
+        self.pool_size = pool_size
+        self.verify_tls = verify_tls
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def read_timeout(self) -> float:
+        return READ_TIMEOUT
+
+    async def initialize(self) -> None:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=self.pool_size, ssl=self.verify_tls)
+            headers = {"User-Agent": self.USER_AGENT}
+            self._session = aiohttp.ClientSession(connector=connector, headers=headers)
+
+    async def shutdown(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+    async def do_request(  # noqa: PLR0917 - PTB's signature
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        if self._session is None or self._session.closed:
+            raise RuntimeError("AiohttpRequest is not initialized")
+        has_files = request_data is not None and request_data.contains_files
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=_seconds(pool_timeout, None),
+            sock_connect=_seconds(connect_timeout, CONNECT_TIMEOUT),
+            sock_read=_seconds(
+                read_timeout, READ_TIMEOUT if not has_files else MEDIA_WRITE_TIMEOUT
+            ),
+        )
+        kwargs: dict[str, Any] = {"timeout": timeout}
+        if request_data is not None and has_files:
+            kwargs["data"] = _multipart(request_data)
+        elif request_data is not None:
+            kwargs["data"] = json.dumps(request_data.parameters)
+            kwargs["headers"] = JSON_HEADERS
+        try:
+            async with self._session.request(method, url, **kwargs) as response:
+                return response.status, await response.read()
+        except TimeoutError:
+            raise TimedOut from None
+        except (aiohttp.ClientError, OSError, asyncio.IncompleteReadError) as exc:
+            # `from None`: aiohttp's errors may carry the URL, and the URL carries the token.
+            raise NetworkError(f"aiohttp.{type(exc).__name__}: {_redacted(str(exc))}") from None
+
+
+def _seconds(value: Any, default: float | None) -> float | None:
+    """PTB passes `DEFAULT_NONE` for "your default", None for "no limit", or seconds."""
+    if value is BaseRequest.DEFAULT_NONE:
+        return default
+    return None if value is None else float(value)
+
+
+def _redacted(text: str) -> str:
+    """The text without a Bot API token: URLs look like .../bot<token>/<method>."""
+    return TOKEN_IN_URL.sub("/bot<token>/", text)
+
+
+def _multipart(request_data: RequestData) -> aiohttp.FormData:
+    form = aiohttp.FormData()
+    for name, value in request_data.json_parameters.items():
+        form.add_field(name, value)
+    for name, (filename, content, mime) in request_data.multipart_data.items():
+        form.add_field(name, content, filename=filename, content_type=mime)
+    return form
