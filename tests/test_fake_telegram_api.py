@@ -434,6 +434,21 @@ async def test_delay_next_makes_ptb_time_out(fake: FakeTelegram) -> None:
         await slow_bot.send_message(1001, "fast")  # the delay applied once only
 
 
+async def test_held_answers_are_carried_out_but_answered_only_on_release(
+    bot: Bot, fake: FakeTelegram
+) -> None:
+    fake.hold_answers("sendMessage")
+    sending = asyncio.create_task(bot.send_message(1001, "held"))
+    async with asyncio.timeout(5):
+        while not fake.held_calls("sendMessage"):
+            await asyncio.sleep(0.01)
+    assert [p["text"] for p in fake.sent_messages(1001)] == ["held"]
+    assert not sending.done()
+    fake.release_answers()
+    assert (await sending).text == "held"
+    assert fake.held_calls("sendMessage") == []
+
+
 async def test_wait_for_calls_times_out_with_a_count(fake: FakeTelegram) -> None:
     with pytest.raises(TimeoutError, match="0 of 1"):
         await fake.wait_for_calls("sendMessage", 1, timeout=0.1)

@@ -38,12 +38,15 @@ Design (issue 5)
 
 Delivery guarantee — honestly
     At most once. A nudge is never sent twice, also across kill -9: a row is only sent
-    after its claim committed, and a claimed row is never sent again. The remaining window:
-    a nudge whose request was in flight (claimed, not yet marked) when the process died may
-    be lost — if Telegram had not received it, nobody ever will; it is recorded as `failed`
-    "interrupted: delivery unknown". The window is one HTTP round trip per in-flight send
-    (a few ms; at most `max_in_flight` rows at once). Everything not yet claimed is sent
-    after a restart within the grace period.
+    after its claim committed, and a claimed row is never sent again. What a kill leaves:
+    - Telegram carried out the send, the answer had not come back: the user has the nudge,
+      the row says `failed` "interrupted: delivery unknown". Nothing is lost or doubled
+      (tests/test_nudge_crash.py kills the bot exactly there: every user gets exactly one).
+    - The claim had committed, the request had not reached Telegram yet: that nudge is
+      lost, recorded the same way. This window is our own code between the commit and the
+      socket write plus the request's transit, for at most `max_in_flight` rows at once.
+      Telegram has no idempotency key, so closing it would risk sending twice instead.
+    Everything not yet claimed is sent after a restart within the grace period.
 """
 
 from bot.scheduler.service import NudgeService, Pacer, run_nudges

@@ -141,6 +141,7 @@ class Call:
     files: dict[str, UploadedFile] = field(default_factory=dict)
     status: int | None = None
     result: Any = None
+    held: bool = False  # carried out, answer held back (`FakeTelegram.hold_answers`)
 
 
 @dataclass(slots=True)
@@ -294,6 +295,8 @@ class FakeTelegram:
 
         self._faults: list[Fault] = []
         self._delays: list[Delay] = []
+        self._held: set[str] = set()
+        self._release = asyncio.Event()
         self._blocked: set[int | str] = set()
         self._stubs: dict[str, Any] = {}
 
@@ -551,6 +554,21 @@ class FakeTelegram:
         key = "*" if method == "*" else method.lower()
         self._delays.append(Delay(key, seconds, times))
 
+    def hold_answers(self, method: str) -> None:
+        """Carry out calls to ``method`` (the message is sent) but keep their answers back
+        until :meth:`release_answers`: a client killed meanwhile never learns the outcome."""
+        self._held.add(method.lower())
+        self._release.clear()
+
+    def release_answers(self) -> None:
+        """Answer every held call and stop holding."""
+        self._held.clear()
+        self._release.set()
+
+    def held_calls(self, method: str) -> list[Call]:
+        """Calls to ``method`` carried out whose answer is still held back."""
+        return [call for call in self.calls_to(method) if call.held]
+
     def block_user(self, chat_id: int | str) -> None:
         """Answer 403 to every call aimed at ``chat_id`` until :meth:`unblock_user`."""
         self._blocked.add(chat_id)
@@ -603,9 +621,20 @@ class FakeTelegram:
             status, body = 200, {"ok": True, "result": result}
             call.result = result
         call.status = status
+        if key in self._held:
+            call.held = True
+            await self._wait_release()
+            call.held = False
         self._answered[key] += 1
         self._notify_waiters(key)
         return _json_response(status, body)
+
+    async def _wait_release(self) -> None:
+        release = asyncio.ensure_future(self._release.wait())
+        closing = asyncio.ensure_future(self._closing.wait())
+        await asyncio.wait({release, closing}, return_when=asyncio.FIRST_COMPLETED)
+        release.cancel()
+        closing.cancel()
 
     async def _handle_file(self, request: web.Request) -> web.Response:
         return _json_response(404, _error_body(404, "Not Found"))
