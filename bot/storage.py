@@ -643,6 +643,14 @@ class Storage:
         )
         return cursor.rowcount == 1
 
+    def mark_sent(self, sent: Sequence[tuple[int, datetime]]) -> None:
+        """Mark many nudges `sent` at their times in one statement (the dispatcher's batch)."""
+        with self.transaction():
+            self.db.conn.executemany(
+                "UPDATE nudges SET status = 'sent', error = NULL, sent_at = ? WHERE id = ?",
+                [(_iso(at), nudge_id) for nudge_id, at in sent],
+            )
+
     def nudge_counts(self) -> dict[str, int]:
         """Nudges per status, every known status present (0 when none)."""
         counts = dict.fromkeys(NUDGE_STATUSES, 0)

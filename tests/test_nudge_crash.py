@@ -146,9 +146,12 @@ async def test_kill_9_while_answers_are_in_flight_every_user_gets_exactly_one(
         bot = await start_fan_out(db_path, fake, log)
         fake.hold_answers("sendMessage")
         await wait_for(
-            lambda: len(fake.held_calls("sendMessage")) == MAX_IN_FLIGHT,
+            lambda: (
+                len(fake.held_calls("sendMessage")) == MAX_IN_FLIGHT
+                and counts(db_path)["sending"] == MAX_IN_FLIGHT
+            ),
             10,
-            "every send slot to be waiting for an answer",
+            "every send slot to wait for an answer, and every earlier answer to be recorded",
         )
         kill_9(bot, fake)
         held = {int(call.params["chat_id"]) for call in fake.held_calls("sendMessage")}

@@ -17,6 +17,7 @@ from bot.adapters.base import Delivery, SendResult
 from bot.core.records import User
 from bot.core.replies import Reply
 from bot.scheduler import NudgeService, Pacer
+from bot.scheduler.service import SENT_FLUSH_SECONDS
 from bot.storage import Storage
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -231,3 +232,27 @@ async def test_pacer_spaces_sends() -> None:
     assert pacer._next == pytest.approx(0.1)
     pacer.pause(5)
     assert pacer.paused_until == 5
+
+
+async def test_a_sent_mark_rides_with_the_next_claim(sqlite_store: Storage) -> None:
+    first, second = seed(sqlite_store, 2, NOW)
+    nudges = service(sqlite_store, FakeMessenger(), max_in_flight=1)
+    await nudges.drain("telegram")  # both started; the first answer is in before the 2nd claim
+    assert sqlite_store.get_nudge(first).status == "sent"  # type: ignore[union-attr]
+    await nudges.idle()
+    assert sqlite_store.get_nudge(second).status == "sent"  # type: ignore[union-attr]
+
+
+async def test_the_last_sent_mark_is_written_without_another_claim(sqlite_store: Storage) -> None:
+    [only] = seed(sqlite_store, 1, NOW)
+    nudges = service(sqlite_store, FakeMessenger())
+    await nudges.drain("telegram")
+    for _ in range(100):
+        await asyncio.sleep(SENT_FLUSH_SECONDS / 10)
+        if sqlite_store.get_nudge(only).status == "sent":  # type: ignore[union-attr]
+            break
+    assert sqlite_store.get_nudge(only).status == "sent"  # type: ignore[union-attr]
+    (sent_at,) = sqlite_store.db.execute(
+        "SELECT sent_at FROM nudges WHERE id = ?", [only]
+    ).fetchone()
+    assert sent_at is not None

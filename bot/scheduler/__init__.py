@@ -22,8 +22,10 @@ Design (issue 5)
     One dispatcher task per platform sends due rows in order of due time. Every nudge is
     in the table before it is sent and moves `pending -> sending -> sent | failed`, or to
     `missed` / `skipped` with a reason. Right before the HTTP call the row is claimed
-    (`pending -> sending`, committed); after it, marked. Rendering (routine from current
-    soreness, massage target check) happens just before the claim.
+    (`pending -> sending`, committed); after it, marked. `sent` marks are written in the
+    next claim's transaction (or 50 ms later when no claim comes): one commit per nudge,
+    not two. Rendering (routine from current soreness, massage target check) happens just
+    before the claim.
 
     Rates: one paced global rate per platform (`telegram_send_rate`, default 25/s;
     `discord_send_rate`), at most one message per second and one request in flight per

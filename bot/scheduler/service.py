@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 BATCH_NUDGES = 500
 BATCH_USERS = 500
 INTERRUPTED = "interrupted: delivery unknown"
+SENT_FLUSH_SECONDS = 0.05
 
 
 class Pacer:
@@ -78,6 +79,10 @@ class _Sender:
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     refetch: bool = False
     sent: int = 0
+    # Sends Telegram answered, not yet marked: written with the next claim, or after
+    # SENT_FLUSH_SECONDS when no claim comes (one transaction per nudge instead of two).
+    answered: list[tuple[int, datetime]] = field(default_factory=list)
+    flush_timer: asyncio.TimerHandle | None = None
 
     def __post_init__(self) -> None:
         if self.max_in_flight is None:
@@ -181,10 +186,11 @@ class NudgeService:
         await self.idle()
 
     async def idle(self) -> None:
-        """Wait until no send is in flight."""
+        """Wait until no send is in flight and every answer is recorded."""
         for sender in self.senders.values():
             while sender.tasks:
                 await asyncio.gather(*list(sender.tasks), return_exceptions=True)
+            self._flush_answered(sender)
 
     def wake(self) -> None:
         for sender in self.senders.values():
@@ -311,7 +317,10 @@ class NudgeService:
             sender.limit.release()
             self.store.mark_nudge(nudge.id, outcome.status, error=outcome.reason)
             return False
-        if not self.store.claim_nudge(nudge.id):  # re-planned away meanwhile
+        with self.store.transaction():
+            self._mark_answered(sender)
+            claimed = self.store.claim_nudge(nudge.id)
+        if not claimed:  # re-planned away meanwhile
             sender.limit.release()
             return False
         sender.in_flight.add(chat)
@@ -335,10 +344,32 @@ class NudgeService:
             sender.in_flight.discard(chat)
             sender.limit.release()
 
+    def _mark_answered(self, sender: _Sender) -> None:
+        """Write the buffered `sent` marks (inside the caller's transaction, if any)."""
+        if sender.flush_timer is not None:
+            sender.flush_timer.cancel()
+            sender.flush_timer = None
+        if sender.answered:
+            self.store.mark_sent(sender.answered)
+            sender.answered.clear()
+
+    def _flush_answered(self, sender: _Sender) -> None:
+        try:
+            self._mark_answered(sender)
+        except Exception:  # a locked database: keep the marks, try again shortly
+            log.exception("nudges: recording sent nudges failed; retrying")
+            loop = asyncio.get_running_loop()
+            sender.flush_timer = loop.call_later(SENT_FLUSH_SECONDS, self._flush_answered, sender)
+
     def _record(self, sender: _Sender, nudge: Nudge, user: User, result: SendResult) -> None:
         if result.delivery is Delivery.SENT:
-            self.store.mark_nudge(nudge.id, "sent", sent_at=datetime.now(UTC))
+            sender.answered.append((nudge.id, datetime.now(UTC)))
             sender.sent += 1
+            if sender.flush_timer is None:
+                loop = asyncio.get_running_loop()
+                sender.flush_timer = loop.call_later(
+                    SENT_FLUSH_SECONDS, self._flush_answered, sender
+                )
         elif result.delivery is Delivery.RETRY_LATER:
             self.store.release_nudge(nudge.id, error=f"rate limited: {result.error}"[:500])
             sender.pacer.pause(result.retry_after)
