@@ -1,7 +1,9 @@
 """Start the recovery coach: `python -m bot`.
 
 With no token set it opens a terminal chat (the embedded default). With
-TELEGRAM_BOT_TOKEN and/or DISCORD_BOT_TOKEN it runs those adapters in one process.
+TELEGRAM_BOT_TOKEN it runs the Telegram bot. The Discord adapter is not built yet: a
+DISCORD_BOT_TOKEN alone is refused with a message, and beside a Telegram token it is
+ignored with a warning.
 """
 
 from __future__ import annotations
@@ -20,8 +22,7 @@ massage reminders.
 Modes (chosen from the environment or .env, see .env.example):
   no token set           terminal chat on this machine, state in BOT_DB_PATH
   TELEGRAM_BOT_TOKEN     Telegram bot (long polling; webhook when TELEGRAM_WEBHOOK_URL is set)
-  DISCORD_BOT_TOKEN      Discord bot
-  both tokens            both adapters in one process, sharing one database
+  DISCORD_BOT_TOKEN      not available yet in this version (ignored beside Telegram)
 """
 
 
@@ -51,7 +52,7 @@ def configure_logging(settings: Settings) -> None:
         level=settings.bot_log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    for noisy in ("httpx", "httpcore", "telegram", "discord.http", "apscheduler"):
+    for noisy in ("aiohttp", "httpx", "httpcore", "telegram", "discord.http", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 

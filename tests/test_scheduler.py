@@ -256,3 +256,31 @@ async def test_the_last_sent_mark_is_written_without_another_claim(sqlite_store:
         "SELECT sent_at FROM nudges WHERE id = ?", [only]
     ).fetchone()
     assert sent_at is not None
+
+
+async def test_start_up_sends_the_due_backlog_before_planning_everyone(
+    sqlite_store: Storage,
+) -> None:
+    seed(sqlite_store, 3, NOW - timedelta(minutes=1))
+    planned = sqlite_store.user_for("telegram", "planned", "Europe/Berlin")
+    sqlite_store.add_schedule(planned.id, "18:00", weekday=2)  # not yet in the outbox
+    messenger = FakeMessenger()
+    sent_before_planning: list[int] = []
+    nudges = service(sqlite_store, messenger, poll_seconds=0.05)
+    plan_everyone = nudges.extend_horizon
+
+    async def extend_horizon() -> int:
+        sent_before_planning.append(len(messenger.sent))
+        return await plan_everyone()
+
+    nudges.extend_horizon = extend_horizon  # type: ignore[method-assign]
+    await nudges.start()
+    try:
+        for _ in range(200):
+            if sqlite_store.pending_nudges_of(planned.id):
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await nudges.stop()
+    assert sent_before_planning == [3]
+    assert len(sqlite_store.pending_nudges_of(planned.id)) == 1

@@ -30,6 +30,7 @@ BATCH_NUDGES = 500
 BATCH_USERS = 500
 INTERRUPTED = "interrupted: delivery unknown"
 SENT_FLUSH_SECONDS = 0.05
+FIRST_PASS_WAIT = timedelta(minutes=5)
 
 
 class Pacer:
@@ -79,6 +80,7 @@ class _Sender:
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     refetch: bool = False
     sent: int = 0
+    caught_up: asyncio.Event = field(default_factory=asyncio.Event)  # nothing due is unsent
     # Sends Telegram answered, not yet marked: written with the next claim, or after
     # SENT_FLUSH_SECONDS when no claim comes (one transaction per nudge instead of two).
     answered: list[tuple[int, datetime]] = field(default_factory=list)
@@ -161,7 +163,6 @@ class NudgeService:
             self.extend_horizon,
             IntervalTrigger(seconds=self.extend_every.total_seconds(), timezone=UTC),
             id="nudge-horizon",
-            next_run_time=datetime.now(UTC),
             max_instances=1,
             coalesce=True,
             misfire_grace_time=None,
@@ -170,8 +171,26 @@ class NudgeService:
         self.scheduler = scheduler
         for platform, sender in self.senders.items():
             self._loops.append(asyncio.create_task(self._run(platform, sender)))
+        self._loops.append(asyncio.create_task(self._first_horizon()))
         self.started.set()
         log.info("nudges: ready to dispatch (%s)", ", ".join(self.senders) or "no platform")
+
+    async def _first_horizon(self) -> None:
+        """The start-up planning pass, once what is already due has gone out.
+
+        The previous process planned 48 h ahead, so after a restart the outbox already holds
+        what is due in the next hour; planning every user first (seconds at 100k users)
+        would only slow down a backlog that is late already. Waits FIRST_PASS_WAIT at most.
+        """
+        waits = [asyncio.create_task(s.caught_up.wait()) for s in self.senders.values()]
+        if waits:
+            await asyncio.wait(waits, timeout=FIRST_PASS_WAIT.total_seconds())
+            for wait in waits:
+                wait.cancel()
+        try:
+            await self.extend_horizon()
+        except Exception:  # the hourly pass tries again
+            log.exception("nudges: the start-up planning pass failed")
 
     async def stop(self) -> None:
         if self.scheduler is not None:
@@ -226,6 +245,7 @@ class NudgeService:
         while True:
             try:
                 await self.drain(platform)
+                sender.caught_up.set()
                 await self._sleep_until_due(platform, sender)
             except asyncio.CancelledError:
                 raise
@@ -242,14 +262,18 @@ class NudgeService:
             timeout = max(0.0, min(timeout, seconds))
             if self.scheduler is not None and seconds > 0:
                 self.scheduler.add_job(
-                    sender.wake.set,
+                    _wake,
                     DateTrigger(run_date=due, timezone=UTC),
+                    args=(sender,),
                     id=f"nudge-wake-{platform}",
                     replace_existing=True,
                     misfire_grace_time=None,
                 )
+        # Not `asyncio.wait_for`: on Python 3.11 it swallows a cancellation that arrives as the
+        # event is set, and `stop()` then waits forever for a dispatcher that keeps running.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(sender.wake.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await sender.wake.wait()
 
     async def drain(self, platform: str, wait: bool = False) -> int:
         """Send every nudge of `platform` due now, earliest first; returns sends started.
@@ -382,6 +406,13 @@ class NudgeService:
             self.store.set_unreachable(user.id)
         else:
             self.store.mark_nudge(nudge.id, "failed", error=(result.error or "failed")[:500])
+
+
+async def _wake(sender: _Sender) -> None:
+    """APScheduler's wake-up call for a dispatcher. A coroutine, so that APScheduler runs it
+    on the event loop: a plain function would run in a worker thread, and asyncio's Event
+    is not thread-safe (a dispatcher once slept through its wake-up)."""
+    sender.wake.set()
 
 
 @contextlib.asynccontextmanager
