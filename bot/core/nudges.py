@@ -237,8 +237,8 @@ def render_nudge(turn: Turn, nudge: Nudge) -> Reply | Drop:
         if session_at is not None:
             when = f" at {session_at.astimezone(turn.zone):%H:%M}"
         title = turn.say("nudge_workout_title", when=when, minutes=rec.minutes)
-        body = routine.routine_reply(turn, rec, title=title)
-        return Reply(text=body.text, title=body.title, buttons=nudge_buttons(nudge.id))
+        text = routine.routine_text(turn, rec)
+        return Reply(text=text, title=title, buttons=nudge_buttons(nudge.id))
     if kind in ("massage", "massage_behind"):
         count = massage_module.count_this_month(turn)
         target = turn.user.massage_target

@@ -101,14 +101,6 @@ def routine_reply(turn: Turn, rec: Recommendation, title: str | None = None) -> 
     Each area gets its time, why it is there and its first cue; the guided session (Start)
     shows every cue and caution one area at a time.
     """
-    lines = [rec.explanation, ""]
-    for number, pick in enumerate(rec.picks, start=1):
-        duration = _duration(pick.seconds, pick.area.two_sided)
-        lines.append(f"{number}. {pick.area.name} - {duration} · {pick.reason}")
-        lines.append(f"   {pick.area.cues[0]}")
-    lines += ["", *rec.notes] if rec.notes else []
-    lines += ["", turn.say("roll_footer")]
-    lines += ["", *escalation_lines(turn, rec)] if rec.escalations else []
     workout = rec.workout or "-"
     other_lengths = [
         Button(f"{minutes} min", f"r:{minutes}:{workout}")
@@ -117,9 +109,22 @@ def routine_reply(turn: Turn, rec: Recommendation, title: str | None = None) -> 
     ]
     return Reply(
         title=title or turn.say("roll_title", minutes=rec.minutes),
-        text="\n".join(lines).strip(),
+        text=routine_text(turn, rec),
         buttons=buttons([Button("▶ Start guided", guided_data(rec.picks))], other_lengths),
     )
+
+
+def routine_text(turn: Turn, rec: Recommendation) -> str:
+    """The routine's message text: why, each area with its time and first cue, notes."""
+    lines = [rec.explanation, ""]
+    for number, pick in enumerate(rec.picks, start=1):
+        duration = _duration(pick.seconds, pick.area.two_sided)
+        lines.append(f"{number}. {pick.area.name} - {duration} · {pick.reason}")
+        lines.append(f"   {pick.area.cues[0]}")
+    lines += ["", *rec.notes] if rec.notes else []
+    lines += ["", turn.say("roll_footer")]
+    lines += ["", *escalation_lines(turn, rec)] if rec.escalations else []
+    return "\n".join(lines).strip()
 
 
 def escalation_lines(turn: Turn, rec: Recommendation) -> list[str]:
