@@ -18,7 +18,9 @@ What it does, in a temp directory:
    after --window seconds of sending (a full 100k fan-out at 25/s takes over an hour);
    achieved = arrivals in the window / window.
 Duplicates = messages beyond the first per chat; lost = users with no message at the end
-of the high-rate run. p99 lateness = sent_at - due_at from the outbox. The last line is JSON.
+of the high-rate run. p99 lateness = sent_at - due_at from the outbox, counted from the
+bot's start for nudges due before it (at 1000/s, 100,000 nudges take 100 s to go out, so
+the last ones are ~100 s late by construction). The last line is JSON.
 """
 
 from __future__ import annotations
@@ -92,15 +94,21 @@ async def stop(process: subprocess.Popen[bytes]) -> None:
     process.wait(5)
 
 
-def lateness_p99(db_path: Path) -> float:
+def lateness_p99(db_path: Path, started: datetime) -> float:
+    """p99 of how late nudges went out, counted from when the bot started if they were due
+    before: seeding the outbox takes a while, and that wait is the benchmark's, not the bot's.
+    """
     with Storage(db_path) as store:
         rows = store.db.execute(
-            "SELECT (julianday(sent_at) - julianday(due_at)) * 86400 FROM nudges "
-            "WHERE status = 'sent' ORDER BY 1"
+            "SELECT due_at, sent_at FROM nudges WHERE status = 'sent'"
         ).fetchall()
     if not rows:
         return 0.0
-    return round(rows[min(len(rows) - 1, int(len(rows) * 0.99))][0], 2)
+    late = sorted(
+        (datetime.fromisoformat(sent) - max(datetime.fromisoformat(due), started)).total_seconds()
+        for due, sent in rows
+    )
+    return round(late[min(len(late) - 1, int(len(late) * 0.99))], 2)
 
 
 async def run(  # noqa: PLR0917
@@ -113,6 +121,7 @@ async def run(  # noqa: PLR0917
 ) -> dict[str, Any]:
     fake.clear_calls()
     spawned = time.monotonic()
+    spawned_at = datetime.now(UTC)
     process = start_bot(db_path, fake, rate, log)
     ps = psutil.Process(process.pid)
     rss = 0
@@ -148,6 +157,7 @@ async def run(  # noqa: PLR0917
         achieved = (len(calls) - 1) / span if span > 0 else float(len(calls))
     per_chat = Counter(int(c.params["chat_id"]) for c in calls)
     return {
+        "spawned_at": spawned_at,
         "startup_s": round(first - spawned, 2),
         "rss_mb": round(rss / 2**20, 1),
         "achieved_rate": round(achieved, 1),
@@ -182,7 +192,7 @@ async def main() -> None:
             high = await run(
                 high_db, fake, args.rate, tmp_path / "high.log", args.users, args.high_window
             )
-            high["p99_lateness_s"] = lateness_p99(high_db)
+            high["p99_lateness_s"] = lateness_p99(high_db, high.pop("spawned_at"))
             print("high rate:", json.dumps(high))
             sample = await run(
                 sample_db,
@@ -192,6 +202,7 @@ async def main() -> None:
                 args.sample_users,
                 args.window,
             )
+            sample.pop("spawned_at")
             print(f"default rate ({args.window:.0f} s window):", json.dumps(sample))
     result = {
         "users": args.users,

@@ -3,8 +3,10 @@
     .venv/bin/python bench/telegram_throughput.py [--updates 5000] [--users 500]
 
 Both bots are real python-telegram-bot `Application`s long-polling the in-process fake
-Telegram server (tests/fakes/telegram_api.py) over HTTP on 127.0.0.1, with the same HTTP
-client settings. The bot is `TelegramAdapter` with the real coach and a real SQLite file in
+Telegram server (tests/fakes/telegram_api.py) over HTTP on 127.0.0.1. The echo bot uses
+PTB's own HTTP client (httpx) by default; `--echo-transport aiohttp` gives it the bot's
+transport (bot/adapters/telegram_transport.py) instead, to compare like with like.
+The bot is `TelegramAdapter` with the real coach and a real SQLite file in
 a temporary directory; messages rotate through a soreness report, "what should I roll?"
 and /help from many distinct users (each answered with one message). Time runs from the
 first push to the Nth recorded `sendMessage`. The N updates are split over alternating
@@ -33,9 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.adapters.telegram import TelegramAdapter
+from bot.adapters.telegram_transport import AiohttpRequest
 from bot.core.coach import Coach
 from bot.settings import Settings
 from bot.storage import Storage
@@ -82,15 +85,25 @@ async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await message.reply_text(message.text)
 
 
-def echo_application(fake: FakeTelegram) -> Application[Any, Any, Any, Any, Any, Any]:
-    """A bare PTB echo bot with the same HTTP client settings as the adapter."""
+def echo_application(
+    fake: FakeTelegram, transport: str
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """A bare PTB echo bot on PTB's HTTP client (httpx) or on the bot's (aiohttp)."""
+    requests: tuple[BaseRequest, BaseRequest]
+    if transport == "aiohttp":
+        requests = (AiohttpRequest(64, verify_tls=False), AiohttpRequest(2, verify_tls=False))
+    else:
+        requests = (
+            HTTPXRequest(connection_pool_size=64, httpx_kwargs={"verify": False}),
+            HTTPXRequest(connection_pool_size=2, httpx_kwargs={"verify": False}),
+        )
     app = (
         ApplicationBuilder()
         .token(fake.token)
         .base_url(fake.base_url)
         .base_file_url(fake.base_file_url)
-        .request(HTTPXRequest(connection_pool_size=64, httpx_kwargs={"verify": False}))
-        .get_updates_request(HTTPXRequest(connection_pool_size=2, httpx_kwargs={"verify": False}))
+        .request(requests[0])
+        .get_updates_request(requests[1])
         .job_queue(None)
         .build()
     )
@@ -98,8 +111,10 @@ def echo_application(fake: FakeTelegram) -> Application[Any, Any, Any, Any, Any,
     return app
 
 
-async def run_echo(fake: FakeTelegram, count: int, users: int, first_user: int = 0) -> float:
-    app = echo_application(fake)
+async def run_echo(
+    fake: FakeTelegram, count: int, users: int, first_user: int, transport: str
+) -> float:
+    app = echo_application(fake, transport)
     async with app:
         await app.start()
         assert app.updater is not None
@@ -130,7 +145,9 @@ async def run_bot(
             await adapter.stop()
 
 
-async def main(count: int, users: int, round_count: int) -> dict[str, float | int]:
+async def main(
+    count: int, users: int, round_count: int, transport: str = "httpx"
+) -> dict[str, Any]:
     """Alternate echo and bot rounds so a slow patch of the machine hits both alike."""
     logging.basicConfig(level=logging.WARNING)
     per_round = max(1, count // round_count)
@@ -140,7 +157,7 @@ async def main(count: int, users: int, round_count: int) -> dict[str, float | in
         with tempfile.TemporaryDirectory() as tmp:
             for index in range(round_count):
                 offset = index * 1_000_000
-                echo_times.append(await run_echo(fake, per_round, users, offset))
+                echo_times.append(await run_echo(fake, per_round, users, offset, transport))
                 bot_times.append(await run_bot(fake, per_round, users, Path(tmp), offset))
     done = per_round * round_count
     bot_rate, echo_rate = done / sum(bot_times), done / sum(echo_times)
@@ -149,6 +166,7 @@ async def main(count: int, users: int, round_count: int) -> dict[str, float | in
         "updates": done,
         "rounds": round_count,
         "users": users,
+        "echo_transport": transport,
         "round_ratios": [round(r, 3) for r in paired],
         "updates_per_s": round(bot_rate, 1),
         "echo_updates_per_s": round(echo_rate, 1),
@@ -164,8 +182,14 @@ if __name__ == "__main__":
     parser.add_argument("--updates", type=int, default=5_000, help="updates per bot (5000)")
     parser.add_argument("--users", type=int, default=500, help="distinct users (500)")
     parser.add_argument("--rounds", type=int, default=10, help="alternating rounds (10)")
+    parser.add_argument(
+        "--echo-transport",
+        choices=("httpx", "aiohttp"),
+        default="httpx",
+        help="the echo bot's HTTP client: PTB's default (httpx) or the bot's (aiohttp)",
+    )
     args = parser.parse_args()
-    result = asyncio.run(main(args.updates, args.users, args.rounds))
+    result = asyncio.run(main(args.updates, args.users, args.rounds, args.echo_transport))
     print(
         f"bot {result['updates_per_s']}/s, echo {result['echo_updates_per_s']}/s "
         f"over {args.updates} updates from {args.users} users"
