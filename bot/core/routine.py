@@ -6,7 +6,7 @@ one area at a time with a Next button, for people rolling with their phone on th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from bot.core.content import AREA_IDS, Library
@@ -41,7 +41,8 @@ def plan(
         if upcoming is not None and upcoming[0] - turn.now < timedelta(hours=36):
             workout_at, entry = upcoming
             workout = entry.workout
-    if reports or flags:
+
+    def compute() -> Recommendation:
         return recommend(
             turn.library,
             reports=reports,
@@ -53,45 +54,34 @@ def plan(
             zone=turn.user.tz,
             asked_areas=asked_areas,
         )
-    return _without_history(turn, minutes, workout, workout_at, asked_areas)
+
+    if reports or flags:
+        return compute()
+    today = turn.now.astimezone(turn.zone).date()
+    key = (minutes, workout, workout_at, turn.user.tz, asked_areas, today)
+    return _remembered_without_history(turn.library, key, compute)
 
 
 _WITHOUT_HISTORY: dict[tuple[object, ...], tuple[Library, Recommendation]] = {}
 WITHOUT_HISTORY_CACHE_SIZE = 1024
 
 
-def _without_history(
-    turn: Turn,
-    minutes: int | None,
-    workout: str | None,
-    workout_at: datetime | None,
-    asked_areas: tuple[str, ...],
+def _remembered_without_history(
+    library: Library, key: tuple[object, ...], compute: Callable[[], Recommendation]
 ) -> Recommendation:
-    """`recommend` for a user with no soreness or red flags on record, remembered.
+    """The routine for users with no soreness or red flags on record, computed once per key.
 
     Without history a routine depends only on the session and the user's local day, and at
     a busy minute thousands of users share one (everyone's 18:00 run): the nudge fan-out
     spent a fifth of its time recomputing it (bench/nudge_fanout.py).
     """
-    today = turn.now.astimezone(turn.zone).date()
-    key = (minutes, workout, workout_at, turn.user.tz, asked_areas, today)
     cached = _WITHOUT_HISTORY.get(key)
-    if cached is not None and cached[0] is turn.library:
+    if cached is not None and cached[0] is library:
         return cached[1]
-    rec = recommend(
-        turn.library,
-        reports=(),
-        red_flags=(),
-        now=turn.now,
-        minutes=minutes,
-        workout=workout,
-        workout_at=workout_at,
-        zone=turn.user.tz,
-        asked_areas=asked_areas,
-    )
+    rec = compute()
     if len(_WITHOUT_HISTORY) >= WITHOUT_HISTORY_CACHE_SIZE:
         _WITHOUT_HISTORY.clear()
-    _WITHOUT_HISTORY[key] = (turn.library, rec)
+    _WITHOUT_HISTORY[key] = (library, rec)
     return rec
 
 
