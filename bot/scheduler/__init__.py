@@ -10,14 +10,16 @@ Design (issue 5)
     and inserts the new plan in one transaction: the change takes effect immediately.
 
     APScheduler (`AsyncIOScheduler`, UTC) runs two kinds of job:
-    - `nudge-horizon`, an interval job (hourly, first run right after start-up, in the
-      background): streams users in keyset batches of 500, plans each user's next 48 h and
-      inserts what is missing, yielding to the event loop between batches. Nothing is
-      rebuilt at start-up: pending rows are already in the file, so start-up is "recover,
-      then dispatch" whatever the number of users.
+    - `nudge-horizon`, an interval job (hourly): streams users in keyset batches of 500,
+      plans each user's next 48 h and inserts what is missing, yielding to the event loop
+      between batches. Its first pass runs once the dispatchers have sent what is already
+      due (5 min at most): nothing is rebuilt at start-up, pending rows are already in the
+      file, so start-up is "recover, then dispatch" whatever the number of users, and a
+      restart's backlog does not wait behind planning 100k users.
     - `nudge-wake-<platform>`, a DateTrigger re-armed for the next due time whenever a
       dispatcher runs out of due rows (plus a short poll, so rows added by the coach —
-      snoozes, re-plans — are seen within seconds).
+      snoozes, re-plans — are seen within seconds). It is a coroutine job, so APScheduler
+      runs it on the event loop rather than in a worker thread.
 
     One dispatcher task per platform sends due rows in order of due time. Every nudge is
     in the table before it is sent and moves `pending -> sending -> sent | failed`, or to
