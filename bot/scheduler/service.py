@@ -411,7 +411,7 @@ class NudgeService:
 async def _wake(sender: _Sender) -> None:
     """APScheduler's wake-up call for a dispatcher. A coroutine, so that APScheduler runs it
     on the event loop: a plain function would run in a worker thread, and asyncio's Event
-    is not thread-safe (a dispatcher once slept through its wake-up)."""
+    must not be set from another thread."""
     sender.wake.set()
 
 
