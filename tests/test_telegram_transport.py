@@ -3,13 +3,16 @@ wire, and which PTB errors come back for timeouts and dead servers."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator
 
 import pytest
 from telegram import Bot
 from telegram.error import NetworkError, TimedOut
+from telegram.ext import ExtBot
 
+from bot.adapters.telegram import RetryingRateLimiter
 from bot.adapters.telegram_transport import AiohttpRequest, _redacted
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -73,9 +76,38 @@ async def test_a_dead_server_is_a_network_error() -> None:
     try:
         with pytest.raises(NetworkError) as error:
             await request.post(f"http://127.0.0.1:{port}/bot123:SECRET/getMe")
+        assert not isinstance(error.value, TimedOut)  # nothing was sent: a retry is safe
         assert "SECRET" not in str(error.value)
     finally:
         await request.shutdown()
+
+
+async def test_a_connection_lost_after_sending_is_an_unknown_outcome_and_not_retried() -> None:
+    requests = 0
+
+    async def read_then_hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal requests
+        await reader.readuntil(b"\r\n\r\n")
+        requests += 1
+        writer.close()
+
+    server = await asyncio.start_server(read_then_hang_up, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    limiter = RetryingRateLimiter(overall_max_rate=100, backoff=0.01)
+    request = AiohttpRequest(2, verify_tls=False)
+    bot = ExtBot(
+        "123:SECRET", base_url=f"http://127.0.0.1:{port}/bot", request=request, rate_limiter=limiter
+    )
+    await request.initialize()
+    await limiter.initialize()
+    try:
+        with pytest.raises(TimedOut, match="may have been carried out"):
+            await bot.send_message(CHAT, "did it arrive?")
+    finally:
+        await request.shutdown()
+        server.close()
+        await server.wait_closed()
+    assert requests == 1
 
 
 async def test_requests_before_initialize_are_refused() -> None:

@@ -10,6 +10,10 @@ discord.py's HTTP client.
 Requests without files go as a JSON body (the Bot API accepts `application/json`), which
 skips the form encoding of every value; uploads go as `multipart/form-data`, as PTB's own
 client sends them.
+
+Errors keep PTB's meaning: `NetworkError` when nothing reached Telegram (no connection), so
+a retry is safe; `TimedOut` when the outcome is unknown (no answer in time, or the
+connection broke after the request went out), which is never retried.
 """
 
 from __future__ import annotations
@@ -84,11 +88,19 @@ class AiohttpRequest(BaseRequest):
         try:
             async with self._session.request(method, url, **kwargs) as response:
                 return response.status, await response.read()
+        # `from None` below: aiohttp's errors may carry the URL, and the URL the token.
         except TimeoutError:
             raise TimedOut from None
-        except (aiohttp.ClientError, OSError, asyncio.IncompleteReadError) as exc:
-            # `from None`: aiohttp's errors may carry the URL, and the URL carries the token.
+        except aiohttp.ClientConnectorError as exc:  # never connected: nothing was sent
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {_redacted(str(exc))}") from None
+        except (aiohttp.ClientError, OSError, asyncio.IncompleteReadError) as exc:
+            # The connection broke after the request went out: Telegram may have carried it
+            # out. TimedOut is PTB's "outcome unknown", which is never retried (a retry could
+            # send a message twice).
+            raise TimedOut(
+                f"connection lost, the request may have been carried out "
+                f"(aiohttp.{type(exc).__name__}: {_redacted(str(exc))})"
+            ) from None
 
 
 def _seconds(value: Any, default: float | None) -> float | None:
