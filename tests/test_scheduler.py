@@ -284,3 +284,22 @@ async def test_start_up_sends_the_due_backlog_before_planning_everyone(
         await nudges.stop()
     assert sent_before_planning == [3]
     assert len(sqlite_store.pending_nudges_of(planned.id)) == 1
+
+
+async def test_planning_rests_while_a_backlog_of_due_nudges_goes_out(
+    sqlite_store: Storage,
+) -> None:
+    seed(sqlite_store, 10, NOW)
+    messenger = FakeMessenger()
+    nudges = service(sqlite_store, messenger, rates={"telegram": 200.0})  # sends interleave
+    pauses_while_sending: list[float] = []
+
+    async def send(user: User, reply: Reply) -> SendResult:
+        pauses_while_sending.append(nudges.planning_pause(0.01))
+        return SendResult(Delivery.SENT)
+
+    messenger.send = send  # type: ignore[method-assign]
+    assert nudges.planning_pause(0.01) == 0.0
+    await nudges.drain("telegram", wait=True)
+    assert pauses_while_sending[0] == pytest.approx(0.04)  # nine more were still due
+    assert nudges.planning_pause(0.01) == 0.0

@@ -15,7 +15,8 @@ Design (issue 5)
       between batches. Its first pass runs once the dispatchers have sent what is already
       due (5 min at most): nothing is rebuilt at start-up, pending rows are already in the
       file, so start-up is "recover, then dispatch" whatever the number of users, and a
-      restart's backlog does not wait behind planning 100k users.
+      restart's backlog does not wait behind planning 100k users. While a dispatcher works
+      through due nudges, the pass rests 4x each batch's time (at most a fifth of the CPU).
     - `nudge-wake-<platform>`, a DateTrigger re-armed for the next due time whenever a
       dispatcher runs out of due rows (plus a short poll, so rows added by the coach —
       snoozes, re-plans — are seen within seconds). It is a coroutine job, so APScheduler
