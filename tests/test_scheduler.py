@@ -6,6 +6,7 @@ No timing asserts: orders and counts only (durations belong to bench/nudge_fanou
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -303,3 +304,28 @@ async def test_planning_rests_while_a_backlog_of_due_nudges_goes_out(
     await nudges.drain("telegram", wait=True)
     assert pauses_while_sending[0] == pytest.approx(0.04)  # nine more were still due
     assert nudges.planning_pause(0.01) == 0.0
+
+
+async def test_a_failed_claim_loses_no_permit_no_mark_and_no_nudge(
+    sqlite_store: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = seed(sqlite_store, 3, NOW)
+    messenger = FakeMessenger()
+    nudges = service(sqlite_store, messenger, max_in_flight=1)
+    claim = sqlite_store.claim_nudge
+    calls = 0
+
+    def claim_failing_once(nudge_id: int) -> bool:
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # the first answer's mark rides in this transaction
+            raise sqlite3.OperationalError("database is locked")
+        return claim(nudge_id)
+
+    monkeypatch.setattr(sqlite_store, "claim_nudge", claim_failing_once)
+    with pytest.raises(sqlite3.OperationalError):
+        await nudges.drain("telegram")
+    async with asyncio.timeout(5):  # a leaked send permit would hang here
+        await nudges.drain("telegram", wait=True)  # what the dispatcher loop does next
+    assert messenger.chats() == ["5000", "5001", "5002"]
+    assert {sqlite_store.get_nudge(i).status for i in ids} == {"sent"}  # type: ignore[union-attr]

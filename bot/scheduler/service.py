@@ -30,6 +30,7 @@ BATCH_NUDGES = 500
 BATCH_USERS = 500
 INTERRUPTED = "interrupted: delivery unknown"
 SENT_FLUSH_SECONDS = 0.05
+STOP_FLUSH_ATTEMPTS = 5
 FIRST_PASS_WAIT = timedelta(minutes=5)
 PLANNING_BACKOFF = 4.0  # during a backlog, planning pauses 4x each batch's time: <= 1/5 CPU
 
@@ -185,8 +186,10 @@ class NudgeService:
         would only slow down a backlog that is late already. Waits FIRST_PASS_WAIT at most.
         """
         waits = [asyncio.create_task(s.caught_up.wait()) for s in self.senders.values()]
-        if waits:
-            await asyncio.wait(waits, timeout=FIRST_PASS_WAIT.total_seconds())
+        try:
+            if waits:
+                await asyncio.wait(waits, timeout=FIRST_PASS_WAIT.total_seconds())
+        finally:
             for wait in waits:
                 wait.cancel()
         try:
@@ -205,6 +208,23 @@ class NudgeService:
                 await task
         self._loops.clear()
         await self.idle()
+        for _ in range(STOP_FLUSH_ATTEMPTS):
+            if not any(sender.answered for sender in self.senders.values()):
+                return
+            await asyncio.sleep(SENT_FLUSH_SECONDS * 4)
+            for sender in self.senders.values():
+                self._flush_answered(sender)
+        for sender in self.senders.values():
+            if sender.flush_timer is not None:
+                sender.flush_timer.cancel()
+                sender.flush_timer = None
+            if sender.answered:
+                log.error(
+                    "nudges: %d delivered nudges could not be recorded as sent (ids %s); "
+                    "the next start records them as interrupted and does not resend them",
+                    len(sender.answered),
+                    ", ".join(str(nudge_id) for nudge_id, _ in sender.answered[:20]),
+                )
 
     async def idle(self) -> None:
         """Wait until no send is in flight and every answer is recorded."""
@@ -356,9 +376,11 @@ class NudgeService:
             sender.limit.release()
             self.store.mark_nudge(nudge.id, outcome.status, error=outcome.reason)
             return False
-        with self.store.transaction():
-            self._mark_answered(sender)
-            claimed = self.store.claim_nudge(nudge.id)
+        try:
+            claimed = self._claim(sender, nudge.id)
+        except Exception:  # a locked database: the row stays pending, the loop retries
+            sender.limit.release()
+            raise
         if not claimed:  # re-planned away meanwhile
             sender.limit.release()
             return False
@@ -383,22 +405,36 @@ class NudgeService:
             sender.in_flight.discard(chat)
             sender.limit.release()
 
-    def _mark_answered(self, sender: _Sender) -> None:
-        """Write the buffered `sent` marks (inside the caller's transaction, if any)."""
+    def _claim(self, sender: _Sender, nudge_id: int) -> bool:
+        """Claim a row for sending; the buffered `sent` marks go in the same commit, and
+        leave the buffer only once it succeeded."""
+        answered = list(sender.answered)
+        with self.store.transaction():
+            if answered:
+                self.store.mark_sent(answered)
+            claimed = self.store.claim_nudge(nudge_id)
+        del sender.answered[: len(answered)]
+        if not sender.answered and sender.flush_timer is not None:
+            sender.flush_timer.cancel()
+            sender.flush_timer = None
+        return claimed
+
+    def _flush_answered(self, sender: _Sender) -> bool:
+        """Write the buffered `sent` marks now (timer, idle, stop); False if that failed."""
         if sender.flush_timer is not None:
             sender.flush_timer.cancel()
             sender.flush_timer = None
-        if sender.answered:
-            self.store.mark_sent(sender.answered)
-            sender.answered.clear()
-
-    def _flush_answered(self, sender: _Sender) -> None:
+        answered = list(sender.answered)
         try:
-            self._mark_answered(sender)
+            if answered:
+                self.store.mark_sent(answered)
         except Exception:  # a locked database: keep the marks, try again shortly
             log.exception("nudges: recording sent nudges failed; retrying")
             loop = asyncio.get_running_loop()
             sender.flush_timer = loop.call_later(SENT_FLUSH_SECONDS, self._flush_answered, sender)
+            return False
+        del sender.answered[: len(answered)]
+        return True
 
     def _record(self, sender: _Sender, nudge: Nudge, user: User, result: SendResult) -> None:
         if result.delivery is Delivery.SENT:
