@@ -6,7 +6,10 @@ starts, against a fake platform server.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
 import sys
 
 from bot.adapters.console import ConsoleChat
@@ -41,7 +44,26 @@ async def run_bot(settings: Settings) -> int:
         from bot.adapters.telegram import TelegramAdapter
 
         adapter = TelegramAdapter(coach, store, settings)
-        ready = lambda: adapter.application.running  # noqa: E731 - nudges wait for the bot
-        async with run_nudges(store, settings, [adapter], library=coach.library, ready=ready):
-            await adapter.run()
+        # Nudges stop first: their sends need the adapter's HTTP session until the last one.
+        async with (
+            adapter.running(),
+            run_nudges(store, settings, [adapter], library=coach.library),
+        ):
+            await until_stopped()
         return 0
+
+
+async def until_stopped() -> None:
+    """Wait for SIGINT or SIGTERM (or cancellation); `python -m bot` then shuts down cleanly."""
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    handled: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stopped.set)
+            handled.append(sig)
+    try:
+        await stopped.wait()
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)

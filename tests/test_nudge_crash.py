@@ -182,3 +182,23 @@ async def test_kill_9_at_any_moment_sends_no_nudge_twice(tmp_path: Path) -> None
     assert {status for chat, status, error in rows if chat not in interrupted} == {"sent"}
     missing = set(range(FIRST_CHAT, FIRST_CHAT + USERS)) - set(per_chat)
     assert missing <= interrupted, f"lost without an interrupted record: {sorted(missing)[:5]}"
+
+
+@pytest.mark.slow
+async def test_sigterm_mid_fan_out_records_every_send_and_the_restart_finishes(
+    tmp_path: Path,
+) -> None:
+    db_path, log = tmp_path / "bot.sqlite3", tmp_path / "bot.log"
+    async with FakeTelegram() as fake:
+        bot = await start_fan_out(db_path, fake, log)
+        bot.send_signal(signal.SIGTERM)
+        await wait_for(lambda: bot.poll() is not None, 15, "a clean exit")
+        assert bot.returncode == 0
+        at_stop = counts(db_path)
+        assert at_stop["sending"] == at_stop["failed"] == 0
+        assert at_stop["sent"] == sent(fake) < USERS
+        await restart_and_drain(db_path, fake, log)
+        per_chat = nudges_per_chat(fake)
+
+    assert per_chat == Counter(dict.fromkeys(range(FIRST_CHAT, FIRST_CHAT + USERS), 1))
+    assert {status for _, status, _ in outbox(db_path)} == {"sent"}

@@ -29,9 +29,8 @@ import gc
 import html
 import logging
 import secrets
-import signal
 import warnings
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -427,21 +426,13 @@ class TelegramAdapter:
             self._started = False
             self._undo_redaction()
 
-    async def run(self) -> None:
-        """Run until SIGINT/SIGTERM or cancellation (`python -m bot`)."""
-        stopped = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        handled: list[signal.Signals] = []
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, stopped.set)
-                handled.append(sig)
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[TelegramAdapter]:
+        """Started for the duration of the block, stopped after it (even on errors)."""
         await self.start()
         try:
-            await stopped.wait()
+            yield self
         finally:
-            for sig in handled:
-                loop.remove_signal_handler(sig)
             await self.stop()
 
     async def publish_commands(self) -> None:

@@ -113,7 +113,6 @@ class NudgeService:
         max_in_flight: int | None = None,
         per_chat_interval: float = 1.0,
         poll_seconds: float = 5.0,
-        ready: Callable[[], bool] | None = None,
     ) -> None:
         self.store = store
         self.library = library or default_library()
@@ -123,7 +122,6 @@ class NudgeService:
         self.extend_every = extend_every
         self.per_chat_interval = per_chat_interval
         self.poll_seconds = poll_seconds
-        self.ready = ready
         rates = rates or {}
         self.senders = {
             m.platform: _Sender(m, Pacer(rates.get(m.platform, 25.0)), max_in_flight)
@@ -274,8 +272,6 @@ class NudgeService:
     # --- dispatch ------------------------------------------------------------------------
 
     async def _run(self, platform: str, sender: _Sender) -> None:
-        while self.ready is not None and not self.ready():
-            await asyncio.sleep(0.05)
         while True:
             try:
                 await self.drain(platform)
@@ -473,10 +469,9 @@ async def run_nudges(
     messengers: Sequence[Messenger],
     *,
     library: Library | None = None,
-    ready: Callable[[], bool] | None = None,
 ) -> AsyncIterator[NudgeService]:
     """Run a `NudgeService` for `messengers` for the duration of the block."""
-    service = NudgeService.from_settings(store, settings, messengers, library=library, ready=ready)
+    service = NudgeService.from_settings(store, settings, messengers, library=library)
     await service.start()
     try:
         yield service
