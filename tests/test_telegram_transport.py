@@ -110,6 +110,57 @@ async def test_a_connection_lost_after_sending_is_an_unknown_outcome_and_not_ret
     assert requests == 1
 
 
+async def test_an_upload_to_a_server_that_stops_reading_times_out() -> None:
+    async def never_read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(30)
+
+    server = await asyncio.start_server(never_read, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    bot = Bot("123:SECRET", base_url=f"http://127.0.0.1:{port}/bot", request=AiohttpRequest(2))
+    await bot._request[1].initialize()  # no getMe: the server never answers
+    try:
+        async with asyncio.timeout(10):
+            with pytest.raises(TimedOut):
+                await bot.send_document(
+                    CHAT,
+                    document=bytes(32 * 2**20),  # more than the socket buffers take in
+                    write_timeout=0.5,
+                    read_timeout=0.5,
+                    connect_timeout=0.5,
+                    pool_timeout=0.5,
+                )
+    finally:
+        await bot._request[1].shutdown()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_waiting_too_long_for_a_pooled_connection_sends_nothing(
+    fake: FakeTelegram,
+) -> None:
+    request = AiohttpRequest(1, verify_tls=False)  # one connection, kept busy below
+    bot = Bot(fake.token, base_url=fake.base_url, request=request)
+    await bot.initialize()
+    try:
+        fake.delay_next("sendMessage", 2.0)
+        busy = asyncio.create_task(bot.send_message(CHAT, "slow", read_timeout=5))
+        await asyncio.sleep(0.2)
+        with pytest.raises(NetworkError) as error:
+            await bot.send_message(CHAT, "queued", pool_timeout=0.2, connect_timeout=0.2)
+        assert not isinstance(error.value, TimedOut)  # never sent: safe to retry
+        await busy
+    finally:
+        await bot.shutdown()
+    assert [call.params["text"] for call in fake.calls_to("sendMessage")] == ["slow"]
+
+
+async def test_file_names_go_out_as_written(bot: Bot, fake: FakeTelegram) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + bytes(64)
+    await bot.send_photo(CHAT, photo=png, filename="semaine à Zürich.png")
+    (call,) = fake.calls_to("sendPhoto")
+    assert call.files["photo"].filename == "semaine à Zürich.png"
+
+
 async def test_requests_before_initialize_are_refused() -> None:
     with pytest.raises(NetworkError, match="not initialized"):
         await AiohttpRequest().post("http://127.0.0.1:9/botTOKEN/getMe")

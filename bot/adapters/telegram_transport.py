@@ -21,16 +21,20 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import ssl
 from typing import Any
 
 import aiohttp
+import certifi
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+# PTB's HTTPXRequest defaults, in seconds.
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 5.0
 WRITE_TIMEOUT = 5.0
 MEDIA_WRITE_TIMEOUT = 20.0
+POOL_TIMEOUT = 1.0
 JSON_HEADERS = {"Content-Type": "application/json"}
 TOKEN_IN_URL = re.compile(r"/bot[^/\s]+/")
 
@@ -49,7 +53,8 @@ class AiohttpRequest(BaseRequest):
 
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self.pool_size, ssl=self.verify_tls)
+            tls = ssl.create_default_context(cafile=certifi.where()) if self.verify_tls else False
+            connector = aiohttp.TCPConnector(limit=self.pool_size, ssl=tls)
             headers = {"User-Agent": self.USER_AGENT}
             self._session = aiohttp.ClientSession(connector=connector, headers=headers)
 
@@ -71,13 +76,11 @@ class AiohttpRequest(BaseRequest):
         if self._session is None or self._session.closed:
             raise RuntimeError("AiohttpRequest is not initialized")
         has_files = request_data is not None and request_data.contains_files
-        timeout = aiohttp.ClientTimeout(
-            total=None,
-            connect=_seconds(pool_timeout, None),
-            sock_connect=_seconds(connect_timeout, CONNECT_TIMEOUT),
-            sock_read=_seconds(
-                read_timeout, READ_TIMEOUT if not has_files else MEDIA_WRITE_TIMEOUT
-            ),
+        timeout = _timeout(
+            read=_seconds(read_timeout, READ_TIMEOUT),
+            write=_seconds(write_timeout, MEDIA_WRITE_TIMEOUT if has_files else WRITE_TIMEOUT),
+            connect=_seconds(connect_timeout, CONNECT_TIMEOUT),
+            pool=_seconds(pool_timeout, POOL_TIMEOUT),
         )
         kwargs: dict[str, Any] = {"timeout": timeout}
         if request_data is not None and has_files:
@@ -89,10 +92,11 @@ class AiohttpRequest(BaseRequest):
             async with self._session.request(method, url, **kwargs) as response:
                 return response.status, await response.read()
         # `from None` below: aiohttp's errors may carry the URL, and the URL the token.
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            # No connection (refused, TLS failed, pool or connect timeout): nothing was sent.
+            raise NetworkError(f"aiohttp.{type(exc).__name__}: {_redacted(str(exc))}") from None
         except TimeoutError:
             raise TimedOut from None
-        except aiohttp.ClientConnectorError as exc:  # never connected: nothing was sent
-            raise NetworkError(f"aiohttp.{type(exc).__name__}: {_redacted(str(exc))}") from None
         except (aiohttp.ClientError, OSError, asyncio.IncompleteReadError) as exc:
             # The connection broke after the request went out: Telegram may have carried it
             # out. TimedOut is PTB's "outcome unknown", which is never retried (a retry could
@@ -101,6 +105,22 @@ class AiohttpRequest(BaseRequest):
                 f"connection lost, the request may have been carried out "
                 f"(aiohttp.{type(exc).__name__}: {_redacted(str(exc))})"
             ) from None
+
+
+def _timeout(
+    *, read: float | None, write: float | None, connect: float | None, pool: float | None
+) -> aiohttp.ClientTimeout:
+    """PTB's four timeouts in aiohttp's terms. aiohttp has no write timeout, so the whole
+    request is bounded by their sum (an upload to a server that stops reading must end);
+    its `connect` covers waiting for a pooled connection and connecting."""
+    parts = (read, write, connect, pool)
+    total = None if None in parts else sum(p for p in parts if p is not None)
+    return aiohttp.ClientTimeout(
+        total=total,
+        connect=None if pool is None or connect is None else pool + connect,
+        sock_connect=connect,
+        sock_read=read,
+    )
 
 
 def _seconds(value: Any, default: float | None) -> float | None:
@@ -116,7 +136,7 @@ def _redacted(text: str) -> str:
 
 
 def _multipart(request_data: RequestData) -> aiohttp.FormData:
-    form = aiohttp.FormData()
+    form = aiohttp.FormData(quote_fields=False)  # file names as written, like httpx
     for name, value in request_data.json_parameters.items():
         form.add_field(name, value)
     for name, (filename, content, mime) in request_data.multipart_data.items():
