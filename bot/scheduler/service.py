@@ -213,9 +213,7 @@ class NudgeService:
             for sender in self.senders.values():
                 self._flush_answered(sender)
         for sender in self.senders.values():
-            if sender.flush_timer is not None:
-                sender.flush_timer.cancel()
-                sender.flush_timer = None
+            self._cancel_flush(sender)
             if sender.answered:
                 log.error(
                     "nudges: %d delivered nudges could not be recorded as sent (ids %s); "
@@ -409,38 +407,45 @@ class NudgeService:
             if answered:
                 self.store.mark_sent(answered)
             claimed = self.store.claim_nudge(nudge_id)
-        del sender.answered[: len(answered)]
-        if not sender.answered and sender.flush_timer is not None:
-            sender.flush_timer.cancel()
-            sender.flush_timer = None
+        self._written(sender, len(answered))
         return claimed
 
     def _flush_answered(self, sender: _Sender) -> bool:
         """Write the buffered `sent` marks now (timer, idle, stop); False if that failed."""
-        if sender.flush_timer is not None:
-            sender.flush_timer.cancel()
-            sender.flush_timer = None
         answered = list(sender.answered)
         try:
             if answered:
                 self.store.mark_sent(answered)
         except Exception:  # a locked database: keep the marks, try again shortly
             log.exception("nudges: recording sent nudges failed; retrying")
+            self._cancel_flush(sender)
+            self._schedule_flush(sender)
+            return False
+        self._written(sender, len(answered))
+        return True
+
+    def _written(self, sender: _Sender, count: int) -> None:
+        """The first `count` buffered marks are committed; no flush is due if none is left."""
+        del sender.answered[:count]
+        if not sender.answered:
+            self._cancel_flush(sender)
+
+    def _schedule_flush(self, sender: _Sender) -> None:
+        if sender.flush_timer is None:
             loop = asyncio.get_running_loop()
             sender.flush_timer = loop.call_later(SENT_FLUSH_SECONDS, self._flush_answered, sender)
-            return False
-        del sender.answered[: len(answered)]
-        return True
+
+    @staticmethod
+    def _cancel_flush(sender: _Sender) -> None:
+        if sender.flush_timer is not None:
+            sender.flush_timer.cancel()
+            sender.flush_timer = None
 
     def _record(self, sender: _Sender, nudge: Nudge, user: User, result: SendResult) -> None:
         if result.delivery is Delivery.SENT:
             sender.answered.append((nudge.id, datetime.now(UTC)))
             sender.sent += 1
-            if sender.flush_timer is None:
-                loop = asyncio.get_running_loop()
-                sender.flush_timer = loop.call_later(
-                    SENT_FLUSH_SECONDS, self._flush_answered, sender
-                )
+            self._schedule_flush(sender)
         elif result.delivery is Delivery.RETRY_LATER:
             self.store.release_nudge(nudge.id, error=f"rate limited: {result.error}"[:500])
             sender.pacer.pause(result.retry_after)
