@@ -29,10 +29,10 @@ import certifi
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-# PTB's HTTPXRequest defaults, in seconds.
+# PTB's HTTPXRequest defaults, in seconds (its 5 s write timeout for small bodies has no
+# use here: see `_timeout`).
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 5.0
-WRITE_TIMEOUT = 5.0
 MEDIA_WRITE_TIMEOUT = 20.0
 JSON_HEADERS = {"Content-Type": "application/json"}
 TOKEN_IN_URL = re.compile(r"/bot[^/\s]+/")
@@ -95,7 +95,7 @@ class AiohttpRequest(BaseRequest):
         # `from None` below: aiohttp's errors may carry the URL, and the URL the token.
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             # No connection (refused, TLS failed, pool or connect timeout): nothing was sent.
-            raise NetworkError(f"aiohttp.{type(exc).__name__}: {_redacted(str(exc))}") from None
+            raise NetworkError(_describe(exc)) from None
         except TimeoutError:
             raise TimedOut from None
         except (aiohttp.ClientError, OSError, asyncio.IncompleteReadError) as exc:
@@ -103,8 +103,7 @@ class AiohttpRequest(BaseRequest):
             # out. TimedOut is PTB's "outcome unknown", which is never retried (a retry could
             # send a message twice).
             raise TimedOut(
-                f"connection lost, the request may have been carried out "
-                f"(aiohttp.{type(exc).__name__}: {_redacted(str(exc))})"
+                f"connection lost, the request may have been carried out ({_describe(exc)})"
             ) from None
 
 
@@ -134,6 +133,11 @@ def _seconds(value: Any, default: float | None) -> float | None:
     if value is BaseRequest.DEFAULT_NONE:
         return default
     return None if value is None else float(value)
+
+
+def _describe(error: BaseException) -> str:
+    """'aiohttp.<error type>: <message>', without the token."""
+    return f"aiohttp.{type(error).__name__}: {_redacted(str(error))}"
 
 
 def _redacted(text: str) -> str:
