@@ -33,6 +33,8 @@ from tests.fakes.telegram_api import FakeTelegram
 ROOT = Path(__file__).resolve().parents[1]
 USERS = 2_000
 FIRST_CHAT = 700_000_000
+EVERY_CHAT = range(FIRST_CHAT, FIRST_CHAT + USERS)
+ONE_EACH = Counter(dict.fromkeys(EVERY_CHAT, 1))
 MAX_IN_FLIGHT = 2  # NudgeService default at 200/s: ceil(200 * 0.01)
 
 
@@ -137,6 +139,10 @@ def outbox(db_path: Path) -> list[tuple[int, str, str | None]]:
     return [(int(chat), status, error) for chat, status, error in rows]
 
 
+def interrupted_chats(rows: list[tuple[int, str, str | None]]) -> set[int]:
+    return {chat for chat, _, error in rows if error == INTERRUPTED}
+
+
 @pytest.mark.slow
 async def test_kill_9_while_answers_are_in_flight_every_user_gets_exactly_one(
     tmp_path: Path,
@@ -159,9 +165,9 @@ async def test_kill_9_while_answers_are_in_flight_every_user_gets_exactly_one(
         await restart_and_drain(db_path, fake, log)
         per_chat = nudges_per_chat(fake)
 
-    assert per_chat == Counter(dict.fromkeys(range(FIRST_CHAT, FIRST_CHAT + USERS), 1))
+    assert per_chat == ONE_EACH
     rows = outbox(db_path)
-    interrupted = {chat for chat, status, error in rows if error == INTERRUPTED}
+    interrupted = interrupted_chats(rows)
     assert interrupted == held
     assert {status for chat, status, error in rows if chat not in held} == {"sent"}
 
@@ -177,10 +183,10 @@ async def test_kill_9_at_any_moment_sends_no_nudge_twice(tmp_path: Path) -> None
     duplicates = {chat: n for chat, n in per_chat.items() if n > 1}
     assert duplicates == {}, f"sent twice: {list(duplicates.items())[:5]}"
     rows = outbox(db_path)
-    interrupted = {chat for chat, status, error in rows if error == INTERRUPTED}
+    interrupted = interrupted_chats(rows)
     assert len(interrupted) <= MAX_IN_FLIGHT
     assert {status for chat, status, error in rows if chat not in interrupted} == {"sent"}
-    missing = set(range(FIRST_CHAT, FIRST_CHAT + USERS)) - set(per_chat)
+    missing = set(EVERY_CHAT) - set(per_chat)
     assert missing <= interrupted, f"lost without an interrupted record: {sorted(missing)[:5]}"
 
 
@@ -200,5 +206,5 @@ async def test_sigterm_mid_fan_out_records_every_send_and_the_restart_finishes(
         await restart_and_drain(db_path, fake, log)
         per_chat = nudges_per_chat(fake)
 
-    assert per_chat == Counter(dict.fromkeys(range(FIRST_CHAT, FIRST_CHAT + USERS), 1))
+    assert per_chat == ONE_EACH
     assert {status for _, status, _ in outbox(db_path)} == {"sent"}
