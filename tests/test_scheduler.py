@@ -329,3 +329,26 @@ async def test_a_failed_claim_loses_no_permit_no_mark_and_no_nudge(
         await nudges.drain("telegram", wait=True)  # what the dispatcher loop does next
     assert messenger.chats() == ["5000", "5001", "5002"]
     assert {sqlite_store.get_nudge(i).status for i in ids} == {"sent"}  # type: ignore[union-attr]
+
+
+async def test_one_commit_claims_a_group_and_a_stop_returns_its_unsent_rows(
+    sqlite_store: Storage,
+) -> None:
+    ids = seed(sqlite_store, 4, NOW)
+    messenger = FakeMessenger()
+    nudges = service(sqlite_store, messenger, rates={"telegram": 5.0}, max_in_flight=4)
+    drain = asyncio.create_task(nudges.drain("telegram"))
+    for _ in range(100):
+        if messenger.sent:
+            break
+        await asyncio.sleep(0.01)
+    statuses = [sqlite_store.get_nudge(i).status for i in ids]  # type: ignore[union-attr]
+    assert statuses.count("pending") == 0  # all four claimed at once, sent 1 per 0.2 s
+    drain.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await drain
+    await nudges.idle()
+    statuses = [sqlite_store.get_nudge(i).status for i in ids]  # type: ignore[union-attr]
+    assert statuses[0] == "sent"
+    assert "sending" not in statuses
+    assert statuses.count("pending") == 4 - len(messenger.sent)

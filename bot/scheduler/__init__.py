@@ -24,11 +24,13 @@ Design (issue 5)
 
     One dispatcher task per platform sends due rows in order of due time. Every nudge is
     in the table before it is sent and moves `pending -> sending -> sent | failed`, or to
-    `missed` / `skipped` with a reason. Right before the HTTP call the row is claimed
-    (`pending -> sending`, committed); after it, marked. `sent` marks are written in the
-    next claim's transaction (or 50 ms later when no claim comes): one commit per nudge,
-    not two. Rendering (routine from current soreness, massage target check) happens just
-    before the claim.
+    `missed` / `skipped` with a reason. Rendering (routine from current soreness, massage
+    target check) takes a send permit; the rendered rows are then claimed together
+    (`pending -> sending`, one commit for as many as the permits allow, `max_in_flight`),
+    and each HTTP call starts in its slot of the global rate; after it, the row is marked.
+    `sent` marks are written in the next claim's transaction (or 50 ms later when no claim
+    comes). The commit is most of a claim's cost, so one per group rather than two per
+    nudge. A stop puts claimed rows whose request had not started back to `pending`.
 
     Rates: one paced global rate per platform (`telegram_send_rate`, default 25/s;
     `discord_send_rate`), at most one message per second and one request in flight per
@@ -48,8 +50,9 @@ Delivery guarantee — honestly
       the row says `failed` "interrupted: delivery unknown". Nothing is lost or doubled
       (tests/test_nudge_crash.py kills the bot exactly there: every user gets exactly one).
     - The claim had committed, the request had not reached Telegram yet: that nudge is
-      lost, recorded the same way. This window is our own code between the commit and the
-      socket write plus the request's transit, for at most `max_in_flight` rows at once.
+      lost, recorded the same way. This window is the wait for the row's slot of the global
+      rate (at most `max_in_flight` send intervals: 10 ms at 1000/s, 40 ms at 25/s), our code up to
+      the socket write, and the request's transit, for at most `max_in_flight` rows at once.
       Telegram has no idempotency key, so closing it would risk sending twice instead.
     Everything not yet claimed is sent after a restart within the grace period.
 """

@@ -69,6 +69,16 @@ class Pacer:
 
 
 @dataclass(slots=True)
+class _Ready:
+    """A due nudge rendered and holding a send permit and its chat, not yet claimed."""
+
+    nudge: Nudge
+    user: User
+    chat: str
+    reply: Reply
+
+
+@dataclass(slots=True)
 class _Sender:
     """One platform's dispatcher state."""
 
@@ -309,51 +319,66 @@ class NudgeService:
         With `wait`, also waits for the sends in flight (tests)."""
         sender = self.senders[platform]
         started = 0
-        while True:
-            sender.refetch = False
-            batch = self.store.pending_nudges(self.clock(), BATCH_NUDGES, platform)
-            sender.backlog = bool(batch)
-            if not batch:
-                break
-            progressed, next_ready = 0, float("inf")
-            for nudge in batch:
-                await sender.pacer.wait_unpaused()
-                if sender.refetch:
+        group: list[_Ready] = []  # prepared, holding a send permit, not yet claimed
+        try:
+            while True:
+                sender.refetch = False
+                batch = self.store.pending_nudges(self.clock(), BATCH_NUDGES, platform)
+                sender.backlog = bool(batch)
+                if not batch:
                     break
-                outcome = await self._dispatch(sender, nudge)
-                if isinstance(outcome, float):
-                    next_ready = min(next_ready, outcome)
-                else:
+                progressed, next_ready = 0, float("inf")
+                for nudge in batch:
+                    await sender.pacer.wait_unpaused()
+                    if sender.refetch:
+                        break
+                    outcome = await self._prepare(sender, nudge)
+                    if isinstance(outcome, float):
+                        next_ready = min(next_ready, outcome)
+                        continue
                     progressed += 1
-                    started += int(outcome)
-            if sender.refetch:
-                continue
-            if not progressed:
-                delay = next_ready - time.monotonic()
-                if delay == float("inf"):
-                    break
-                await asyncio.sleep(max(0.0, min(delay, self.poll_seconds)))
+                    if outcome is None:
+                        continue
+                    group.append(outcome)
+                    if len(group) >= self._group_size(sender) or sender.limit.locked():
+                        started += await self._launch(sender, group)
+                started += await self._launch(sender, group)
+                if sender.refetch:
+                    continue
+                if not progressed:
+                    delay = next_ready - time.monotonic()
+                    if delay == float("inf"):
+                        break
+                    await asyncio.sleep(max(0.0, min(delay, self.poll_seconds)))
+        finally:
+            self._unreserve(sender, group)
         if wait:
             await self.idle()
         return started
 
-    async def _dispatch(self, sender: _Sender, nudge: Nudge) -> bool | float:
-        """Send or close one due nudge. True: a send started; False: closed or gone;
-        a float: the chat is busy until that monotonic time, try again later."""
+    @staticmethod
+    def _group_size(sender: _Sender) -> int:
+        """How many nudges one claim commits: what the send permits allow at once."""
+        return sender.max_in_flight or 1
+
+    async def _prepare(self, sender: _Sender, nudge: Nudge) -> _Ready | float | None:
+        """Render one due nudge and reserve a send permit and its chat for it.
+
+        None: closed (paused, unreachable, dropped, render failed) or gone; a float: the
+        chat is busy until that monotonic time, try again later."""
         user = self.store.get_user(nudge.user_id)
         if user is None:
-            return False
+            return None
         if user.paused:
             self.store.mark_nudge(nudge.id, "skipped", error="paused")
-            return False
+            return None
         if user.unreachable:
             self.store.mark_nudge(nudge.id, "failed", error="unreachable: the user blocked the bot")
-            return False
+            return None
         chat = user.chat_id or user.platform_id
         ready_at = sender.chat_ready.get(chat, 0.0)
         if chat in sender.in_flight or ready_at > time.monotonic():
             return max(ready_at, time.monotonic() + 0.05)
-        await sender.pacer.acquire()
         await sender.limit.acquire()
         if sender.refetch or chat in sender.in_flight:  # a 429 arrived while we waited
             sender.limit.release()
@@ -365,48 +390,80 @@ class NudgeService:
             sender.limit.release()
             log.exception("nudges: rendering nudge %d failed", nudge.id)
             self.store.mark_nudge(nudge.id, "failed", error=f"render failed: {type(exc).__name__}")
-            return False
+            return None
         if isinstance(outcome, Drop):
             sender.limit.release()
             self.store.mark_nudge(nudge.id, outcome.status, error=outcome.reason)
-            return False
-        try:
-            claimed = self._claim(sender, nudge.id)
-        except Exception:  # a locked database: the row stays pending, the loop retries
-            sender.limit.release()
-            raise
-        if not claimed:  # re-planned away meanwhile
-            sender.limit.release()
-            return False
+            return None
         sender.in_flight.add(chat)
-        sender.chat_ready[chat] = time.monotonic() + self.per_chat_interval
-        task = asyncio.create_task(self._send(sender, nudge, user, chat, outcome))
+        return _Ready(nudge, user, chat, outcome)
+
+    async def _launch(self, sender: _Sender, group: list[_Ready]) -> int:
+        """Claim `group` in one commit, then start each send in its slot of the global rate;
+        empties `group` and returns the sends started.
+
+        One commit per group rather than per nudge: the commit is most of a claim's cost. A
+        claimed row waits at most `len(group)` send intervals for its request to go out (see
+        the package docstring). A cancelled launch puts claimed rows it did not send back to
+        pending, so a graceful stop loses nothing."""
+        if not group:
+            return 0
+        if sender.refetch:  # a 429 arrived: the rows stay pending for the refetch
+            self._unreserve(sender, group)
+            return 0
+        claimed = self._claim(sender, [ready.nudge.id for ready in group])
+        started = 0
+        try:
+            while group:
+                ready = group[0]
+                if ready.nudge.id in claimed:
+                    await sender.pacer.acquire()
+                    self._start_send(sender, ready)
+                    started += 1
+                    del group[0]
+                    continue
+                self._unreserve(sender, [group.pop(0)])  # re-planned away meanwhile
+        finally:
+            unsent = [ready.nudge.id for ready in group if ready.nudge.id in claimed]
+            for nudge_id in unsent:
+                self.store.release_nudge(nudge_id)
+        return started
+
+    def _start_send(self, sender: _Sender, ready: _Ready) -> None:
+        sender.chat_ready[ready.chat] = time.monotonic() + self.per_chat_interval
+        task = asyncio.create_task(self._send(sender, ready))
         sender.tasks.add(task)
         task.add_done_callback(sender.tasks.discard)
-        return True
 
-    async def _send(
-        self, sender: _Sender, nudge: Nudge, user: User, chat: str, reply: Reply
-    ) -> None:
+    @staticmethod
+    def _unreserve(sender: _Sender, group: list[_Ready]) -> None:
+        """Give back the permits and chats of prepared nudges that will not be sent now."""
+        for ready in group:
+            sender.in_flight.discard(ready.chat)
+            sender.limit.release()
+        group.clear()
+
+    async def _send(self, sender: _Sender, ready: _Ready) -> None:
+        nudge, user = ready.nudge, ready.user
         try:
             try:
-                result = await sender.messenger.send(user, reply)
+                result = await sender.messenger.send(user, ready.reply)
             except Exception as exc:  # delivered or not, we cannot know: never resend
                 log.exception("nudges: send raised for nudge %d", nudge.id)
                 result = SendResult(Delivery.FAILED, error=f"send raised {type(exc).__name__}")
             self._record(sender, nudge, user, result)
         finally:
-            sender.in_flight.discard(chat)
+            sender.in_flight.discard(ready.chat)
             sender.limit.release()
 
-    def _claim(self, sender: _Sender, nudge_id: int) -> bool:
-        """Claim a row for sending; the buffered `sent` marks go in the same commit, and
-        leave the buffer only once it succeeded."""
+    def _claim(self, sender: _Sender, nudge_ids: Sequence[int]) -> set[int]:
+        """Claim rows for sending (those still pending); the buffered `sent` marks go in the
+        same commit, and leave the buffer only once it succeeded."""
         answered = list(sender.answered)
         with self.store.transaction():
             if answered:
                 self.store.mark_sent(answered)
-            claimed = self.store.claim_nudge(nudge_id)
+            claimed = {nudge_id for nudge_id in nudge_ids if self.store.claim_nudge(nudge_id)}
         self._written(sender, len(answered))
         return claimed
 
