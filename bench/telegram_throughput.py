@@ -4,7 +4,7 @@
 
 Both bots are real python-telegram-bot `Application`s long-polling the in-process fake
 Telegram server (tests/fakes/telegram_api.py) over HTTP on 127.0.0.1. The echo bot uses
-PTB's own HTTP client (httpx) by default; `--echo-transport aiohttp` gives it the bot's
+PTB's own HTTP client (httpx) by default; `--echo-transport bot` gives it the bot's
 transport (bot/adapters/telegram_transport.py) instead, to compare like with like.
 The bot is `TelegramAdapter` with the real coach and a real SQLite file in
 a temporary directory; messages rotate through a soreness report, "what should I roll?"
@@ -38,7 +38,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageH
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.adapters.telegram import TelegramAdapter
-from bot.adapters.telegram_transport import AiohttpRequest
+from bot.adapters.telegram_transport import BotApiRequest
 from bot.core.coach import Coach
 from bot.settings import Settings
 from bot.storage import Storage
@@ -88,10 +88,10 @@ async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 def echo_application(
     fake: FakeTelegram, transport: str
 ) -> Application[Any, Any, Any, Any, Any, Any]:
-    """A bare PTB echo bot on PTB's HTTP client (httpx) or on the bot's (aiohttp)."""
+    """A bare PTB echo bot on PTB's HTTP client (httpx) or on the bot's own."""
     requests: tuple[BaseRequest, BaseRequest]
-    if transport == "aiohttp":
-        requests = (AiohttpRequest(64, verify_tls=False), AiohttpRequest(2, verify_tls=False))
+    if transport == "bot":
+        requests = (BotApiRequest(64, verify_tls=False), BotApiRequest(2, verify_tls=False))
     else:
         requests = (
             HTTPXRequest(connection_pool_size=64, httpx_kwargs={"verify": False}),
@@ -184,9 +184,9 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=10, help="alternating rounds (10)")
     parser.add_argument(
         "--echo-transport",
-        choices=("httpx", "aiohttp"),
+        choices=("httpx", "bot"),
         default="httpx",
-        help="the echo bot's HTTP client: PTB's default (httpx) or the bot's (aiohttp)",
+        help="the echo bot's HTTP client: PTB's default (httpx) or the bot's own",
     )
     args = parser.parse_args()
     result = asyncio.run(main(args.updates, args.users, args.rounds, args.echo_transport))

@@ -1,11 +1,14 @@
-"""The aiohttp transport under a real PTB `Bot`, against the fake Bot API: what goes on the
-wire, and which PTB errors come back for timeouts and dead servers."""
+"""The Bot API transport under a real PTB `Bot`, against the fake Bot API: what goes on the
+wire, and which PTB errors come back for timeouts and dead servers; then the HTTP/1.1 it
+must read (pieces, chunks, closes) against a scripted server."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 
 import pytest
 from telegram import Bot
@@ -13,7 +16,7 @@ from telegram.error import NetworkError, TimedOut
 from telegram.ext import ExtBot
 
 from bot.adapters.telegram import RetryingRateLimiter
-from bot.adapters.telegram_transport import AiohttpRequest, _redacted
+from bot.adapters.telegram_transport import BotApiRequest, _redacted
 from tests.fakes.telegram_api import FakeTelegram
 
 CHAT = 1001
@@ -27,7 +30,7 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 
 @pytest.fixture
 async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
-    bot = Bot(fake.token, base_url=fake.base_url, request=AiohttpRequest(4, verify_tls=False))
+    bot = Bot(fake.token, base_url=fake.base_url, request=BotApiRequest(4, verify_tls=False))
     await bot.initialize()
     try:
         yield bot
@@ -71,7 +74,7 @@ async def test_a_dead_server_is_a_network_error() -> None:
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    request = AiohttpRequest(2, verify_tls=False)
+    request = BotApiRequest(2, verify_tls=False)
     await request.initialize()
     try:
         with pytest.raises(NetworkError) as error:
@@ -94,7 +97,7 @@ async def test_a_connection_lost_after_sending_is_an_unknown_outcome_and_not_ret
     server = await asyncio.start_server(read_then_hang_up, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     limiter = RetryingRateLimiter(overall_max_rate=100, backoff=0.01)
-    request = AiohttpRequest(2, verify_tls=False)
+    request = BotApiRequest(2, verify_tls=False)
     bot = ExtBot(
         "123:SECRET", base_url=f"http://127.0.0.1:{port}/bot", request=request, rate_limiter=limiter
     )
@@ -116,7 +119,7 @@ async def test_an_upload_to_a_server_that_stops_reading_times_out() -> None:
 
     server = await asyncio.start_server(never_read, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    bot = Bot("123:SECRET", base_url=f"http://127.0.0.1:{port}/bot", request=AiohttpRequest(2))
+    bot = Bot("123:SECRET", base_url=f"http://127.0.0.1:{port}/bot", request=BotApiRequest(2))
     await bot._request[1].initialize()  # no getMe: the server never answers
     try:
         async with asyncio.timeout(10):
@@ -138,7 +141,7 @@ async def test_an_upload_to_a_server_that_stops_reading_times_out() -> None:
 async def test_waiting_too_long_for_a_pooled_connection_sends_nothing(
     fake: FakeTelegram,
 ) -> None:
-    request = AiohttpRequest(1, verify_tls=False)  # one connection, kept busy below
+    request = BotApiRequest(1, verify_tls=False)  # one connection, kept busy below
     bot = Bot(fake.token, base_url=fake.base_url, request=request)
     await bot.initialize()
     try:
@@ -163,10 +166,149 @@ async def test_file_names_go_out_as_written(bot: Bot, fake: FakeTelegram) -> Non
 
 async def test_requests_before_initialize_are_refused() -> None:
     with pytest.raises(NetworkError, match="not initialized"):
-        await AiohttpRequest().post("http://127.0.0.1:9/botTOKEN/getMe")
+        await BotApiRequest().post("http://127.0.0.1:9/botTOKEN/getMe")
 
 
 def test_errors_never_carry_the_token_in_a_url() -> None:
     text = "Cannot fetch http://127.0.0.1:1/bot123456:SECRET-part/sendMessage: boom"
     assert "SECRET" not in _redacted(text)
     assert "/bot<token>/sendMessage" in _redacted(text)
+
+
+# --- HTTP/1.1 on the wire: a scripted server answers each request with given bytes -------
+
+OK = b'{"ok": true, "result": {"n": 1}}'
+
+
+def answer(body: bytes = OK, *headers: str) -> bytes:
+    head = ["HTTP/1.1 200 OK", "Content-Type: application/json", *headers]
+    if not any(h.lower().startswith(("content-length", "transfer-encoding")) for h in headers):
+        head.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+@dataclass
+class ScriptedServer:
+    """Answers the n-th request with `answers[n]` (written in `pieces`), counts connections
+    and closes a connection after an answer when `close_after` says so."""
+
+    answers: list[bytes]
+    pieces: int = 1
+    close_after: bool = False
+    connections: int = 0
+    requests: list[bytes] = field(default_factory=list)
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = re.search(rb"Content-Length: (\d+)", head)
+                body = await reader.readexactly(int(length.group(1))) if length else b""
+                self.requests.append(head + body)
+                data = self.answers[len(self.requests) - 1]
+                step = max(1, len(data) // self.pieces)
+                for start in range(0, len(data), step):
+                    writer.write(data[start : start + step])
+                    await writer.drain()
+                    await asyncio.sleep(0.01)
+                if self.close_after:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        writer.close()
+
+
+@pytest.fixture
+async def scripted() -> AsyncIterator[tuple[ScriptedServer, str, BotApiRequest]]:
+    script = ScriptedServer([])
+    server = await asyncio.start_server(script.handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    request = BotApiRequest(2, verify_tls=False)
+    await request.initialize()
+    try:
+        yield script, f"http://127.0.0.1:{port}/bot123:SECRET/getMe", request
+    finally:
+        await request.shutdown()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_the_next_request_reuses_the_connection(
+    scripted: tuple[ScriptedServer, str, BotApiRequest],
+) -> None:
+    script, url, request = scripted
+    script.answers = [answer(), answer()]
+    assert await request.post(url) == {"n": 1}
+    assert await request.post(url) == {"n": 1}
+    assert script.connections == 1
+    assert script.requests[0].startswith(b"POST /bot123:SECRET/getMe HTTP/1.1\r\n")
+
+
+async def test_an_answer_in_pieces_is_read_whole(
+    scripted: tuple[ScriptedServer, str, BotApiRequest],
+) -> None:
+    script, url, request = scripted
+    script.answers, script.pieces = [answer(b'{"ok": true, "result": "' + b"x" * 5000 + b'"}')], 7
+    assert await request.post(url) == "x" * 5000
+
+
+async def test_a_chunked_answer_with_a_trailer_is_read_whole(
+    scripted: tuple[ScriptedServer, str, BotApiRequest],
+) -> None:
+    script, url, request = scripted
+    chunked = b'10;note=x\r\n{"ok": true, "re\r\n10\r\nsult": {"n": 1}}\r\n0\r\nX-Trace: 1\r\n\r\n'
+    script.answers = [answer(chunked, "Transfer-Encoding: chunked"), answer()]
+    script.pieces = 5
+    assert await request.post(url) == {"n": 1}
+    assert await request.post(url) == {"n": 1}  # the connection stayed in step
+    assert script.connections == 1
+
+
+async def test_an_interim_100_answer_is_skipped(
+    scripted: tuple[ScriptedServer, str, BotApiRequest],
+) -> None:
+    script, url, request = scripted
+    script.answers = [b"HTTP/1.1 100 Continue\r\n\r\n" + answer()]
+    assert await request.post(url) == {"n": 1}
+
+
+async def test_an_answer_without_a_length_ends_when_the_server_closes(
+    scripted: tuple[ScriptedServer, str, BotApiRequest],
+) -> None:
+    script, url, request = scripted
+    script.answers = [b"HTTP/1.1 200 OK\r\n\r\n" + OK, answer()]
+    script.close_after = True
+    assert await request.post(url) == {"n": 1}
+    assert await request.post(url) == {"n": 1}
+    assert script.connections == 2
+
+
+async def test_connection_close_is_honoured(
+    scripted: tuple[ScriptedServer, str, BotApiRequest],
+) -> None:
+    script, url, request = scripted
+    script.answers = [answer(OK, "Connection: close"), answer()]
+    assert await request.post(url) == {"n": 1}
+    assert await request.post(url) == {"n": 1}
+    assert script.connections == 2
+
+
+async def test_a_connection_the_server_closed_while_idle_is_not_reused(
+    scripted: tuple[ScriptedServer, str, BotApiRequest],
+) -> None:
+    script, url, request = scripted
+    script.answers, script.close_after = [answer(), answer()], True  # no "Connection: close"
+    assert await request.post(url) == {"n": 1}
+    await asyncio.sleep(0.05)  # the server's close arrives while the connection is idle
+    assert await request.post(url) == {"n": 1}  # a new connection, not a lost request
+    assert script.connections == 2
+
+
+async def test_a_garbled_answer_is_an_unknown_outcome(
+    scripted: tuple[ScriptedServer, str, BotApiRequest],
+) -> None:
+    script, url, request = scripted
+    script.answers = [b"SMTP ready\r\n\r\n"]
+    with pytest.raises(TimedOut, match="may have been carried out"):
+        await request.post(url)

@@ -66,7 +66,7 @@ from telegram.ext import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.adapters.base import Delivery, SendResult
-from bot.adapters.telegram_transport import AiohttpRequest
+from bot.adapters.telegram_transport import BotApiRequest
 from bot.core.coach import Coach
 from bot.core.records import Store, User
 from bot.core.replies import Reply
@@ -650,10 +650,10 @@ def file_url_for(base_url: str, file_url: str | None) -> str:
     return base_url.rstrip("/") + "/file/bot"
 
 
-def _http_request(base_url: str, pool_size: int) -> AiohttpRequest:
+def _http_request(base_url: str, pool_size: int) -> BotApiRequest:
     """PTB's HTTP client (see telegram_transport). Plain-HTTP base URLs (a local Bot API
     server, the test fake) have no TLS to verify."""
-    return AiohttpRequest(pool_size, verify_tls=not base_url.startswith("http://"))
+    return BotApiRequest(pool_size, verify_tls=not base_url.startswith("http://"))
 
 
 def _chat_id(value: str) -> int | str:
