@@ -197,6 +197,10 @@ async def test_sigterm_mid_fan_out_records_every_send_and_the_restart_finishes(
     db_path, log = tmp_path / "bot.sqlite3", tmp_path / "bot.log"
     async with FakeTelegram() as fake:
         bot = await start_fan_out(db_path, fake, log)
+        # Answers take 0.3 s from here: sends are in flight at SIGTERM, and the nudges must
+        # stop (waiting for them) before the Telegram adapter closes its connections.
+        fake.delay_next("sendMessage", 0.3, times=4 * MAX_IN_FLIGHT)
+        await asyncio.sleep(0.1)
         bot.send_signal(signal.SIGTERM)
         await wait_for(lambda: bot.poll() is not None, 15, "a clean exit")
         assert bot.returncode == 0
