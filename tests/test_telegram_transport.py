@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
+import trustme
 from telegram import Bot
 from telegram.error import NetworkError, TimedOut
 from telegram.ext import ExtBot
@@ -312,3 +314,52 @@ async def test_a_garbled_answer_is_an_unknown_outcome(
     script.answers = [b"SMTP ready\r\n\r\n"]
     with pytest.raises(TimedOut, match="may have been carried out"):
         await request.post(url)
+
+
+# --- HTTPS -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def https_server() -> AsyncIterator[tuple[str, trustme.CA]]:
+    """A server that answers every request with `answer()` over TLS, for "localhost"."""
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(context)
+    script = ScriptedServer([answer()] * 10)
+    server = await asyncio.start_server(script.handle, "127.0.0.1", 0, ssl=context)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"https://localhost:{port}/bot123:SECRET/getMe", ca
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_https_is_verified_against_the_given_ca(
+    https_server: tuple[str, trustme.CA],
+) -> None:
+    url, ca = https_server
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    request = BotApiRequest(2, tls=context)
+    await request.initialize()
+    try:
+        assert await request.post(url) == {"n": 1}
+    finally:
+        await request.shutdown()
+
+
+async def test_an_untrusted_certificate_is_a_network_error_and_sends_nothing(
+    https_server: tuple[str, trustme.CA],
+) -> None:
+    url, _ = https_server
+    request = BotApiRequest(2)  # certifi's CAs: the test CA is not among them
+    await request.initialize()
+    try:
+        with pytest.raises(NetworkError) as error:
+            await request.post(url)
+        assert not isinstance(error.value, TimedOut)
+        assert "CERTIFICATE_VERIFY_FAILED" in str(error.value)
+        assert "SECRET" not in str(error.value)
+    finally:
+        await request.shutdown()

@@ -237,15 +237,20 @@ class _Connection(asyncio.Protocol):
 
 
 class BotApiRequest(BaseRequest):
-    """Keep-alive connections to the Bot API, at most `pool_size` at once."""
+    """Keep-alive connections to the Bot API, at most `pool_size` at once.
 
-    def __init__(self, pool_size: int = 64, *, verify_tls: bool = True) -> None:
+    HTTPS is verified against certifi's CA bundle; `tls` replaces that context (a local Bot
+    API server behind a private CA), `verify_tls=False` turns verification off."""
+
+    def __init__(
+        self, pool_size: int = 64, *, verify_tls: bool = True, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.pool_size = pool_size
         self.verify_tls = verify_tls
         self._idle: dict[tuple[bool, str, int], deque[_Connection]] = {}
         self._busy: set[_Connection] = set()
         self._slots: asyncio.Semaphore | None = None
-        self._tls: ssl.SSLContext | None = None
+        self._tls = tls
 
     @property
     def read_timeout(self) -> float:
@@ -254,6 +259,7 @@ class BotApiRequest(BaseRequest):
     async def initialize(self) -> None:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.pool_size)
+        if self._tls is None:
             self._tls = ssl.create_default_context(cafile=certifi.where())
             if not self.verify_tls:
                 self._tls.check_hostname = False
