@@ -573,6 +573,15 @@ class Storage:
         )
         return cursor.rowcount == 1
 
+    def unclaim_nudge(self, nudge_id: int) -> bool:
+        """Undo a claim whose request never started: `pending` again, the attempt not counted."""
+        cursor = self._execute(
+            "UPDATE nudges SET status = 'pending', attempts = attempts - 1 "
+            "WHERE id = ? AND status = 'sending'",
+            (nudge_id,),
+        )
+        return cursor.rowcount == 1
+
     def fail_interrupted(self, error: str = "interrupted: delivery unknown") -> int:
         """At start-up: rows left in `sending` by a dead process become `failed`, never resent."""
         sql = "UPDATE nudges SET status = 'failed', error = ? WHERE status = 'sending'"

@@ -352,3 +352,19 @@ async def test_one_commit_claims_a_group_and_a_stop_returns_its_unsent_rows(
     assert statuses[0] == "sent"
     assert "sending" not in statuses
     assert statuses.count("pending") == 4 - len(messenger.sent)
+
+
+async def test_a_429_returns_the_rest_of_the_claimed_group_unsent_and_in_order(
+    sqlite_store: Storage,
+) -> None:
+    ids = seed(sqlite_store, 5, NOW)
+    messenger = FakeMessenger(script=[SendResult(Delivery.RETRY_LATER, retry_after=0.2)])
+    nudges = service(sqlite_store, messenger, rates={"telegram": 10.0}, max_in_flight=4)
+    await nudges.drain("telegram", wait=True)
+    chats = messenger.chats()
+    assert sorted(chats) == [str(5000 + n) for n in range(5)]
+    # The pacer's burst lets the second start before the 429 is known; the rest of the group
+    # waited through the pause back in the queue, behind the retried first one.
+    assert chats.index("5000") < chats.index("5002") < chats.index("5003") < chats.index("5004")
+    attempts = [sqlite_store.get_nudge(i).attempts for i in ids]  # type: ignore[union-attr]
+    assert attempts == [2, 1, 1, 1, 1]  # only the 429'd one was tried twice

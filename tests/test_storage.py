@@ -420,6 +420,19 @@ def test_claim_nudge_succeeds_only_once(db_path: Path) -> None:
         assert store.claim_nudge(nudge_id + 1000) is False
 
 
+def test_an_unclaimed_nudge_is_pending_again_with_its_attempt_undone(
+    sqlite_store: Storage,
+) -> None:
+    user = sqlite_store.user_for("telegram", "1", "UTC")
+    nudge_id = sqlite_store.enqueue_nudge(user.id, "pre_workout", T0, {})
+    assert nudge_id is not None
+    assert sqlite_store.unclaim_nudge(nudge_id) is False  # not claimed: nothing to undo
+    sqlite_store.claim_nudge(nudge_id)
+    assert sqlite_store.unclaim_nudge(nudge_id) is True
+    nudge = sqlite_store.get_nudge(nudge_id)
+    assert nudge is not None and (nudge.status, nudge.attempts) == ("pending", 0)
+
+
 def test_pending_nudges_are_due_ones_earliest_first_up_to_limit(sqlite_store: Storage) -> None:
     user = sqlite_store.user_for("telegram", "1", "UTC")
     later = sqlite_store.enqueue_nudge(user.id, "pre_workout", T0 + timedelta(minutes=5), {})

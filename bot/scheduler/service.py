@@ -404,29 +404,28 @@ class NudgeService:
 
         One commit per group rather than per nudge: the commit is most of a claim's cost. A
         claimed row waits at most `len(group)` send intervals for its request to go out (see
-        the package docstring). A cancelled launch puts claimed rows it did not send back to
-        pending, so a graceful stop loses nothing."""
+        the package docstring). Claimed rows not sent, because a 429 paused the sender or the
+        launch was cancelled (a graceful stop), go back to pending: nothing is lost."""
         if not group:
             return 0
-        if sender.refetch:  # a 429 arrived: the rows stay pending for the refetch
-            self._unreserve(sender, group)
-            return 0
-        claimed = self._claim(sender, [ready.nudge.id for ready in group])
         started = 0
+        claimed = set() if sender.refetch else self._claim(sender, [r.nudge.id for r in group])
         try:
-            while group:
+            while group and not sender.refetch:
                 ready = group[0]
-                if ready.nudge.id in claimed:
-                    await sender.pacer.acquire()
-                    self._start_send(sender, ready)
-                    started += 1
-                    del group[0]
+                if ready.nudge.id not in claimed:  # re-planned away meanwhile
+                    self._unreserve(sender, [group.pop(0)])
                     continue
-                self._unreserve(sender, [group.pop(0)])  # re-planned away meanwhile
+                await sender.pacer.acquire()
+                if sender.refetch:
+                    break
+                self._start_send(sender, group.pop(0))
+                started += 1
         finally:
-            unsent = [ready.nudge.id for ready in group if ready.nudge.id in claimed]
-            for nudge_id in unsent:
-                self.store.release_nudge(nudge_id)
+            for ready in group:
+                if ready.nudge.id in claimed:
+                    self.store.unclaim_nudge(ready.nudge.id)
+            self._unreserve(sender, group)
         return started
 
     def _start_send(self, sender: _Sender, ready: _Ready) -> None:
