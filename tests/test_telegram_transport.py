@@ -8,8 +8,11 @@ import asyncio
 import re
 import socket
 import ssl
+import threading
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import pytest
 import trustme
@@ -164,6 +167,13 @@ async def test_file_names_go_out_as_written(bot: Bot, fake: FakeTelegram) -> Non
     await bot.send_photo(CHAT, photo=png, filename="semaine à Zürich.png")
     (call,) = fake.calls_to("sendPhoto")
     assert call.files["photo"].filename == "semaine à Zürich.png"
+
+
+async def test_a_backslash_in_a_file_name_survives(bot: Bot, fake: FakeTelegram) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + bytes(64)
+    await bot.send_photo(CHAT, photo=png, filename="C:\\exports\\week.png")
+    (call,) = fake.calls_to("sendPhoto")
+    assert call.files["photo"].filename == "C:\\exports\\week.png"
 
 
 async def test_requests_before_initialize_are_refused() -> None:
@@ -363,3 +373,147 @@ async def test_an_untrusted_certificate_is_a_network_error_and_sends_nothing(
         assert "SECRET" not in str(error.value)
     finally:
         await request.shutdown()
+
+
+SENT = (
+    b'{"ok": true, "result": {"message_id": 1, "date": 0, "chat": {"id": 1001, "type": "private"}}}'
+)
+
+
+def bot_on(url: str, request: BotApiRequest) -> Bot:
+    """A PTB Bot sending through `request` to a local server at `url` (no getMe)."""
+    return Bot("123:SECRET", base_url=f"{url}/bot", request=request)
+
+
+async def read_slowly(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Read a request's body at about 2 MB/s, then answer."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = re.search(rb"Content-Length: (\d+)", head)
+    assert length is not None
+    left = int(length.group(1))
+    while left > 0:
+        left -= len(await reader.read(256 * 1024))
+        await asyncio.sleep(0.1)
+    writer.write(answer(SENT))
+    await writer.drain()
+    writer.close()
+
+
+async def test_a_slow_https_upload_has_the_write_and_read_timeouts_together() -> None:
+    ca = trustme.CA()
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(server_tls)
+    client_tls = ssl.create_default_context()
+    ca.configure_trust(client_tls)
+    server = await asyncio.start_server(read_slowly, "127.0.0.1", 0, ssl=server_tls)
+    port = server.sockets[0].getsockname()[1]
+    request = BotApiRequest(2, tls=client_tls)
+    await request.initialize()
+    try:  # ~2 s to read 4 MB: longer than the read timeout alone
+        sent = await bot_on(f"https://localhost:{port}", request).send_document(
+            CHAT, document=bytes(4 * 2**20), read_timeout=0.5, write_timeout=20
+        )
+        assert sent.message_id == 1
+    finally:
+        await request.shutdown()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_timed_out_upload_stops_sending() -> None:
+    received: list[int] = []
+
+    async def stall_then_read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        await asyncio.sleep(1.0)
+        total = 0
+        try:
+            while chunk := await reader.read(2**20):
+                total += len(chunk)
+        except ConnectionError:
+            pass
+        received.append(total)
+        writer.close()
+
+    server = await asyncio.start_server(stall_then_read, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    request = BotApiRequest(2, verify_tls=False)
+    await request.initialize()
+    size = 32 * 2**20
+    try:
+        with pytest.raises(TimedOut):
+            await bot_on(f"http://127.0.0.1:{port}", request).send_document(
+                CHAT, document=bytes(size), read_timeout=0.2, write_timeout=0.2
+            )
+        async with asyncio.timeout(10):
+            while not received:
+                await asyncio.sleep(0.05)
+    finally:
+        await request.shutdown()
+        server.close()
+        await server.wait_closed()
+    assert received[0] < size  # the rest was dropped, not uploaded after the error
+
+
+async def test_a_close_that_arrived_unseen_does_not_swallow_the_next_request() -> None:
+    """The server answers, then closes the connection without saying so beforehand; the
+    close reaches the socket while the event loop is busy (blocked below), so the next
+    request must notice it before writing, not lose the request in a dead connection."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    connections: list[int] = []
+
+    def serve() -> None:
+        for _ in range(2):
+            conn, _ = listener.accept()
+            with conn:
+                connections.append(1)
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += conn.recv(65536)
+                conn.sendall(answer())
+                time.sleep(0.05)  # the client is done with its answer by now
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    request = BotApiRequest(2, verify_tls=False)
+    await request.initialize()
+    url = f"http://127.0.0.1:{port}/bot123:SECRET/getMe"
+    try:
+        assert await request.post(url) == {"n": 1}
+        time.sleep(0.3)  # blocks the loop: the close arrives, unprocessed
+        assert await request.post(url) == {"n": 1}
+    finally:
+        await request.shutdown()
+        thread.join(5)
+        listener.close()
+    assert len(connections) == 2
+
+
+async def test_an_address_that_never_answers_falls_back_to_the_next_one(
+    scripted: tuple[ScriptedServer, str, BotApiRequest], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """api.telegram.org has IPv6 and IPv4 addresses; a broken IPv6 route must not eat the
+    whole connect timeout of every new connection."""
+    script, url, request = scripted
+    script.answers = [answer()]
+    live = ("127.0.0.1", urlsplit(url).port)
+    black_hole = socket.socket()  # a full accept queue: further connection attempts hang
+    black_hole.bind(("127.0.0.1", 0))
+    black_hole.listen(0)
+    queued = [socket.socket() for _ in range(4)]
+    for client in queued:
+        client.setblocking(False)
+        client.connect_ex(black_hole.getsockname())
+
+    async def resolve(*args: object, **kwargs: object) -> list[tuple[object, ...]]:
+        tcp = (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "")
+        return [(*tcp, black_hole.getsockname()), (*tcp, live)]
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", resolve)
+    try:
+        named = url.replace("127.0.0.1", "api.example")  # resolved by `resolve` above
+        assert await request.post(named, connect_timeout=3) == {"n": 1}
+    finally:
+        for client in [*queued, black_hole]:
+            client.close()

@@ -16,8 +16,13 @@ go as `multipart/form-data`.
 Errors keep PTB's meaning: `NetworkError` when nothing reached Telegram (no connection, or
 no free connection in time), so a retry is safe; `TimedOut` when the outcome is unknown (no
 answer in time, or the connection broke after the request went out), which is never
-retried. A connection is reused only after a complete answer; one that broke, timed out,
-said `Connection: close`, or sat idle longer than `KEEPALIVE_SECONDS` is closed.
+retried. A connection is reused only after a complete answer, and only if nothing has
+arrived on it since (a close the event loop has not seen yet would swallow the request);
+one that said `Connection: close` or sat idle longer than `KEEPALIVE_SECONDS` is closed,
+one that broke or timed out is aborted, so a failed upload stops sending at once.
+Uploads are written in pieces under the write and read timeouts together; other requests
+have the read timeout only. New connections try the next address of the host after
+`HAPPY_EYEBALLS_DELAY` (a broken IPv6 route falls back to IPv4).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import functools
 import json
 import re
 import secrets
+import select
 import ssl
 from collections import deque
 from dataclasses import dataclass
@@ -43,6 +49,10 @@ READ_TIMEOUT = 5.0
 WRITE_TIMEOUT = 5.0
 MEDIA_WRITE_TIMEOUT = 20.0
 KEEPALIVE_SECONDS = 15.0  # an idle connection older than this is not reused
+# With IPv6 and IPv4 addresses, try the next one this long after the first (RFC 8305): a
+# broken IPv6 route (common in containers) would otherwise eat the whole connect timeout.
+HAPPY_EYEBALLS_DELAY = 0.25
+UPLOAD_PIECE = 256 * 1024  # uploads are written in pieces, so the write timeout applies
 MAX_HEAD_BYTES = 64 * 1024
 TOKEN_IN_URL = re.compile(r"/bot[^/\s]+/")
 
@@ -103,7 +113,7 @@ class _Connection(asyncio.Protocol):
         try:
             self._parse()
         except (ProtocolError, ValueError) as exc:
-            self._fail(ProtocolError(f"bad answer from the Bot API: {exc}"))
+            self.abort(ProtocolError(f"bad answer from the Bot API: {exc}"))
 
     def eof_received(self) -> bool:
         if self._answer is not None and self._head is not None and self._head[1] == -1:
@@ -115,7 +125,7 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.reusable = False
-        self._fail(ConnectionResetError("the Bot API closed the connection"))
+        self.abort(ConnectionResetError("the Bot API closed the connection"))
         if self._writable is not None and not self._writable.done():
             self._writable.set_result(None)
 
@@ -129,12 +139,15 @@ class _Connection(asyncio.Protocol):
 
     # the client's side -------------------------------------------------------------------
 
-    def send(self, data: bytes) -> asyncio.Future[tuple[int, bytes]]:
-        """Write one request; the future is its (status, body)."""
-        assert self.transport is not None
+    def expect_answer(self) -> asyncio.Future[tuple[int, bytes]]:
+        """The future (status, body) of the request about to be written: it exists before
+        the first byte goes out, as the server may answer early (an upload refused)."""
         self._answer = asyncio.get_running_loop().create_future()
-        self.transport.write(data)
         return self._answer
+
+    def write(self, data: bytes | memoryview) -> None:
+        assert self.transport is not None
+        self.transport.write(data)
 
     @property
     def writing_paused(self) -> bool:
@@ -146,10 +159,35 @@ class _Connection(asyncio.Protocol):
         if self._writable is not None:
             await self._writable
 
+    def looks_alive(self) -> bool:
+        """An idle connection is reusable only if nothing arrived since its last answer: a
+        close the event loop has not processed yet would swallow the next request."""
+        if self.closed or not self.reusable or self.transport is None:
+            return False
+        if self.transport.is_closing():
+            return False
+        sock = self.transport.get_extra_info("socket")
+        return sock is None or not _readable(sock.fileno())
+
     def close(self) -> None:
+        """Close an idle connection gracefully."""
         self.reusable = False
         if self.transport is not None and not self.closed:
             self.transport.close()
+
+    def abort(self, error: Exception | None = None) -> None:
+        """Drop the connection at once, unsent bytes included (a broken or timed-out
+        exchange must not keep uploading). A request waiting for its answer gets `error`;
+        without one nobody is waiting, and the answer is cancelled."""
+        self.reusable = False
+        answer, self._answer = self._answer, None
+        if answer is not None and not answer.done():
+            if error is None:
+                answer.cancel()
+            else:
+                answer.set_exception(error)
+        if self.transport is not None and not self.closed:
+            self.transport.abort()
 
     # parsing -----------------------------------------------------------------------------
 
@@ -193,7 +231,10 @@ class _Connection(asyncio.Protocol):
         if "chunked" in headers.get("transfer-encoding", "").lower():
             return status, None, True
         if "content-length" in headers:
-            return status, int(headers["content-length"]), False
+            length = int(headers["content-length"])
+            if length < 0:
+                raise ProtocolError("negative Content-Length")
+            return status, length, False
         if status in (204, 304):
             return status, 0, False
         self.reusable = False
@@ -226,14 +267,6 @@ class _Connection(asyncio.Protocol):
             self.reusable = False
         if answer is not None and not answer.done():
             answer.set_result((status, body))
-
-    def _fail(self, error: Exception) -> None:
-        self.reusable = False
-        answer, self._answer = self._answer, None
-        if answer is not None and not answer.done():
-            answer.set_exception(error)
-        if self.transport is not None and not self.closed:
-            self.transport.close()
 
 
 class BotApiRequest(BaseRequest):
@@ -270,7 +303,7 @@ class BotApiRequest(BaseRequest):
             for connection in idle:
                 connection.close()
         for connection in self._busy:
-            connection.close()
+            connection.abort(ConnectionResetError("the client was shut down"))
         self._idle.clear()
         self._busy.clear()
         self._slots = None
@@ -313,7 +346,7 @@ class BotApiRequest(BaseRequest):
         while idle:
             connection = idle.pop()
             fresh = loop.time() - connection.idle_since < KEEPALIVE_SECONDS
-            if connection.reusable and not connection.closed and fresh:
+            if fresh and connection.looks_alive():
                 self._busy.add(connection)
                 return connection
             connection.close()
@@ -326,6 +359,7 @@ class BotApiRequest(BaseRequest):
                     target.port,
                     ssl=tls,
                     server_hostname=target.host if tls else None,
+                    happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY,
                 )
         except TimeoutError:
             raise NetworkError("connecting to the Bot API timed out") from None
@@ -342,24 +376,38 @@ class BotApiRequest(BaseRequest):
         read_timeout: float | None,
     ) -> tuple[int, bytes]:
         """Send, then wait for the whole answer. From the first byte written on, a failure
-        means Telegram may have carried the request out: `TimedOut`, never retried."""
+        means Telegram may have carried the request out: `TimedOut`, never retried.
+
+        A request the socket takes at once has only the read timeout. An upload is written
+        in pieces, and the write and read timeouts bound it together: the socket buffers
+        megabytes, so the last of the upload may still be on its way when writing ends."""
+        answer = connection.expect_answer()
         try:
-            answer = connection.send(request)
-            if connection.writing_paused:  # no timer for what the socket took at once
-                async with asyncio.timeout(write_timeout):
+            if len(request) <= UPLOAD_PIECE:
+                connection.write(request)
+                if connection.writing_paused:
+                    async with asyncio.timeout(write_timeout):
+                        await connection.drained()
+                async with asyncio.timeout(read_timeout):
+                    return await answer
+            async with asyncio.timeout(_sum(write_timeout, read_timeout)):
+                view = memoryview(request)
+                for start in range(0, len(request), UPLOAD_PIECE):
                     await connection.drained()
-            async with asyncio.timeout(read_timeout):
+                    if connection.closed:  # the answer says why
+                        break
+                    connection.write(view[start : start + UPLOAD_PIECE])
                 return await answer
         except TimeoutError:
-            connection.close()
+            connection.abort()
             raise TimedOut from None
         except (ProtocolError, OSError) as exc:
-            connection.close()
+            connection.abort()
             raise TimedOut(
                 f"connection lost, the request may have been carried out ({_describe(exc)})"
             ) from None
         except BaseException:  # cancelled mid-request: the connection is out of step
-            connection.close()
+            connection.abort()
             raise
 
     def _give_back(self, target: _Target, connection: _Connection) -> None:
@@ -425,7 +473,21 @@ def _part(boundary: str, disposition: str, mime: str | None, data: bytes) -> byt
 
 def _quoted(text: str) -> str:
     """A name inside a quoted header parameter (the HTML form encoding's escapes)."""
-    return text.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace("\\", "\\\\").replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _sum(first: float | None, second: float | None) -> float | None:
+    """Two timeouts back to back; None (no limit) if either is."""
+    return None if first is None or second is None else first + second
+
+
+def _readable(fd: int) -> bool:
+    """Bytes (or a close) are waiting on the socket, without reading them."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(0))
+    return bool(select.select([fd], [], [], 0)[0])  # pragma: no cover - Windows
 
 
 def _seconds(value: Any, default: float | None) -> float | None:
