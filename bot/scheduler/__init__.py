@@ -30,7 +30,8 @@ Design (issue 5)
     and each HTTP call starts in its slot of the global rate; after it, the row is marked.
     `sent` marks are written in the next claim's transaction (or 50 ms later when no claim
     comes). The commit is most of a claim's cost, so one per group rather than two per
-    nudge. A stop puts claimed rows whose request had not started back to `pending`.
+    nudge. A stop or a 429 puts claimed rows whose request had not started back to
+    `pending` (the claim's attempt undone).
 
     Rates: one paced global rate per platform (`telegram_send_rate`, default 25/s;
     `discord_send_rate`), at most one message per second and one request in flight per
