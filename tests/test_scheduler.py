@@ -368,3 +368,58 @@ async def test_a_429_returns_the_rest_of_the_claimed_group_unsent_and_in_order(
     assert chats.index("5000") < chats.index("5002") < chats.index("5003") < chats.index("5004")
     attempts = [sqlite_store.get_nudge(i).attempts for i in ids]  # type: ignore[union-attr]
     assert attempts == [2, 1, 1, 1, 1]  # only the 429'd one was tried twice
+
+
+async def test_a_429_during_a_slot_wait_leaves_no_claimed_row_through_the_pause(
+    sqlite_store: Storage,
+) -> None:
+    ids = seed(sqlite_store, 5, NOW)
+    messenger = FakeMessenger()
+
+    async def slow_429_first(user: User, reply: Reply) -> SendResult:
+        if user.platform_id == "5000":  # answered while the next row waits for its slot
+            await asyncio.sleep(0.01)
+            return SendResult(Delivery.RETRY_LATER, retry_after=30.0)
+        messenger.sent.append((user.platform_id, reply))
+        return SendResult(Delivery.SENT)
+
+    messenger.send = slow_429_first  # type: ignore[method-assign]
+    nudges = service(sqlite_store, messenger, rates={"telegram": 10.0}, max_in_flight=4)
+    drain = asyncio.create_task(nudges.drain("telegram"))
+    await asyncio.sleep(0.5)  # well inside the 30 s pause
+    statuses = [sqlite_store.get_nudge(i).status for i in ids]  # type: ignore[union-attr]
+    drain.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await drain
+    await nudges.idle()
+    assert "sending" not in statuses  # a kill now would lose nothing
+    assert statuses.count("pending") == 5 - len(messenger.sent)
+
+
+async def test_a_stop_whose_unclaim_hits_a_locked_database_still_stops_and_loses_nothing(
+    sqlite_store: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = seed(sqlite_store, 4, NOW)
+    messenger = FakeMessenger()
+    nudges = service(sqlite_store, messenger, rates={"telegram": 2.0}, max_in_flight=4)
+    unclaim = sqlite_store.unclaim_nudge
+    calls = 0
+
+    def unclaim_failing_once(nudge_id: int) -> bool:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise sqlite3.OperationalError("database is locked")
+        return unclaim(nudge_id)
+
+    monkeypatch.setattr(sqlite_store, "unclaim_nudge", unclaim_failing_once)
+    await nudges.start()
+    for _ in range(100):
+        if messenger.sent:
+            break
+        await asyncio.sleep(0.01)
+    async with asyncio.timeout(5):
+        await nudges.stop()
+    statuses = [sqlite_store.get_nudge(i).status for i in ids]  # type: ignore[union-attr]
+    assert "sending" not in statuses
+    assert statuses.count("sent") == len(messenger.sent)

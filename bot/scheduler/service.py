@@ -58,14 +58,19 @@ class Pacer:
         while (left := self.paused_until - self.clock()) > 0:
             await asyncio.sleep(left)
 
-    async def acquire(self) -> None:
+    async def acquire(self, give_up: Callable[[], bool] | None = None) -> bool:
+        """Wait for the next send slot; False, without taking one, as soon as `give_up()`
+        (checked at least once per interval) says the send should not happen."""
         while True:
+            if give_up is not None and give_up():
+                return False
             now = self.clock()
             wait = max(self.paused_until - now, self._next - now)
             if wait <= 0:
                 break
-            await asyncio.sleep(wait)
+            await asyncio.sleep(wait if give_up is None else min(wait, self.interval))
         self._next = max(self._next, now - self.burst_s) + self.interval
+        return True
 
 
 @dataclass(slots=True)
@@ -85,7 +90,7 @@ class _Sender:
     messenger: Messenger
     pacer: Pacer
     max_in_flight: int | None = None  # None: enough for ~50 ms round trips at the rate
-    limit: asyncio.Semaphore = field(init=False)
+    limit: asyncio.BoundedSemaphore = field(init=False)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     in_flight: set[str] = field(default_factory=set)  # chats with a request in flight
     chat_ready: dict[str, float] = field(default_factory=dict)  # monotonic time of next slot
@@ -97,13 +102,15 @@ class _Sender:
     # Sends Telegram answered, not yet marked: written with the next claim, or after
     # SENT_FLUSH_SECONDS when no claim comes (one transaction per nudge instead of two).
     answered: list[tuple[int, datetime]] = field(default_factory=list)
+    # Claimed rows whose request never started, not yet back to pending (same retries).
+    unsent: list[int] = field(default_factory=list)
     flush_timer: asyncio.TimerHandle | None = None
 
     def __post_init__(self) -> None:
         if self.max_in_flight is None:
             # Few requests in flight: each is a nudge whose fate a kill -9 would leave unknown.
             self.max_in_flight = max(1, min(32, math.ceil(self.pacer.rate * 0.01)))
-        self.limit = asyncio.Semaphore(self.max_in_flight)
+        self.limit = asyncio.BoundedSemaphore(self.max_in_flight)  # a double release raises
 
 
 class NudgeService:
@@ -217,11 +224,11 @@ class NudgeService:
         self._loops.clear()
         await self.idle()
         for _ in range(STOP_FLUSH_ATTEMPTS):
-            if not any(sender.answered for sender in self.senders.values()):
+            if not any(sender.answered or sender.unsent for sender in self.senders.values()):
                 return
             await asyncio.sleep(SENT_FLUSH_SECONDS * 4)
             for sender in self.senders.values():
-                self._flush_answered(sender)
+                self._flush_marks(sender)
         for sender in self.senders.values():
             self._cancel_flush(sender)
             if sender.answered:
@@ -231,13 +238,20 @@ class NudgeService:
                     len(sender.answered),
                     ", ".join(str(nudge_id) for nudge_id, _ in sender.answered[:20]),
                 )
+            if sender.unsent:
+                log.error(
+                    "nudges: %d claimed nudges that were never sent could not be put back "
+                    "(ids %s); the next start records them as interrupted",
+                    len(sender.unsent),
+                    ", ".join(str(nudge_id) for nudge_id in sender.unsent[:20]),
+                )
 
     async def idle(self) -> None:
         """Wait until no send is in flight and every answer is recorded."""
         for sender in self.senders.values():
             while sender.tasks:
                 await asyncio.gather(*list(sender.tasks), return_exceptions=True)
-            self._flush_answered(sender)
+            self._flush_marks(sender)
 
     def wake(self) -> None:
         for sender in self.senders.values():
@@ -416,16 +430,16 @@ class NudgeService:
                 if ready.nudge.id not in claimed:  # re-planned away meanwhile
                     self._unreserve(sender, [group.pop(0)])
                     continue
-                await sender.pacer.acquire()
-                if sender.refetch:
-                    break
+                if not await sender.pacer.acquire(give_up=lambda: sender.refetch):
+                    break  # a 429 paused the sender: not through the pause in `sending`
                 self._start_send(sender, group.pop(0))
                 started += 1
         finally:
-            for ready in group:
-                if ready.nudge.id in claimed:
-                    self.store.unclaim_nudge(ready.nudge.id)
+            unsent = [ready.nudge.id for ready in group if ready.nudge.id in claimed]
             self._unreserve(sender, group)
+            if unsent:
+                sender.unsent.extend(unsent)
+                self._flush_marks(sender)  # never raises: a failure keeps them for a retry
         return started
 
     def _start_send(self, sender: _Sender, ready: _Ready) -> None:
@@ -456,40 +470,49 @@ class NudgeService:
             sender.limit.release()
 
     def _claim(self, sender: _Sender, nudge_ids: Sequence[int]) -> set[int]:
-        """Claim rows for sending (those still pending); the buffered `sent` marks go in the
-        same commit, and leave the buffer only once it succeeded."""
-        answered = list(sender.answered)
+        """Claim rows for sending (those still pending); the buffered marks go in the same
+        commit, and leave their buffers only once it succeeded."""
+        answered, unsent = list(sender.answered), list(sender.unsent)
         with self.store.transaction():
-            if answered:
-                self.store.mark_sent(answered)
+            self._write_marks(answered, unsent)
             claimed = {nudge_id for nudge_id in nudge_ids if self.store.claim_nudge(nudge_id)}
-        self._written(sender, len(answered))
+        self._written(sender, len(answered), len(unsent))
         return claimed
 
-    def _flush_answered(self, sender: _Sender) -> bool:
-        """Write the buffered `sent` marks now (timer, idle, stop); False if that failed."""
-        answered = list(sender.answered)
+    def _flush_marks(self, sender: _Sender) -> bool:
+        """Write the buffered marks now (timer, idle, stop, a group not sent); False if that
+        failed, and then they stay buffered for the next claim or the timer."""
+        answered, unsent = list(sender.answered), list(sender.unsent)
+        if not answered and not unsent:
+            return True
         try:
-            if answered:
-                self.store.mark_sent(answered)
+            with self.store.transaction():
+                self._write_marks(answered, unsent)
         except Exception:  # a locked database: keep the marks, try again shortly
-            log.exception("nudges: recording sent nudges failed; retrying")
+            log.exception("nudges: recording nudge outcomes failed; retrying")
             self._cancel_flush(sender)
             self._schedule_flush(sender)
             return False
-        self._written(sender, len(answered))
+        self._written(sender, len(answered), len(unsent))
         return True
 
-    def _written(self, sender: _Sender, count: int) -> None:
-        """The first `count` buffered marks are committed; no flush is due if none is left."""
-        del sender.answered[:count]
-        if not sender.answered:
+    def _write_marks(self, answered: list[tuple[int, datetime]], unsent: list[int]) -> None:
+        if answered:
+            self.store.mark_sent(answered)
+        for nudge_id in unsent:
+            self.store.unclaim_nudge(nudge_id)
+
+    def _written(self, sender: _Sender, answered: int, unsent: int) -> None:
+        """The first buffered marks are committed; no flush is due if none is left."""
+        del sender.answered[:answered]
+        del sender.unsent[:unsent]
+        if not sender.answered and not sender.unsent:
             self._cancel_flush(sender)
 
     def _schedule_flush(self, sender: _Sender) -> None:
         if sender.flush_timer is None:
             loop = asyncio.get_running_loop()
-            sender.flush_timer = loop.call_later(SENT_FLUSH_SECONDS, self._flush_answered, sender)
+            sender.flush_timer = loop.call_later(SENT_FLUSH_SECONDS, self._flush_marks, sender)
 
     @staticmethod
     def _cancel_flush(sender: _Sender) -> None:
