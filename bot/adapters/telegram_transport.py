@@ -71,6 +71,11 @@ class _Target:
     path: str  # with the query, as sent on the request line
     host_header: bytes
 
+    @property
+    def pool_key(self) -> tuple[bool, str, int]:
+        """Connections are shared by requests to the same scheme, host and port."""
+        return self.tls, self.host, self.port
+
 
 @functools.lru_cache(maxsize=256)
 def _target(url: str) -> _Target:
@@ -292,11 +297,16 @@ class BotApiRequest(BaseRequest):
     async def initialize(self) -> None:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.pool_size)
+
+    def _tls_context(self) -> ssl.SSLContext:
+        """Built at the first HTTPS connection: loading the CA bundle takes a while, and a
+        plain-HTTP Bot API server (local, or the test fake) never needs it."""
         if self._tls is None:
             self._tls = ssl.create_default_context(cafile=certifi.where())
             if not self.verify_tls:
                 self._tls.check_hostname = False
                 self._tls.verify_mode = ssl.CERT_NONE
+        return self._tls
 
     async def shutdown(self) -> None:
         for idle in self._idle.values():
@@ -340,8 +350,7 @@ class BotApiRequest(BaseRequest):
     async def _connection(self, target: _Target, connect_timeout: float | None) -> _Connection:
         """A live idle connection to `target`, or a new one. Nothing is sent yet, so every
         failure here is a `NetworkError` (safe to retry)."""
-        key = (target.tls, target.host, target.port)
-        idle = self._idle.get(key)
+        idle = self._idle.get(target.pool_key)
         loop = asyncio.get_running_loop()
         while idle:
             connection = idle.pop()
@@ -350,7 +359,7 @@ class BotApiRequest(BaseRequest):
                 self._busy.add(connection)
                 return connection
             connection.close()
-        tls = self._tls if target.tls else None
+        tls = self._tls_context() if target.tls else None
         try:
             async with asyncio.timeout(connect_timeout):
                 _, connection = await loop.create_connection(
@@ -416,7 +425,7 @@ class BotApiRequest(BaseRequest):
             connection.close()
             return
         connection.idle_since = asyncio.get_running_loop().time()
-        self._idle.setdefault((target.tls, target.host, target.port), deque()).append(connection)
+        self._idle.setdefault(target.pool_key, deque()).append(connection)
 
 
 async def _take_slot(slots: asyncio.Semaphore, pool_timeout: float | None) -> None:
