@@ -5,12 +5,13 @@ must read (pieces, chunks, closes) against a scripted server."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import socket
 import ssl
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -25,6 +26,38 @@ from bot.adapters.telegram_transport import BotApiRequest, _redacted
 from tests.fakes.telegram_api import FakeTelegram
 
 CHAT = 1001
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def serving(handle: Handler, tls: ssl.SSLContext | None = None) -> AsyncIterator[int]:
+    """A local server running `handle` per connection, for the block; yields its port."""
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=tls)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+@contextlib.asynccontextmanager
+async def opened(request: BotApiRequest) -> AsyncIterator[BotApiRequest]:
+    """`request` initialized for the block, shut down after it."""
+    await request.initialize()
+    try:
+        yield request
+    finally:
+        await request.shutdown()
+
+
+SENT = (
+    b'{"ok": true, "result": {"message_id": 1, "date": 0, "chat": {"id": 1001, "type": "private"}}}'
+)
+
+
+def bot_on(url: str, request: BotApiRequest) -> Bot:
+    """A PTB Bot sending through `request` to a local server at `url` (no getMe)."""
+    return Bot("123:SECRET", base_url=f"{url}/bot", request=request)
 
 
 @pytest.fixture
@@ -79,15 +112,11 @@ async def test_a_dead_server_is_a_network_error() -> None:
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    request = BotApiRequest(2, verify_tls=False)
-    await request.initialize()
-    try:
+    async with opened(BotApiRequest(2, verify_tls=False)) as request:
         with pytest.raises(NetworkError) as error:
             await request.post(f"http://127.0.0.1:{port}/bot123:SECRET/getMe")
-        assert not isinstance(error.value, TimedOut)  # nothing was sent: a retry is safe
-        assert "SECRET" not in str(error.value)
-    finally:
-        await request.shutdown()
+    assert not isinstance(error.value, TimedOut)  # nothing was sent: a retry is safe
+    assert "SECRET" not in str(error.value)
 
 
 async def test_a_connection_lost_after_sending_is_an_unknown_outcome_and_not_retried() -> None:
@@ -99,22 +128,17 @@ async def test_a_connection_lost_after_sending_is_an_unknown_outcome_and_not_ret
         requests += 1
         writer.close()
 
-    server = await asyncio.start_server(read_then_hang_up, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
     limiter = RetryingRateLimiter(overall_max_rate=100, backoff=0.01)
-    request = BotApiRequest(2, verify_tls=False)
-    bot = ExtBot(
-        "123:SECRET", base_url=f"http://127.0.0.1:{port}/bot", request=request, rate_limiter=limiter
-    )
-    await request.initialize()
     await limiter.initialize()
-    try:
+    async with serving(read_then_hang_up) as port, opened(BotApiRequest(2)) as request:
+        bot = ExtBot(
+            "123:SECRET",
+            base_url=f"http://127.0.0.1:{port}/bot",
+            request=request,
+            rate_limiter=limiter,
+        )
         with pytest.raises(TimedOut, match="may have been carried out"):
             await bot.send_message(CHAT, "did it arrive?")
-    finally:
-        await request.shutdown()
-        server.close()
-        await server.wait_closed()
     assert requests == 1
 
 
@@ -122,14 +146,10 @@ async def test_an_upload_to_a_server_that_stops_reading_times_out() -> None:
     async def never_read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await asyncio.sleep(30)
 
-    server = await asyncio.start_server(never_read, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    bot = Bot("123:SECRET", base_url=f"http://127.0.0.1:{port}/bot", request=BotApiRequest(2))
-    await bot._request[1].initialize()  # no getMe: the server never answers
-    try:
+    async with serving(never_read) as port, opened(BotApiRequest(2)) as request:
         async with asyncio.timeout(10):
             with pytest.raises(TimedOut):
-                await bot.send_document(
+                await bot_on(f"http://127.0.0.1:{port}", request).send_document(
                     CHAT,
                     document=bytes(32 * 2**20),  # more than the socket buffers take in
                     write_timeout=0.5,
@@ -137,10 +157,6 @@ async def test_an_upload_to_a_server_that_stops_reading_times_out() -> None:
                     connect_timeout=0.5,
                     pool_timeout=0.5,
                 )
-    finally:
-        await bot._request[1].shutdown()
-        server.close()
-        await server.wait_closed()
 
 
 async def test_waiting_too_long_for_a_pooled_connection_sends_nothing(
@@ -234,16 +250,8 @@ class ScriptedServer:
 @pytest.fixture
 async def scripted() -> AsyncIterator[tuple[ScriptedServer, str, BotApiRequest]]:
     script = ScriptedServer([])
-    server = await asyncio.start_server(script.handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    request = BotApiRequest(2, verify_tls=False)
-    await request.initialize()
-    try:
+    async with serving(script.handle) as port, opened(BotApiRequest(2)) as request:
         yield script, f"http://127.0.0.1:{port}/bot123:SECRET/getMe", request
-    finally:
-        await request.shutdown()
-        server.close()
-        await server.wait_closed()
 
 
 async def test_the_next_request_reuses_the_connection(
@@ -330,59 +338,45 @@ async def test_a_garbled_answer_is_an_unknown_outcome(
 
 
 @pytest.fixture
-async def https_server() -> AsyncIterator[tuple[str, trustme.CA]]:
-    """A server that answers every request with `answer()` over TLS, for "localhost"."""
-    ca = trustme.CA()
+def ca() -> trustme.CA:
+    """A throwaway certificate authority; `server_tls` holds its certificate for localhost."""
+    return trustme.CA()
+
+
+def server_tls(ca: trustme.CA) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("localhost").configure_cert(context)
-    script = ScriptedServer([answer()] * 10)
-    server = await asyncio.start_server(script.handle, "127.0.0.1", 0, ssl=context)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        yield f"https://localhost:{port}/bot123:SECRET/getMe", ca
-    finally:
-        server.close()
-        await server.wait_closed()
+    return context
 
 
-async def test_https_is_verified_against_the_given_ca(
-    https_server: tuple[str, trustme.CA],
-) -> None:
-    url, ca = https_server
+def trusting(ca: trustme.CA) -> ssl.SSLContext:
+    """A client context that trusts `ca`."""
     context = ssl.create_default_context()
     ca.configure_trust(context)
-    request = BotApiRequest(2, tls=context)
-    await request.initialize()
-    try:
-        assert await request.post(url) == {"n": 1}
-    finally:
-        await request.shutdown()
+    return context
+
+
+@pytest.fixture
+async def https_url(ca: trustme.CA) -> AsyncIterator[str]:
+    """A server that answers every request with `answer()` over TLS, for "localhost"."""
+    async with serving(ScriptedServer([answer()] * 10).handle, server_tls(ca)) as port:
+        yield f"https://localhost:{port}/bot123:SECRET/getMe"
+
+
+async def test_https_is_verified_against_the_given_ca(https_url: str, ca: trustme.CA) -> None:
+    async with opened(BotApiRequest(2, tls=trusting(ca))) as request:
+        assert await request.post(https_url) == {"n": 1}
 
 
 async def test_an_untrusted_certificate_is_a_network_error_and_sends_nothing(
-    https_server: tuple[str, trustme.CA],
+    https_url: str,
 ) -> None:
-    url, _ = https_server
-    request = BotApiRequest(2)  # certifi's CAs: the test CA is not among them
-    await request.initialize()
-    try:
+    async with opened(BotApiRequest(2)) as request:  # certifi's CAs: not the test CA
         with pytest.raises(NetworkError) as error:
-            await request.post(url)
-        assert not isinstance(error.value, TimedOut)
-        assert "CERTIFICATE_VERIFY_FAILED" in str(error.value)
-        assert "SECRET" not in str(error.value)
-    finally:
-        await request.shutdown()
-
-
-SENT = (
-    b'{"ok": true, "result": {"message_id": 1, "date": 0, "chat": {"id": 1001, "type": "private"}}}'
-)
-
-
-def bot_on(url: str, request: BotApiRequest) -> Bot:
-    """A PTB Bot sending through `request` to a local server at `url` (no getMe)."""
-    return Bot("123:SECRET", base_url=f"{url}/bot", request=request)
+            await request.post(https_url)
+    assert not isinstance(error.value, TimedOut)
+    assert "CERTIFICATE_VERIFY_FAILED" in str(error.value)
+    assert "SECRET" not in str(error.value)
 
 
 async def read_slowly(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -399,25 +393,17 @@ async def read_slowly(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     writer.close()
 
 
-async def test_a_slow_https_upload_has_the_write_and_read_timeouts_together() -> None:
-    ca = trustme.CA()
-    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("localhost").configure_cert(server_tls)
-    client_tls = ssl.create_default_context()
-    ca.configure_trust(client_tls)
-    server = await asyncio.start_server(read_slowly, "127.0.0.1", 0, ssl=server_tls)
-    port = server.sockets[0].getsockname()[1]
-    request = BotApiRequest(2, tls=client_tls)
-    await request.initialize()
-    try:  # ~2 s to read 4 MB: longer than the read timeout alone
+async def test_a_slow_https_upload_has_the_write_and_read_timeouts_together(
+    ca: trustme.CA,
+) -> None:
+    async with (
+        serving(read_slowly, server_tls(ca)) as port,
+        opened(BotApiRequest(2, tls=trusting(ca))) as request,
+    ):  # ~2 s to read 4 MB: longer than the read timeout alone
         sent = await bot_on(f"https://localhost:{port}", request).send_document(
             CHAT, document=bytes(4 * 2**20), read_timeout=0.5, write_timeout=20
         )
-        assert sent.message_id == 1
-    finally:
-        await request.shutdown()
-        server.close()
-        await server.wait_closed()
+    assert sent.message_id == 1
 
 
 async def test_a_timed_out_upload_stops_sending() -> None:
@@ -435,12 +421,8 @@ async def test_a_timed_out_upload_stops_sending() -> None:
         received.append(total)
         writer.close()
 
-    server = await asyncio.start_server(stall_then_read, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    request = BotApiRequest(2, verify_tls=False)
-    await request.initialize()
     size = 32 * 2**20
-    try:
+    async with serving(stall_then_read) as port, opened(BotApiRequest(2)) as request:
         with pytest.raises(TimedOut):
             await bot_on(f"http://127.0.0.1:{port}", request).send_document(
                 CHAT, document=bytes(size), read_timeout=0.2, write_timeout=0.2
@@ -448,10 +430,6 @@ async def test_a_timed_out_upload_stops_sending() -> None:
         async with asyncio.timeout(10):
             while not received:
                 await asyncio.sleep(0.05)
-    finally:
-        await request.shutdown()
-        server.close()
-        await server.wait_closed()
     assert received[0] < size  # the rest was dropped, not uploaded after the error
 
 
@@ -476,15 +454,13 @@ async def test_a_close_that_arrived_unseen_does_not_swallow_the_next_request() -
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    request = BotApiRequest(2, verify_tls=False)
-    await request.initialize()
     url = f"http://127.0.0.1:{port}/bot123:SECRET/getMe"
     try:
-        assert await request.post(url) == {"n": 1}
-        time.sleep(0.3)  # blocks the loop: the close arrives, unprocessed
-        assert await request.post(url) == {"n": 1}
+        async with opened(BotApiRequest(2)) as request:
+            assert await request.post(url) == {"n": 1}
+            time.sleep(0.3)  # blocks the loop: the close arrives, unprocessed
+            assert await request.post(url) == {"n": 1}
     finally:
-        await request.shutdown()
         thread.join(5)
         listener.close()
     assert len(connections) == 2
