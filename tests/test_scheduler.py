@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -65,6 +66,14 @@ def seed(store: Storage, count: int, due: datetime, step: timedelta = timedelta(
         assert nudge_id is not None
         ids.append(nudge_id)
     return ids
+
+
+async def poll(condition: Callable[[], object], seconds: float = 2.0, step: float = 0.01) -> None:
+    """Wait until `condition()` holds or `seconds` pass; the test's asserts then tell."""
+    for _ in range(int(seconds / step)):
+        if condition():
+            return
+        await asyncio.sleep(step)
 
 
 def service(store: Storage, messenger: FakeMessenger, **kwargs: object) -> NudgeService:
@@ -200,10 +209,7 @@ async def test_start_and_stop_with_apscheduler_sends_due_nudges(sqlite_store: St
     nudges = service(sqlite_store, messenger, poll_seconds=0.05)
     await nudges.start()
     try:
-        for _ in range(200):
-            if len(messenger.sent) == 3:
-                break
-            await asyncio.sleep(0.01)
+        await poll(lambda: len(messenger.sent) == 3)
     finally:
         await nudges.stop()
     assert len(messenger.sent) == 3
@@ -248,10 +254,11 @@ async def test_the_last_sent_mark_is_written_without_another_claim(sqlite_store:
     [only] = seed(sqlite_store, 1, NOW)
     nudges = service(sqlite_store, FakeMessenger())
     await nudges.drain("telegram")
-    for _ in range(100):
-        await asyncio.sleep(SENT_FLUSH_SECONDS / 10)
-        if sqlite_store.get_nudge(only).status == "sent":  # type: ignore[union-attr]
-            break
+    await poll(
+        lambda: sqlite_store.get_nudge(only).status == "sent",  # type: ignore[union-attr]
+        seconds=SENT_FLUSH_SECONDS * 10,
+        step=SENT_FLUSH_SECONDS / 10,
+    )
     assert sqlite_store.get_nudge(only).status == "sent"  # type: ignore[union-attr]
     (sent_at,) = sqlite_store.db.execute(
         "SELECT sent_at FROM nudges WHERE id = ?", [only]
@@ -277,10 +284,7 @@ async def test_start_up_sends_the_due_backlog_before_planning_everyone(
     nudges.extend_horizon = extend_horizon  # type: ignore[method-assign]
     await nudges.start()
     try:
-        for _ in range(200):
-            if sqlite_store.pending_nudges_of(planned.id):
-                break
-            await asyncio.sleep(0.01)
+        await poll(lambda: sqlite_store.pending_nudges_of(planned.id))
     finally:
         await nudges.stop()
     assert sent_before_planning == [3]
@@ -338,10 +342,7 @@ async def test_one_commit_claims_a_group_and_a_stop_returns_its_unsent_rows(
     messenger = FakeMessenger()
     nudges = service(sqlite_store, messenger, rates={"telegram": 5.0}, max_in_flight=4)
     drain = asyncio.create_task(nudges.drain("telegram"))
-    for _ in range(100):
-        if messenger.sent:
-            break
-        await asyncio.sleep(0.01)
+    await poll(lambda: messenger.sent, seconds=1.0)
     statuses = [sqlite_store.get_nudge(i).status for i in ids]  # type: ignore[union-attr]
     assert statuses.count("pending") == 0  # all four claimed at once, sent 1 per 0.2 s
     drain.cancel()
@@ -414,10 +415,7 @@ async def test_a_stop_whose_unclaim_hits_a_locked_database_still_stops_and_loses
 
     monkeypatch.setattr(sqlite_store, "unclaim_nudge", unclaim_failing_once)
     await nudges.start()
-    for _ in range(100):
-        if messenger.sent:
-            break
-        await asyncio.sleep(0.01)
+    await poll(lambda: messenger.sent, seconds=1.0)
     async with asyncio.timeout(5):
         await nudges.stop()
     statuses = [sqlite_store.get_nudge(i).status for i in ids]  # type: ignore[union-attr]
