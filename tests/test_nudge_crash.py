@@ -8,9 +8,10 @@ recorded as failed "interrupted: delivery unknown" and never resent.
 - The first test kills the bot at the moment that makes duplicates: Telegram has carried out
   the sends in flight, but their answers have not come back (the fake holds them). After
   the restart every user has exactly one nudge.
-- The second kills it at an arbitrary moment. A kill in the microseconds between a claim's
-  commit and its request leaving the process loses that one nudge (recorded as
-  interrupted); the assertion is no duplicates and nothing lost without a record.
+- The second kills it at an arbitrary moment. A kill between a claim's commit and its
+  request leaving the process (at most `max_in_flight` send intervals, 10 ms here) loses
+  those nudges (recorded as interrupted); the assertion is no duplicates and nothing lost
+  without a record.
 """
 
 from __future__ import annotations
