@@ -23,13 +23,14 @@ log = logging.getLogger(__name__)
 
 async def run_bot(settings: Settings) -> int:
     """Run until the adapters stop; returns the process exit code."""
-    with Storage(settings.bot_db_path) as store:
-        coach = Coach(store, default_tz=settings.bot_default_tz)
+    clock = settings.clock
+    with Storage(settings.bot_db_path, clock=clock) as store:
+        coach = Coach(store, clock=clock, default_tz=settings.bot_default_tz)
         if not settings.telegram_token and not settings.discord_token:
             chat = ConsoleChat(coach, files_dir=settings.bot_db_path.parent / "exports")
             if settings.bot_log_level == "INFO":
                 logging.getLogger().setLevel(logging.WARNING)  # keep the chat readable
-            async with run_nudges(store, settings, [chat], library=coach.library):
+            async with run_nudges(store, settings, [chat], library=coach.library, clock=clock):
                 await chat.run()  # nudges due while the chat is open are printed in it
             return 0
         if settings.discord_token:
@@ -47,7 +48,7 @@ async def run_bot(settings: Settings) -> int:
         # Nudges stop first: their sends need the adapter's HTTP session until the last one.
         async with (
             adapter.running(),
-            run_nudges(store, settings, [adapter], library=coach.library),
+            run_nudges(store, settings, [adapter], library=coach.library, clock=clock),
         ):
             await until_stopped()
         return 0

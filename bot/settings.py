@@ -10,9 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import AwareDatetime, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.core.clock import Clock, clock_starting_at, system_clock
 from bot.core.timeplan import parse_timezone
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -39,6 +40,14 @@ class Settings(BaseSettings):
     bot_log_level: LogLevel = "INFO"
     bot_default_tz: str = "UTC"
     bot_nudge_grace_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    bot_clock_start: AwareDatetime | None = None  # tests and demos: run as if it were then
+
+    @property
+    def clock(self) -> Clock:
+        """The one clock the coach, the scheduler and the storage share."""
+        if self.bot_clock_start is None:
+            return system_clock
+        return clock_starting_at(self.bot_clock_start)
 
     @field_validator("bot_default_tz")
     @classmethod

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
+from bot.core.clock import Clock, system_clock
 from bot.core.memory import as_json_dict, utc
 from bot.core.records import (
     PLANNED_KINDS,
@@ -173,10 +174,6 @@ def _opt_dt(text: str | None) -> datetime | None:
     return None if text is None else _dt(text)
 
 
-def _now() -> str:
-    return _iso(datetime.now(UTC))
-
-
 _USER_COLUMNS = (
     "id, platform, platform_id, tz, lead_minutes, quiet_start, quiet_end, paused, "
     "unreachable, onboarded, massage_day, massage_time, massage_target, chat_id, dialog, "
@@ -272,8 +269,9 @@ def _nudge(row: tuple[Any, ...]) -> Nudge:
 class Storage:
     """The bot's SQLite file. Open once per process; `close()` or use as a context manager."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, clock: Clock = system_clock) -> None:
         self.path = str(path)
+        self.clock = clock
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, check_same_thread=False, timeout=10.0)
@@ -321,7 +319,7 @@ class Storage:
         sql = f"SELECT {_USER_COLUMNS} FROM users WHERE platform = ? AND platform_id = ?"
         row = self._execute(sql, (platform, platform_id)).fetchone()
         if row is None:
-            new = User(0, platform, platform_id, default_tz, created_at=datetime.now(UTC))
+            new = User(0, platform, platform_id, default_tz, created_at=self.clock())
             cursor = self._execute(
                 f"INSERT OR IGNORE INTO users ({_USER_COLUMNS}) VALUES (NULL{', ?' * 15})",
                 _user_values(new),
@@ -480,7 +478,15 @@ class Storage:
         status: str,
         error: str | None,
     ) -> int | None:
-        values = (user_id, kind, _iso(due_at), json.dumps(payload), status, error, _now())
+        values = (
+            user_id,
+            kind,
+            _iso(due_at),
+            json.dumps(payload),
+            status,
+            error,
+            _iso(self.clock()),
+        )
         ref = payload.get("ref")
         if ref is None:
             cursor = self._execute(
@@ -645,7 +651,7 @@ class Storage:
         if status not in NUDGE_STATUSES:
             raise ValueError(f"unknown nudge status {status!r}")
         if status == "sent" and sent_at is None:
-            sent_at = datetime.now(UTC)
+            sent_at = self.clock()
         cursor = self._execute(
             "UPDATE nudges SET status = ?, error = ?, sent_at = COALESCE(?, sent_at) WHERE id = ?",
             (status, error, None if sent_at is None else _iso(sent_at), nudge_id),

@@ -12,6 +12,10 @@ recorded as failed "interrupted: delivery unknown" and never resent.
   request leaving the process (at most `max_in_flight` send intervals, 10 ms here) loses
   those nudges (recorded as interrupted); the assertion is no duplicates and nothing lost
   without a record.
+
+The bot runs at a fixed instant (`BOT_CLOCK_START`, carried on across the restart): 48 hours
+before the first Saturday of a month, when the restarted bot plans the monthly massage
+check-in into the outbox. "Drained" means nothing *due* is left, whatever is planned ahead.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.clock import Clock, clock_starting_at
 from bot.scheduler.service import INTERRUPTED
 from bot.storage import Storage
 from tests.fakes.telegram_api import FakeTelegram
@@ -37,10 +42,18 @@ FIRST_CHAT = 700_000_000
 EVERY_CHAT = range(FIRST_CHAT, FIRST_CHAT + USERS)
 ONE_EACH = Counter(dict.fromkeys(EVERY_CHAT, 1))
 MAX_IN_FLIGHT = 2  # NudgeService default at 200/s: ceil(200 * 0.01)
+# Thursday 3 Dec 2026: the massage check-in of Saturday 5 Dec 10:00 is inside the horizon.
+START = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 
 
-def seed(db_path: Path) -> None:
-    now = datetime.now(UTC)
+@pytest.fixture
+def clock() -> Clock:
+    """The bot's clock in every process of a test: START when the test begins."""
+    return clock_starting_at(START)
+
+
+def seed(db_path: Path, clock: Clock) -> None:
+    now = clock()
     session = (now + timedelta(minutes=30)).isoformat()
     with Storage(db_path) as store, store.transaction():
         for n in range(USERS):
@@ -57,9 +70,12 @@ def seed(db_path: Path) -> None:
             )
 
 
-def start_bot(db_path: Path, fake: FakeTelegram, log: Path) -> subprocess.Popen[bytes]:
+def start_bot(
+    db_path: Path, fake: FakeTelegram, log: Path, clock: Clock
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
+        "BOT_CLOCK_START": clock().isoformat(),
         "BOT_DB_PATH": str(db_path),
         "TELEGRAM_BOT_TOKEN": fake.token,
         "TELEGRAM_BASE_URL": fake.base_url,
@@ -86,10 +102,12 @@ async def wait_for(condition, timeout: float, what: str) -> None:  # type: ignor
         await asyncio.sleep(0.05)
 
 
-async def start_fan_out(db_path: Path, fake: FakeTelegram, log: Path) -> subprocess.Popen[bytes]:
+async def start_fan_out(
+    db_path: Path, fake: FakeTelegram, log: Path, clock: Clock
+) -> subprocess.Popen[bytes]:
     """Seed the users and start the bot; returns once a few hundred nudges have gone out."""
-    seed(db_path)
-    bot = start_bot(db_path, fake, log)
+    seed(db_path, clock)
+    bot = start_bot(db_path, fake, log, clock)
     try:
         await wait_for(lambda: sent(fake) >= 300, 60, "the first few hundred nudges")
     except BaseException:
@@ -105,13 +123,16 @@ def kill_9(bot: subprocess.Popen[bytes], fake: FakeTelegram) -> None:
     assert sent(fake) < USERS, "the fan-out finished before the kill; nothing was tested"
 
 
-async def restart_and_drain(db_path: Path, fake: FakeTelegram, log: Path) -> None:
-    bot = start_bot(db_path, fake, log)
+async def restart_and_drain(db_path: Path, fake: FakeTelegram, log: Path, clock: Clock) -> None:
+    bot = start_bot(db_path, fake, log, clock)
     try:
 
         def drained() -> bool:
-            c = counts(db_path)
-            return c["pending"] == 0 and c["sending"] == 0
+            """Nothing due is pending or in flight; nudges planned for later may wait."""
+            with Storage(db_path) as store:
+                due = store.next_due("telegram")
+                in_flight = store.nudge_counts()["sending"]
+            return in_flight == 0 and (due is None or due > clock())
 
         await wait_for(drained, 90, "the outbox to drain after the restart")
     finally:
@@ -132,10 +153,11 @@ def nudges_per_chat(fake: FakeTelegram) -> Counter[int]:
 
 
 def outbox(db_path: Path) -> list[tuple[int, str, str | None]]:
-    """(chat, status, error) of every nudge row."""
+    """(chat, status, error) of every seeded pre-workout nudge (not what was planned after)."""
     with Storage(db_path) as store:
         rows = store.db.execute(
-            "SELECT u.chat_id, n.status, n.error FROM nudges n JOIN users u ON u.id = n.user_id"
+            "SELECT u.chat_id, n.status, n.error FROM nudges n JOIN users u ON u.id = n.user_id "
+            "WHERE n.kind = 'pre_workout'"
         ).fetchall()
     return [(int(chat), status, error) for chat, status, error in rows]
 
@@ -146,11 +168,11 @@ def interrupted_chats(rows: list[tuple[int, str, str | None]]) -> set[int]:
 
 @pytest.mark.slow
 async def test_kill_9_while_answers_are_in_flight_every_user_gets_exactly_one(
-    tmp_path: Path,
+    tmp_path: Path, clock: Clock
 ) -> None:
     db_path, log = tmp_path / "bot.sqlite3", tmp_path / "bot.log"
     async with FakeTelegram() as fake:
-        bot = await start_fan_out(db_path, fake, log)
+        bot = await start_fan_out(db_path, fake, log, clock)
         fake.hold_answers("sendMessage")
         await wait_for(
             lambda: (
@@ -163,7 +185,7 @@ async def test_kill_9_while_answers_are_in_flight_every_user_gets_exactly_one(
         kill_9(bot, fake)
         held = {int(call.params["chat_id"]) for call in fake.held_calls("sendMessage")}
         fake.release_answers()
-        await restart_and_drain(db_path, fake, log)
+        await restart_and_drain(db_path, fake, log, clock)
         per_chat = nudges_per_chat(fake)
 
     assert per_chat == ONE_EACH
@@ -174,11 +196,11 @@ async def test_kill_9_while_answers_are_in_flight_every_user_gets_exactly_one(
 
 
 @pytest.mark.slow
-async def test_kill_9_at_any_moment_sends_no_nudge_twice(tmp_path: Path) -> None:
+async def test_kill_9_at_any_moment_sends_no_nudge_twice(tmp_path: Path, clock: Clock) -> None:
     db_path, log = tmp_path / "bot.sqlite3", tmp_path / "bot.log"
     async with FakeTelegram() as fake:
-        kill_9(await start_fan_out(db_path, fake, log), fake)
-        await restart_and_drain(db_path, fake, log)
+        kill_9(await start_fan_out(db_path, fake, log, clock), fake)
+        await restart_and_drain(db_path, fake, log, clock)
         per_chat = nudges_per_chat(fake)
 
     duplicates = {chat: n for chat, n in per_chat.items() if n > 1}
@@ -193,11 +215,11 @@ async def test_kill_9_at_any_moment_sends_no_nudge_twice(tmp_path: Path) -> None
 
 @pytest.mark.slow
 async def test_sigterm_mid_fan_out_records_every_send_and_the_restart_finishes(
-    tmp_path: Path,
+    tmp_path: Path, clock: Clock
 ) -> None:
     db_path, log = tmp_path / "bot.sqlite3", tmp_path / "bot.log"
     async with FakeTelegram() as fake:
-        bot = await start_fan_out(db_path, fake, log)
+        bot = await start_fan_out(db_path, fake, log, clock)
         # Answers take 0.3 s from here: sends are in flight at SIGTERM, and the nudges must
         # stop (waiting for them) before the Telegram adapter closes its connections.
         fake.delay_next("sendMessage", 0.3, times=4 * MAX_IN_FLIGHT)
@@ -208,7 +230,7 @@ async def test_sigterm_mid_fan_out_records_every_send_and_the_restart_finishes(
         at_stop = counts(db_path)
         assert at_stop["sending"] == at_stop["failed"] == 0
         assert at_stop["sent"] == sent(fake) < USERS
-        await restart_and_drain(db_path, fake, log)
+        await restart_and_drain(db_path, fake, log, clock)
         per_chat = nudges_per_chat(fake)
 
     assert per_chat == ONE_EACH

@@ -21,6 +21,7 @@ from bot.core.replies import Reply
 from bot.scheduler import NudgeService, Pacer
 from bot.scheduler.service import SENT_FLUSH_SECONDS
 from bot.storage import Storage
+from tests.conversation import FakeClock
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -421,3 +422,54 @@ async def test_a_stop_whose_unclaim_hits_a_locked_database_still_stops_and_loses
     statuses = [sqlite_store.get_nudge(i).status for i in ids]  # type: ignore[union-attr]
     assert "sending" not in statuses
     assert statuses.count("sent") == len(messenger.sent)
+
+
+# Instants the calendar makes special. At each, a day of the bot's life (planning every
+# hour, draining every minute) sends every due nudge exactly once and leaves nothing due.
+SPECIAL_INSTANTS = {
+    "first Saturday of the month": datetime(2026, 12, 5, 8, 0, tzinfo=UTC),  # massage check-in
+    "the 15th": datetime(2026, 12, 15, 8, 0, tzinfo=UTC),  # behind on massages
+    "31 December": datetime(2026, 12, 31, 12, 0, tzinfo=UTC),
+    "29 February": datetime(2028, 2, 29, 8, 0, tzinfo=UTC),
+    "spring forward in Berlin": datetime(2027, 3, 28, 0, 0, tzinfo=UTC),
+    "fall back in Berlin": datetime(2026, 10, 25, 0, 0, tzinfo=UTC),
+    "spring forward in New York": datetime(2027, 3, 14, 5, 0, tzinfo=UTC),
+    "fall back in New York": datetime(2026, 11, 1, 4, 0, tzinfo=UTC),
+}
+
+
+@pytest.mark.parametrize("start", SPECIAL_INSTANTS.values(), ids=SPECIAL_INSTANTS.keys())
+async def test_a_day_at_a_special_instant_sends_every_due_nudge_once(
+    sqlite_store: Storage, start: datetime
+) -> None:
+    clock = FakeClock(start)
+    for n, zone in enumerate(("Europe/Berlin", "America/New_York", "UTC")):
+        user = sqlite_store.user_for("telegram", f"{zone}-{n}", zone)
+        user.onboarded = True
+        sqlite_store.save_user(user)
+        for weekday in range(7):
+            sqlite_store.add_schedule(user.id, "02:30", weekday=weekday, workout="run")
+            sqlite_store.add_schedule(user.id, "10:15", weekday=weekday)
+    messenger = FakeMessenger()
+    nudges = service(sqlite_store, messenger, clock=clock)
+    for minute in range(24 * 60):
+        if minute % 60 == 0:
+            await nudges.extend_horizon()
+        await nudges.drain("telegram", wait=True)
+        due = sqlite_store.next_due("telegram")
+        assert due is None or due > clock.now, f"left due at {clock.now}"
+        clock.advance(minutes=1)
+    await nudges.idle()
+    rows = sqlite_store.db.execute(
+        "SELECT user_id, kind, due_at, status FROM nudges WHERE due_at < ?",
+        (clock.now.isoformat(),),
+    ).fetchall()
+    assert {status for *_, status in rows} <= {"sent", "skipped", "missed"}
+    sent = [(user_id, kind, due_at) for user_id, kind, due_at, status in rows if status == "sent"]
+    assert len(sent) == len(set(sent)) == len(messenger.sent)
+    kinds = Counter(kind for _, kind, _ in sent)
+    assert kinds["pre_workout"] >= 3 * 2  # each user's two sessions of the day, at least
+    expected_massage = {5: "massage", 15: "massage_behind"}.get(start.day)
+    assert {k for k in kinds if k != "pre_workout"} == ({expected_massage} - {None})
+    if expected_massage:
+        assert kinds[expected_massage] == 3  # once for each user, in their own zone

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,13 @@ SECRET = "123456:VERY-SECRET-TOKEN"
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)  # no stray .env from the repository
-    for name in ("TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN", "BOT_DEFAULT_TZ", "BOT_LOG_LEVEL"):
+    for name in (
+        "TELEGRAM_BOT_TOKEN",
+        "DISCORD_BOT_TOKEN",
+        "BOT_DEFAULT_TZ",
+        "BOT_LOG_LEVEL",
+        "BOT_CLOCK_START",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -63,3 +70,16 @@ def test_errors_never_echo_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_settings_repr_hides_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", SECRET)
     assert SECRET not in repr(load_settings())
+
+
+def test_the_clock_runs_on_from_bot_clock_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_CLOCK_START", "2028-02-29T23:59:00+01:00")
+    now = load_settings().clock()
+    assert now.tzinfo is not None
+    assert timedelta(0) <= now - datetime(2028, 2, 29, 22, 59, tzinfo=UTC) < timedelta(seconds=5)
+
+
+def test_a_clock_start_without_a_zone_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_CLOCK_START", "2028-02-29T23:59:00")
+    with pytest.raises(SettingsError, match="BOT_CLOCK_START"):
+        load_settings()

@@ -15,10 +15,10 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import fields
-from datetime import UTC, datetime
 from operator import attrgetter
 
 from bot.core import account, massage, nudges, onboarding, routine, soreness, training_schedule
+from bot.core.clock import Clock, system_clock
 from bot.core.content import Library, default_library
 from bot.core.parsing import Parsed, parse_message
 from bot.core.records import Store, User
@@ -46,12 +46,12 @@ class Coach:
         self,
         store: Store,
         library: Library | None = None,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock = system_clock,
         default_tz: str = "UTC",
     ) -> None:
         self.store = store
         self.library = library or default_library()
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock
         self.default_tz = default_tz
         self.commands: dict[str, Handler] = {
             "start": lambda turn, _: onboarding.start(turn),

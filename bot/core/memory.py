@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from itertools import count
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from bot.core.clock import Clock, system_clock
 from bot.core.records import (
     PLANNED_KINDS,
     MassageRecord,
@@ -71,7 +72,8 @@ class MemoryStore:
         """No rollback in memory: a failed turn's writes stay (tests check SQLite for that)."""
         yield
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock = system_clock) -> None:
+        self.clock = clock
         self._ids = count(1)
         self._users: dict[int, User] = {}
         self._keys: dict[tuple[str, str], int] = {}
@@ -103,7 +105,7 @@ class MemoryStore:
                 platform=platform,
                 platform_id=platform_id,
                 tz=default_tz,
-                created_at=datetime.now(UTC),
+                created_at=self.clock(),
             )
         return _copy_user(self._users[user_id])
 

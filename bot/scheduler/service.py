@@ -16,6 +16,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.adapters.base import Delivery, Messenger, SendResult
+from bot.core.clock import Clock, system_clock
 from bot.core.content import Library, default_library
 from bot.core.nudges import HORIZON, Drop, plan_nudges, render_nudge
 from bot.core.records import Nudge, User
@@ -124,7 +125,7 @@ class NudgeService:
         rates: Mapping[str, float] | None = None,
         library: Library | None = None,
         grace: timedelta = timedelta(minutes=15),
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock = system_clock,
         horizon: timedelta = HORIZON,
         extend_every: timedelta = timedelta(hours=1),
         max_in_flight: int | None = None,
@@ -134,7 +135,7 @@ class NudgeService:
         self.store = store
         self.library = library or default_library()
         self.grace = grace
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock
         self.horizon = horizon
         self.extend_every = extend_every
         self.per_chat_interval = per_chat_interval
@@ -315,7 +316,8 @@ class NudgeService:
             if self.scheduler is not None and seconds > 0:
                 self.scheduler.add_job(
                     _wake,
-                    DateTrigger(run_date=due, timezone=UTC),
+                    # APScheduler waits in real time; the bot's clock may be shifted.
+                    DateTrigger(run_date=datetime.now(UTC) + (due - self.clock()), timezone=UTC),
                     args=(sender,),
                     id=f"nudge-wake-{platform}",
                     replace_existing=True,
@@ -522,7 +524,7 @@ class NudgeService:
 
     def _record(self, sender: _Sender, nudge: Nudge, user: User, result: SendResult) -> None:
         if result.delivery is Delivery.SENT:
-            sender.answered.append((nudge.id, datetime.now(UTC)))
+            sender.answered.append((nudge.id, self.clock()))
             sender.sent += 1
             self._schedule_flush(sender)
         elif result.delivery is Delivery.RETRY_LATER:
@@ -553,9 +555,10 @@ async def run_nudges(
     messengers: Sequence[Messenger],
     *,
     library: Library | None = None,
+    clock: Clock = system_clock,
 ) -> AsyncIterator[NudgeService]:
     """Run a `NudgeService` for `messengers` for the duration of the block."""
-    service = NudgeService.from_settings(store, settings, messengers, library=library)
+    service = NudgeService.from_settings(store, settings, messengers, library=library, clock=clock)
     await service.start()
     try:
         yield service
