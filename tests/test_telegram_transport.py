@@ -334,6 +334,24 @@ async def test_a_garbled_answer_is_an_unknown_outcome(
         await request.post(url)
 
 
+async def test_errors_carry_no_exception_that_holds_the_token(
+    scripted: tuple[ScriptedServer, str, BotApiRequest],
+) -> None:
+    """aiohttp's exceptions hold the request's URL, and with it the token: PTB's error is
+    raised without them, neither as its cause nor as its context."""
+    script, url, request = scripted
+    script.answers = [b"SMTP ready\r\n\r\n"]
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/bot123:SECRET/getMe"
+    for target, expected in ((url, TimedOut), (dead, NetworkError)):
+        with pytest.raises(expected) as error:
+            await request.post(target)
+        assert error.value.__cause__ is None
+        assert error.value.__context__ is None
+        assert "SECRET" not in repr(error.value)
+
+
 # --- HTTPS -----------------------------------------------------------------------------
 
 
