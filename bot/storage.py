@@ -540,6 +540,14 @@ class Storage:
         )
         return [_nudge(row) for row in self._execute(sql, (user_id,)).fetchall()]
 
+    def latest_sent_nudge(self, user_id: int, since: datetime) -> tuple[Nudge, datetime] | None:
+        sql = (
+            f"SELECT {_NUDGE_COLUMNS}, sent_at FROM nudges WHERE user_id = ? AND status = 'sent' "
+            "AND sent_at >= ? ORDER BY sent_at DESC, id DESC LIMIT 1"
+        )
+        row = self._execute(sql, (user_id, _iso(since))).fetchone()
+        return None if row is None else (_nudge(row[:-1]), _dt(row[-1]))
+
     def pending_nudges(
         self, until: datetime, limit: int, platform: str | None = None
     ) -> list[Nudge]:

@@ -42,7 +42,7 @@ def first_session(db_path: Path) -> subprocess.CompletedProcess[str]:
             "/start",
             "Berlin",
             "Mon Wed Fri 18:00",
-            "1",  # the Save button
+            "yes",  # a typed answer to the read-back: Save
             "my calves are killing me",
             "what should I roll? I have 10 minutes",
             "had a massage today",
@@ -71,7 +71,7 @@ def test_console_state_survives_a_restart(
     assert again.returncode == 0, again.stderr
     assert "Calves: 9" in again.stdout
     assert "Fri 18:00" in again.stdout
-    assert "1 massage(s) this month" in again.stdout or "Your last massage" in again.stdout
+    assert "1 massage this month" in again.stdout
 
 
 def test_console_export_writes_my_data_to_a_file(

@@ -1,15 +1,22 @@
 """The terminal chat: the embedded default when no platform token is set.
 
 Same coach, same SQLite file, no account needed: `make run` and type. Buttons are shown
-as numbered choices; typing the number taps the button. Files (the /export JSON) are
-written next to the database and their path is printed.
+with a letter ("[a] Save"): typing the letter taps the button. Letters, not numbers, so a
+number typed at a severity prompt is the severity, never the sixth button. Everything else
+typed goes to the coach, which also takes a button's label ("save") or a plain yes/no.
+A tapped choice is printed back as the chat apps show it ("-> Save"). Files (the /export
+JSON) are written next to the database and their path is printed.
+
+Ctrl-D (end of input) and Ctrl-C at the prompt both end the chat at once with one line.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import sys
+import threading
 from pathlib import Path
 from typing import TextIO
 
@@ -21,6 +28,9 @@ from bot.core.turn import Sender
 
 PROMPT = "you> "
 QUIT_WORDS = frozenset({"/quit", "/exit", "quit", "exit"})
+GOODBYE = "Bye! Roll well."
+# Keys for buttons: letters that are not also answers ("y", "n") or easily misread ("l").
+KEYS = "abcdefghijkmopqrstuvwxz"
 
 
 class ConsoleChat:
@@ -46,28 +56,55 @@ class ConsoleChat:
     async def run(self) -> None:
         """Read lines until end of input or /quit, answering each one."""
         self._print_banner()
+        lines = self._lines()
+        try:
+            while True:
+                if self.interactive:
+                    self.stdout.write(PROMPT)
+                    self.stdout.flush()
+                line = await lines.get()
+                if line is None:
+                    if self.interactive:
+                        self.stdout.write("\n")  # Ctrl-D leaves the cursor after the prompt
+                    break
+                text = line.strip()
+                if text.lower() in QUIT_WORDS:
+                    break
+                if not text:
+                    continue
+                if not self.interactive:
+                    self._write(f"{PROMPT}{text}")
+                self.answer(text)
+        except asyncio.CancelledError:  # Ctrl-C: the runner cancels us, then exits
+            self._write(("\n" if self.interactive else "") + GOODBYE)
+            raise
+        self._write(GOODBYE)
+
+    def _lines(self) -> asyncio.Queue[str | None]:
+        """Lines from stdin, read by a daemon thread: a thread blocked in `readline` must
+        not keep the process alive after Ctrl-C (an executor thread would)."""
         loop = asyncio.get_running_loop()
-        while True:
-            if self.interactive:
-                self.stdout.write(PROMPT)
-                self.stdout.flush()
-            line = await loop.run_in_executor(None, self.stdin.readline)
-            if not line:
-                break
-            text = line.strip()
-            if text.lower() in QUIT_WORDS:
-                break
-            if not text:
-                continue
-            if not self.interactive:
-                self._write(f"{PROMPT}{text}")
-            self.answer(text)
-        self._write("Bye! Roll well.")
+        queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+        def read() -> None:
+            while True:
+                try:
+                    line = self.stdin.readline()
+                except (OSError, ValueError, UnicodeDecodeError):
+                    line = ""
+                with contextlib.suppress(RuntimeError):  # the loop closed: we are exiting
+                    loop.call_soon_threadsafe(queue.put_nowait, line or None)
+                if not line:
+                    return
+
+        threading.Thread(target=read, name="console-input", daemon=True).start()
+        return queue
 
     def answer(self, text: str) -> None:
-        """Treat a number as a tap on the matching button, anything else as a message."""
+        """A button's letter taps it; anything else is a message to the coach."""
         button = self._chosen_button(text)
         if button is not None:
+            self._write(f"     -> {button.label}")
             replies = self.coach.handle_button(self.sender, button.data)
         else:
             replies = self.coach.handle_message(self.sender, text)
@@ -89,24 +126,19 @@ class ConsoleChat:
         if reply.image is not None:
             path = self._save(reply.image.filename, reply.image.png)
             lines.append(f"[image saved: {path}]")
-        self.choices = reply.all_buttons  # old choices never outlive the next reply
+        self.choices = reply.all_buttons[: len(KEYS)]  # old choices never outlive the next reply
         if self.choices:
-            numbered = [f"[{n}] {b.label}" for n, b in enumerate(self.choices, start=1)]
-            lines.append("  ".join(numbered) + "   (type a number)")
+            keyed = [f"[{key}] {b.label}" for key, b in zip(KEYS, self.choices, strict=False)]
+            lines.append("  ".join(keyed) + "   (type a letter)")
         self._write("bot> " + "\n     ".join("\n".join(lines).splitlines()))
 
     def _chosen_button(self, text: str) -> Button | None:
-        """A typed number picks the button with that number; a typed label (the severity
-        picker's "5") picks that button, so "5" means 5/10, not the fifth choice."""
-        if not self.choices:
+        """The button whose letter was typed ("b" or "[b]"), if any."""
+        key = text.strip("[]() ").lower()
+        if len(key) != 1 or key not in KEYS:
             return None
-        for button in self.choices:
-            if button.label.strip().lower() == text.lower():
-                return button
-        if not text.isdecimal():
-            return None
-        index = int(text) - 1
-        return self.choices[index] if 0 <= index < len(self.choices) else None
+        index = KEYS.index(key)
+        return self.choices[index] if index < len(self.choices) else None
 
     def _save(self, filename: str, data: bytes) -> Path:
         self.files_dir.mkdir(parents=True, exist_ok=True)
@@ -117,7 +149,7 @@ class ConsoleChat:
     def _print_banner(self) -> None:
         self._write(
             'Recovery coach - terminal chat. Type a message ("what should I roll?"), '
-            "a command (/help), or /quit."
+            "a command (/help), or /quit. Ctrl-D or Ctrl-C ends it."
         )
 
     def _write(self, text: str) -> None:

@@ -7,11 +7,12 @@ deletes every row after a confirmation tap.
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from datetime import timedelta
 
-from bot.core import nudges
-from bot.core.onboarding import set_zone
+from bot.core import dialog, nudges
+from bot.core.onboarding import ask_zone, set_zone
 from bot.core.records import WEEKDAYS
 from bot.core.replies import Attachment, Button, Reply
 from bot.core.timeplan import parse_clock_time
@@ -69,15 +70,16 @@ def _show_settings(turn: Turn) -> Reply:
 def _change_zone(turn: Turn, value: str) -> Reply:
     if value.strip():
         return set_zone(turn, value.strip())
-    turn.user.dialog["step"] = "settings_tz"
-    return Reply(text=turn.say("timezone_prompt"))
+    return ask_zone(turn, turn.say("timezone_prompt"))
 
 
 def set_lead(turn: Turn, value: str) -> Reply:
-    digits = "".join(ch for ch in value if ch in "0123456789")
-    if not digits or not 5 <= int(digits) <= 180:
-        return Reply(text=turn.say("lead_help"))
-    turn.user.lead_minutes = int(digits)
+    """Minutes before each workout, 5-180; anything else is refused and nothing changes."""
+    found = re.fullmatch(r"\s*(\d{1,4})\s*(?:m|min|mins|minutes?)?\s*", value.lower())
+    if found is None or not 5 <= int(found[1]) <= 180:
+        return Reply(text=turn.say("lead_help", text=value.strip()[:20] or "nothing"))
+    turn.user.lead_minutes = int(found[1])
+    turn.outcome = "control"
     nudges.replan(turn)
     return Reply(text=turn.say("lead_set", lead=turn.user.lead_minutes))
 
@@ -86,6 +88,7 @@ def set_quiet(turn: Turn, value: str) -> Reply:
     value = value.strip().lower()
     if value in {"off", "none", "no", ""}:
         turn.user.quiet_start = turn.user.quiet_end = None
+        turn.outcome = "control"
         nudges.replan(turn)
         return Reply(text=turn.say("quiet_off"))
     start_text, _, end_text = value.replace(" to ", "-").partition("-")
@@ -93,6 +96,7 @@ def set_quiet(turn: Turn, value: str) -> Reply:
     if start is None or end is None or start == end:
         return Reply(text=turn.say("quiet_help"))
     turn.user.quiet_start, turn.user.quiet_end = start, end
+    turn.outcome = "control"
     nudges.replan(turn)
     return Reply(text=turn.say("quiet_set", start=start, end=end))
 
@@ -119,14 +123,60 @@ def set_massage_target(turn: Turn, value: str) -> Reply:
 
 def pause(turn: Turn) -> Reply:
     turn.user.paused = True
+    turn.outcome = "control"
     nudges.replan(turn)  # drops every pending future nudge
     return Reply(text=turn.say("paused"), buttons=buttons([Button("Resume", "p:resume")]))
 
 
 def resume(turn: Turn) -> Reply:
     turn.user.paused = False
+    turn.outcome = "control"
     nudges.replan(turn)
     return Reply(text=turn.say("resumed"))
+
+
+# --- settings said in plain words ---------------------------------------------------------
+
+_CLOCK = r"(\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm)?|midnight|noon)"
+_LEAD = re.compile(
+    r"\b(?:remind|nudge|ping|message|tell) me (?:about )?(\d{1,3}|an?|half an?)\s*"
+    r"(min|mins|minutes?|m|hours?|hrs?|h)?\s*(?:before|ahead|earlier|beforehand)"
+)
+_QUIET = re.compile(
+    r"\b(?:quiet|silence|silent|no (?:reminders|nudges|messages|notifications)|"
+    r"(?:do not|don't|dont) (?:remind|nudge|message|ping|bother) me)"
+    r"(?: hours)? (?:after|from|past|between) "
+    + _CLOCK
+    + r"(?:\s*(?:to|until|till|and|-)\s*"
+    + _CLOCK
+    + r")?"
+)
+
+
+def control_from_text(turn: Turn, text: str) -> Reply | None:
+    """A setting changed in plain words: "remind me 45 min before", "quiet after 10pm"."""
+    lowered = " ".join(text.lower().split())
+    lead = _LEAD.search(lowered)
+    if lead is not None:
+        amount, unit = lead[1], lead[2] or "min"
+        minutes = 30 if amount.startswith("half") else 1 if amount in {"a", "an"} else int(amount)
+        if unit.startswith("h"):
+            minutes *= 60
+        return set_lead(turn, str(minutes))
+    quiet = _QUIET.search(lowered)
+    if quiet is not None:
+        start = parse_clock_time(_evening(quiet[1]))
+        end = parse_clock_time(quiet[2]) if quiet[2] else "07:00"
+        if start is None or end is None:
+            return Reply(text=turn.say("quiet_help"))
+        return set_quiet(turn, f"{start}-{end}")
+    return None
+
+
+def _evening(clock: str) -> str:
+    """ "quiet after 10" means 10 pm: a bare hour before noon starts quiet hours at night."""
+    bare = re.fullmatch(r"(\d{1,2})", clock.strip())
+    return f"{bare[1]}pm" if bare and 1 <= int(bare[1]) <= 11 else clock
 
 
 # --- history, export, forget ------------------------------------------------------------
@@ -164,14 +214,27 @@ def export(turn: Turn) -> Reply:
 
 
 def ask_to_forget(turn: Turn) -> Reply:
-    return Reply(
+    """Delete everything? Asked first, answered with a tap or a typed yes/no."""
+    reply = Reply(
         text=turn.say("forget_confirm"),
-        buttons=buttons([Button("Yes, delete everything", "f:yes"), Button("Cancel", "f:no")]),
+        buttons=buttons(
+            [
+                Button("Yes, delete everything", "f:yes", role="yes"),
+                Button("Cancel", "f:no", role="no"),
+            ]
+        ),
         private=True,
     )
+    return dialog.ask(turn, reply, "forget")
 
 
 def forget(turn: Turn) -> Reply:
     turn.store.forget_user(turn.user.id)
     turn.forgotten = True
+    turn.outcome = "forgotten"
     return Reply(text=turn.say("forgotten"), private=True)
+
+
+def keep_data(turn: Turn) -> Reply:
+    turn.outcome = "cancelled"
+    return Reply(text=turn.say("forget_cancelled"), private=True)

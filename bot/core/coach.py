@@ -3,7 +3,13 @@
 Adapters (console, Telegram, Discord) call `Coach.handle_message` and
 `Coach.handle_button` and render the `Reply` objects they get back. Each command and each
 button prefix maps to one small function in a module named after the idea it serves
-(`soreness`, `routine`, `massage`, `training_schedule`, `onboarding`, `account`).
+(`soreness`, `routine`, `massage`, `training_schedule`, `onboarding`, `account`, `faq`).
+
+A typed message goes, in this order, to: a command; a warning sign (always first); the
+pending question and the buttons last shown (`dialog`: "yes", "Save", "6" at a severity
+prompt); then what the message says (a question about rolling, a correction, a roll
+question, soreness, a massage, a setting in plain words). A question left open by a side
+remark is asked again in one line.
 
 Any exception inside a handler is logged and answered with a plain-words apology: one
 bad message never takes the bot down, and state is only saved when the turn succeeded.
@@ -13,11 +19,22 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from operator import attrgetter
 
-from bot.core import account, massage, nudges, onboarding, routine, soreness, training_schedule
+from bot.core import (
+    account,
+    dialog,
+    faq,
+    massage,
+    nudges,
+    onboarding,
+    routine,
+    soreness,
+    training_schedule,
+)
 from bot.core.clock import Clock, system_clock
 from bot.core.content import Library, default_library
 from bot.core.parsing import Parsed, parse_message
@@ -32,11 +49,43 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE = 10_000
 GREETINGS = frozenset({"hi", "hello", "hey", "hiya", "yo", "morning", "howdy", "sup", "hallo"})
 THANKS = frozenset({"thanks", "thank", "thx", "ty", "cheers", "merci", "gracias", "danke", "ta"})
-SCHEDULE_WORDS = ("schedule", "add", "train", "training", "workout", "session", "move", "moved")
+_WORDS = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+_INTEGER = re.compile(r"-?\d+")
 
 COMMANDS_WITH_FREE_TEXT = frozenset({"roll", "sore", "massage", "schedule"})
+OUTCOMES = (
+    "red_flag",
+    "routine",
+    "guided",
+    "soreness",
+    "correction",
+    "massage_logged",
+    "massage_planned",
+    "faq",
+    "schedule_readback",
+    "schedule_saved",
+    "timezone_set",
+    "control",
+    "snoozed",
+    "skipped",
+    "forgotten",
+    "cancelled",
+    "command",
+    "not_understood",
+    "non_english",
+    "other",
+)
+"""What a message was handled as: `Outcome.handled_as`, for logs and the dialog set."""
 
 Handler = Callable[[Turn, str], Reply]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The replies to one message or tap, and what it was handled as (one of `OUTCOMES`)."""
+
+    replies: list[Reply]
+    handled_as: str
 
 
 class Coach:
@@ -82,6 +131,9 @@ class Coach:
             "st": self._settings_button,
             "p": lambda turn, _: account.resume(turn),
             "h": lambda turn, _: self._help(turn),
+            "q": faq.answer_by_id,
+            "ra": self._routine_for_area_button,  # a routine asked for one area
+            "ms": lambda turn, _: massage.status(turn),
             "ns": nudges.start,  # a nudge's Start: its routine, guided
             "nz": nudges.snooze,  # Snooze 10 min
             "nk": nudges.skip,  # Skip (the nudge is marked skipped)
@@ -91,32 +143,50 @@ class Coach:
 
     def handle_message(self, sender: Sender, text: str) -> list[Reply]:
         """Answer one message (a command or free text). Never raises."""
-        cleaned = (text or "").strip()[:MAX_MESSAGE]
-        return self._run(sender, lambda turn: self._route_text(turn, cleaned))
+        return self.respond(sender, text).replies
 
     def handle_button(self, sender: Sender, data: str) -> list[Reply]:
         """Answer a button press; unknown or stale data gets a friendly "expired" reply."""
-        return self._run(sender, lambda turn: self._route_button(turn, data or ""))
+        return self.press(sender, data).replies
+
+    def respond(self, sender: Sender, text: str) -> Outcome:
+        """`handle_message`, with what the message was handled as."""
+        cleaned = _clean(text)
+        side_remark = not cleaned.startswith("/")  # a command asks for what it names
+        return self._run(sender, lambda turn: self._route_text(turn, cleaned), side_remark)
+
+    def press(self, sender: Sender, data: str) -> Outcome:
+        """`handle_button`, with what the press was handled as."""
+        return self._run(sender, lambda turn: self._route_button(turn, _clean(data)), False)
 
     def user(self, sender: Sender) -> User:
         return self.store.user_for(sender.platform, sender.user_id, self.default_tz)
 
     # --- plumbing -----------------------------------------------------------------------
 
-    def _run(self, sender: Sender, route: Callable[[Turn], Reply]) -> list[Reply]:
+    def _run(self, sender: Sender, route: Callable[[Turn], Reply], reask: bool) -> Outcome:
+        """One turn in one transaction. With `reask`, a question the message left open is
+        asked again after the answer."""
         try:
             with self.store.transaction():  # one commit per turn; a failed turn leaves no trace
                 turn, stored = self._turn(sender)
                 if turn.user.unreachable:
                     turn.user.unreachable = False  # they wrote to us: they unblocked the bot
                     nudges.replan(turn)  # and their reminders start again at once
+                asked_before = turn.user.dialog.get("question")
                 reply = route(turn)
-                if not turn.forgotten and _state(turn.user) != stored:
-                    self.store.save_user(turn.user)  # only when the turn changed the user
+                replies = [*turn.replies, reply]  # what the turn said on the way comes first
+                if not turn.forgotten:
+                    still_open = self._still_open(turn, asked_before) if reask else None
+                    if still_open is not None:
+                        replies.append(still_open)
+                    dialog.remember_offer(turn, replies)
+                    if _state(turn.user) != stored:
+                        self.store.save_user(turn.user)  # only when the turn changed the user
         except Exception:
             log.exception("handler failed for a %s user", sender.platform)
-            return [Reply(text=self.library.messages["error"])]
-        return [*turn.replies, reply]
+            return Outcome([Reply(text=self.library.messages["error"])], "error")
+        return Outcome(replies, turn.outcome)
 
     def _turn(self, sender: Sender) -> tuple[Turn, tuple[object, ...]]:
         """The turn, and the user as stored (to tell later whether to save)."""
@@ -126,29 +196,49 @@ class Coach:
             user.chat_id = sender.chat_id
         return Turn(self.store, self.library, self.clock(), user), stored
 
+    def _still_open(self, turn: Turn, asked_before: object) -> Reply | None:
+        """The pending question again in one line, when this turn went elsewhere."""
+        if turn.repeated_question or asked_before is None:
+            return None
+        if turn.user.dialog.get("question") is not asked_before:
+            return None  # answered, replaced by a new question, or expired
+        question = dialog.pending(turn)
+        if question is None or not question.reask or question.reasked >= dialog.MAX_REASKS:
+            return None
+        dialog.asked_again(turn, question)
+        return dialog.reask(turn, question, lead=turn.say("reask_lead"))
+
+    # --- routing ------------------------------------------------------------------------
+
     def _route_text(self, turn: Turn, text: str) -> Reply:
         if text.startswith("/"):
-            name, _, argument = text[1:].partition(" ")
-            name = name.split("@", 1)[0].lower()
-            handler = self.commands.get(name)
-            if handler is None:
-                return self._unknown_command(turn, name)
-            if name != "start":
-                turn.user.dialog.pop("step", None)
-            argument = argument.strip()
-            if argument and name in COMMANDS_WITH_FREE_TEXT:
-                parsed = parse_message(argument)
-                if parsed.red_flag:  # "/roll 10, my calf went numb": safety first, always
-                    return red_flag_reply(turn, parsed, argument)
-            return handler(turn, argument)
+            return self._command_text(turn, text)
         parsed = parse_message(text)
-        if not parsed.red_flag:
-            answer = self._pending_step(turn, text, parsed)
-            if answer is not None:
-                return answer
+        if parsed.red_flag:
+            return self._red_flag(turn, parsed, text)
+        answer = self._typed_answer(turn, text, parsed)
+        if answer is not None:
+            return answer
         return self._free_text(turn, parsed, text)
 
+    def _command_text(self, turn: Turn, text: str) -> Reply:
+        name, _, argument = text[1:].partition(" ")
+        name = name.split("@", 1)[0].lower()
+        handler = self.commands.get(name)
+        if handler is None:
+            return self._unknown_command(turn, name)
+        argument = argument.strip()
+        if argument and name in COMMANDS_WITH_FREE_TEXT:
+            parsed = parse_message(argument)
+            if parsed.red_flag:  # "/roll 10, my calf went numb": safety first, always
+                return self._red_flag(turn, parsed, argument)
+        turn.outcome = "command"
+        return handler(turn, argument)
+
     def _route_button(self, turn: Turn, data: str) -> Reply:
+        question = dialog.pending(turn)
+        if question is not None and question.owns(data):
+            dialog.close(turn)  # answered; a handler that asks again sets a new question
         prefix, _, argument = data.partition(":")
         handler = self.buttons.get(prefix)
         if handler is None:
@@ -158,57 +248,119 @@ class Coach:
         except _ExpiredButtonError:
             return soreness.expired(turn)
 
-    def _pending_step(self, turn: Turn, text: str, parsed: Parsed) -> Reply | None:
-        step = turn.user.dialog.get("step")
-        if step is None:
-            return None
-        if step == "sore":
-            turn.user.dialog.pop("step", None)
-            return self._soreness(turn, parsed, text) if parsed.soreness else None
-        other = parsed.intent != "other" or self._is_small_talk(text)
-        return onboarding.on_text(turn, text, looks_like_something_else=other)
+    def _red_flag(self, turn: Turn, parsed: Parsed, text: str) -> Reply:
+        turn.outcome = "red_flag"
+        return red_flag_reply(turn, parsed, text)
 
-    def _is_small_talk(self, text: str) -> bool:
-        """Greetings, thanks and plain-words commands pass through a waiting prompt."""
-        words = set(text.lower().replace("!", " ").replace(",", " ").split())
-        return bool(words & (GREETINGS | THANKS)) or self._shortcut(text) is not None
+    # --- typed answers to the bot's own questions -----------------------------------------
+
+    def _typed_answer(self, turn: Turn, text: str, parsed: Parsed) -> Reply | None:
+        """A typed message as the answer to the pending question or a button on screen."""
+        question = dialog.pending(turn)
+        if question is not None:
+            button = dialog.chosen_button(turn, question.choices, text)
+            if button is not None:
+                return self._route_button(turn, button.data)
+            if not self._says_something_else(turn, question, parsed, text):
+                answer = self._read_answer(turn, question, text, parsed)
+                if answer is not None:
+                    return answer
+        button = self._button_on_screen(turn, text)
+        return None if button is None else self._route_button(turn, button.data)
+
+    def _says_something_else(
+        self, turn: Turn, question: dialog.Question, parsed: Parsed, text: str
+    ) -> bool:
+        """A soreness report, a roll question, a massage or a question about rolling is
+        answered as what it is, not read as the answer to an unrelated question."""
+        if faq.match(turn, text) is not None or parsed.intent == "which_area":
+            return True
+        if question.expects != "schedule" and training_schedule.looks_like_schedule(turn, text):
+            return True
+        if parsed.intent == "massage":
+            return question.expects != "massage_date"
+        if parsed.intent == "soreness":
+            return question.expects != "soreness"
+        return False
+
+    def _read_answer(
+        self, turn: Turn, question: dialog.Question, text: str, parsed: Parsed
+    ) -> Reply | None:
+        """The question's own kind of typed answer: a value, a schedule, soreness, a date."""
+        if question.expects in ("number", "timezone", "area"):
+            data = dialog.typed_value(turn, question, text)
+            return None if data is None else self._route_button(turn, data)
+        if question.expects == "schedule":
+            return training_schedule.propose(turn, text)
+        if question.expects == "soreness" and parsed.soreness:
+            dialog.close(turn)
+            return self._soreness(turn, parsed, text)
+        if question.expects == "massage_date" and len(text.split()) <= 8:
+            when = massage.date_said(turn, text)
+            if when is not None:
+                dialog.close(turn)
+                return massage.log_massage(turn, when, note=text)
+        return None
+
+    def _button_on_screen(self, turn: Turn, text: str) -> Button | None:
+        """A typed label or answer word for the latest buttons shown: the last reply's, or
+        a nudge that arrived after it ("skip", "snooze", "start")."""
+        shown = dialog.offer(turn)
+        delivered = nudges.latest_delivered(turn)
+        candidates = [offer for offer in (shown, delivered) if offer is not None]
+        candidates.sort(key=lambda offer: offer.at, reverse=True)
+        for choices in (offer.choices for offer in candidates):
+            button = dialog.chosen_button(turn, choices, text)
+            if button is not None:
+                return button
+        return None
 
     # --- free text ----------------------------------------------------------------------
 
     def _free_text(self, turn: Turn, parsed: Parsed, text: str) -> Reply:
-        if parsed.red_flag:
-            return red_flag_reply(turn, parsed, text)
+        answer = faq.match(turn, text)
+        if answer is not None:
+            self._record_rated_soreness(turn, parsed, text)
+            return faq.answer(turn, answer)
+        corrected = soreness.correct(turn, parsed, text)
+        if corrected is not None:
+            return corrected
         if parsed.intent == "which_area":
             return self._which_area(turn, parsed, text)
         if parsed.intent == "soreness":
             return self._soreness(turn, parsed, text)
         if parsed.intent == "massage":
             return massage.from_message(turn, parsed, text)
-        return self._other(turn, text)
+        return self._other(turn, parsed, text)
 
     def _which_area(self, turn: Turn, parsed: Parsed, text: str) -> Reply:
         """A routine; soreness said with a severity on the way is recorded too. An area only
         named ("what should I roll for my calves?") shapes the routine but is not a report."""
+        self._record_rated_soreness(turn, parsed, text)
+        rec = routine.plan(
+            turn, minutes=parsed.minutes, workout=parsed.workout, asked_areas=tuple(parsed.soreness)
+        )
+        return routine.routine_reply(turn, rec, asked_minutes=parsed.minutes)
+
+    def _record_rated_soreness(self, turn: Turn, parsed: Parsed, text: str) -> None:
         rated = Parsed(
             parsed.intent,
             {area: level for area, level in parsed.soreness.items() if area not in parsed.unrated},
         )
         recorded = soreness.record_from_message(turn, rated, text)
-        rec = routine.plan(
-            turn, minutes=parsed.minutes, workout=parsed.workout, asked_areas=tuple(parsed.soreness)
-        )
         if recorded:
             summary = ", ".join(soreness.describe(turn, r) for r in recorded)
             turn.replies.append(Reply(text=turn.say("soreness_recorded", summary=summary)))
-        return routine.routine_reply(turn, rec)
 
     def _soreness(self, turn: Turn, parsed: Parsed, text: str) -> Reply:
         if not parsed.soreness:
-            turn.user.dialog["step"] = "sore"
-            return soreness.nothing_understood(turn)
+            return soreness.ask_for_soreness(turn, "soreness_nothing")
         return soreness.confirm(turn, soreness.record_from_message(turn, parsed, text))
 
-    def _other(self, turn: Turn, text: str) -> Reply:
+    def _other(self, turn: Turn, parsed: Parsed, text: str) -> Reply:
+        control = account.control_from_text(turn, text)
+        if control is not None:
+            return control
         shortcut = self._shortcut(text)
         if shortcut is not None:
             return self.commands[shortcut](turn, "")
@@ -217,17 +369,31 @@ class Coach:
             return self._greeting(turn)
         if words & THANKS:
             return Reply(text=turn.say("thanks_reply"))
-        if any(word in text.lower() for word in SCHEDULE_WORDS):
-            proposal = training_schedule.propose(turn, text)
-            if proposal is not None and proposal.buttons:
-                return proposal
+        if training_schedule.looks_like_schedule(turn, text):
+            return training_schedule.propose(turn, text) or self._not_understood(turn, text)
+        if parsed.minutes or (parsed.workout is not None and len(words) <= 6):
+            return self._which_area(turn, parsed, text)  # "7 min before leg day", "leg day"
         zone = parse_timezone(text) if "zone" in text.lower() or " in " in text.lower() else None
         if zone is not None and zone != turn.user.tz:
-            return Reply(
-                text=turn.say("timezone_offer", tz=zone),
-                buttons=buttons([Button(f"Yes, use {zone}", f"tz:{zone}"[:64])]),
-            )
-        return self._not_understood(turn)
+            return self._offer_zone(turn, zone)
+        if _foreign(turn, text):
+            turn.outcome = "non_english"
+            return Reply(text=turn.say("english_only"))
+        return self._not_understood(turn, text)
+
+    def _offer_zone(self, turn: Turn, zone: str) -> Reply:
+        reply = Reply(
+            text=turn.say("timezone_offer", tz=zone),
+            buttons=buttons(
+                [
+                    Button(f"Yes, use {zone}", f"tz:{zone}"[:64], role="yes"),
+                    Button(f"No, keep {turn.user.tz}", f"tz:{onboarding.KEEP_ZONE}", role="no"),
+                ]
+            ),
+        )
+        return dialog.ask(
+            turn, reply, "timezone_offer", prompt=turn.say("ask_timezone_offer", tz=zone)
+        )
 
     def _shortcut(self, text: str) -> str | None:
         """A command asked for in plain words ("stop reminders", "delete my data")."""
@@ -242,15 +408,36 @@ class Coach:
         start = [] if turn.user.onboarded else [Button("Set up reminders", "o:start")]
         return Reply(text=turn.say("greeting"), buttons=buttons(rows, start))
 
-    def _not_understood(self, turn: Turn) -> Reply:
+    def _not_understood(self, turn: Turn, text: str) -> Reply:
+        """Sorry, with examples; while a question is open, that question again instead."""
+        turn.outcome = "not_understood"
+        question = dialog.pending(turn)
+        if question is not None and question.missed < dialog.MAX_MISSES:
+            dialog.asked_again(turn, question, missed=True)
+            return dialog.reask(turn, question, lead=self._miss(turn, question, text))
+        if question is not None:
+            dialog.close(turn)  # two misses in a row: the question gives way, nothing traps
         return Reply(
             text=turn.say("not_understood"),
             buttons=buttons([Button("What should I roll?", "r:10:-"), Button("Help", "h")]),
         )
 
+    def _miss(self, turn: Turn, question: dialog.Question, text: str) -> str:
+        """What to say before asking again, when a message did not answer the question."""
+        looks_like_a_try = len(text) <= 40 and "?" not in text and len(text.split()) <= 3
+        if question.expects == "timezone" and looks_like_a_try:
+            return turn.say("timezone_unknown", text=text[:60])
+        if question.expects == "schedule":
+            return turn.say("schedule_examples")
+        return turn.say("not_an_answer")
+
     def _unknown_command(self, turn: Turn, name: str) -> Reply:
+        turn.outcome = "not_understood"
+        listed = "\n".join(
+            f"/{command} - {about}" for command, about in self.library.commands.items()
+        )
         return Reply(
-            text=turn.say("unknown_command", command=name[:30]),
+            text=turn.say("unknown_command", command=name[:30]) + "\n" + listed,
             buttons=buttons([Button("Help", "h")]),
         )
 
@@ -262,22 +449,24 @@ class Coach:
 
     def _roll_command(self, turn: Turn, argument: str) -> Reply:
         parsed = parse_message(f"/roll {argument}")
+        number = _INTEGER.search(argument)
+        minutes = int(number[0]) if number else parsed.minutes
         rec = routine.plan(
-            turn, minutes=parsed.minutes, workout=parsed.workout, asked_areas=tuple(parsed.soreness)
+            turn, minutes=minutes, workout=parsed.workout, asked_areas=tuple(parsed.soreness)
         )
-        return routine.routine_reply(turn, rec)
+        return routine.routine_reply(turn, rec, asked_minutes=minutes)
 
     def _sore_command(self, turn: Turn, argument: str) -> Reply:
         if not argument:
-            turn.user.dialog["step"] = "sore"
-            return Reply(text=turn.say("sore_prompt"))
+            return soreness.ask_for_soreness(turn, "sore_prompt")
         return self._soreness(turn, parse_message(argument), argument)
 
     def _massage_command(self, turn: Turn, argument: str) -> Reply:
         if not argument:
             return massage.status(turn)
-        if argument.lower().split()[0] in {"log", "had", "today", "yesterday", "done"}:
-            return massage.log_massage(turn, massage.when_had(turn, argument), note=argument)
+        when = massage.date_said(turn, argument)
+        if when is not None or argument.lower().split()[0] in massage.LOG_WORDS:
+            return massage.log_massage(turn, when or turn.now, note=argument)
         return massage.status(turn)
 
     # --- buttons ------------------------------------------------------------------------
@@ -308,9 +497,14 @@ class Coach:
             turn, routine.plan(turn, minutes=_int(minutes), workout=chosen)
         )
 
+    def _routine_for_area_button(self, turn: Turn, argument: str) -> Reply:
+        if argument not in self.library.areas:
+            raise _ExpiredButtonError
+        return routine.routine_reply(turn, routine.plan(turn, asked_areas=(argument,)))
+
     def _forget_button(self, turn: Turn, argument: str) -> Reply:
         if argument != "yes":
-            return Reply(text=turn.say("forget_cancelled"))
+            return account.keep_data(turn)
         return account.forget(turn)
 
     def _onboarding_button(self, turn: Turn, argument: str) -> Reply:
@@ -362,3 +556,21 @@ def _int(text: str) -> int:
         return int(text)
     except ValueError:
         raise _ExpiredButtonError from None
+
+
+def _clean(text: str) -> str:
+    """Text as the coach reads it: trimmed, bounded, and valid Unicode (a lone surrogate
+    from a broken client would otherwise fail in the database, not here)."""
+    cleaned = (text or "").strip()[:MAX_MESSAGE]
+    return cleaned.encode("utf-8", "replace").decode("utf-8")
+
+
+def _foreign(turn: Turn, text: str) -> bool:
+    """Whether a message reads as another language: mostly non-Latin letters, or several
+    common words of other languages."""
+    letters = [ch for ch in text if ch.isalpha()]
+    if letters and sum(ord(ch) > 0x24F for ch in letters) > len(letters) / 2:
+        return True
+    words = _WORDS.findall(text.lower())
+    hits = sum(word in turn.library.language.other_languages for word in words)
+    return hits >= 2 and hits * 3 >= len(words)

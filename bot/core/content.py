@@ -164,6 +164,22 @@ class Language:
     number_words: dict[str, int]
     minutes_units: tuple[str, ...]
     shortcuts: dict[str, tuple[str, ...]]
+    answers: dict[str, tuple[str, ...]]  # role ("yes", "no", "later", "skip") -> phrases
+    answer_fillers: tuple[str, ...]
+    corrections: tuple[str, ...]  # enough alone to correct the last report
+    weak_corrections: tuple[str, ...]  # only with the reported area named as wrong
+    other_languages: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Faq:
+    """A short answer to a question about rolling or massage (faq.yaml)."""
+
+    id: str
+    match: tuple[tuple[str, ...], ...]  # a phrase from every group must be in the question
+    answer: str
+    button_label: str
+    button_data: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +194,8 @@ class Library:
     messages: dict[str, str]
     commands: dict[str, str]
     language: Language
+    faqs: tuple[Faq, ...] = ()
+    question_starts: tuple[str, ...] = ()
 
 
 def _join_names(names: Sequence[str]) -> str:
@@ -596,7 +614,11 @@ LANGUAGE_KEYS = (
     "number_words",
     "minutes_units",
     "shortcuts",
+    "answers",
+    "corrections",
+    "other_languages",
 )
+ANSWER_ROLES = ("yes", "no", "later", "skip")
 
 
 def _language(node: _Node) -> Language:
@@ -630,7 +652,26 @@ def _language(node: _Node) -> Language:
         number_words=_number_words(node.get("number_words")),
         minutes_units=node.get("minutes_units").terms(),
         shortcuts=_shortcuts(node.get("shortcuts")),
+        answers=_answers(node.get("answers")),
+        answer_fillers=node.get("answers").get("fillers").terms(),
+        corrections=node.get("corrections").get("strong").terms(),
+        weak_corrections=node.get("corrections").get("weak").terms(),
+        other_languages=frozenset(node.get("other_languages").terms()),
     )
+
+
+def _answers(node: _Node) -> dict[str, tuple[str, ...]]:
+    """Answer role -> phrases; a phrase answers one role only."""
+    node.mapping(required=ANSWER_ROLES, optional=("fillers",))
+    answers = {role: node.get(role).terms() for role in ANSWER_ROLES}
+    owner: dict[str, str] = {}
+    for role, phrases in answers.items():
+        for index, phrase in enumerate(phrases):
+            if phrase in owner:
+                where = node.get(role).child(index, phrase)
+                raise where.fail(f"{phrase!r} already answers {owner[phrase]!r}")
+            owner[phrase] = role
+    return answers
 
 
 def _shortcuts(node: _Node) -> dict[str, tuple[str, ...]]:
@@ -645,6 +686,28 @@ def _check_known(node: _Node, known: Sequence[str], label: str) -> None:
             raise node.child(key, None).fail(f"unknown {label} {key!r}")
 
 
+def _faq(node: _Node) -> Faq:
+    node.mapping(required=("id", "match", "answer", "button"))
+    button = node.get("button")
+    button.mapping(required=("label", "data"))
+    data = button.get("data").text()
+    if len(data.encode("utf-8")) > 64:
+        raise button.get("data").fail("button data must fit in 64 bytes")
+    return Faq(
+        id=node.get("id").term(),
+        match=tuple(group.terms() for group in node.get("match").sequence(low=1)),
+        answer=node.get("answer").text(),
+        button_label=button.get("label").text(),
+        button_data=data,
+    )
+
+
+def _faqs(node: _Node) -> tuple[Faq, ...]:
+    faqs = tuple(_faq(child) for child in node.get("faqs").sequence(low=1))
+    _check_unique(node.get("faqs"), [faq.id for faq in faqs])
+    return faqs
+
+
 def load_library(directory: Path | None = None) -> Library:
     """Read and validate every content file; raises ContentError naming file and key."""
     folder = DEFAULT_DIRECTORY if directory is None else directory
@@ -653,6 +716,7 @@ def load_library(directory: Path | None = None) -> Library:
     massage_file = _read(folder, "massage.yaml", ("cadence", "reminders", "escalation"))
     safety_file = _read(folder, "safety.yaml", ("red_flags", "reply", "urgent_reply"))
     messages_file = _read(folder, "messages.yaml", ("messages", "commands"))
+    faq_file = _read(folder, "faq.yaml", ("question_starts", "faqs"))
     language_file = _read(
         folder,
         "language.yaml",
@@ -668,6 +732,8 @@ def load_library(directory: Path | None = None) -> Library:
         messages=_messages(messages_file),
         commands=_commands(messages_file),
         language=_language(language_file),
+        faqs=_faqs(faq_file),
+        question_starts=faq_file.get("question_starts").terms(),
     )
 
 

@@ -10,11 +10,20 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+from bot.core import dialog
 from bot.core.parsing import Parsed
 from bot.core.replies import Button, Reply
 from bot.core.turn import Turn, buttons
 
 WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+LOG_WORDS = frozenset({"log", "had", "today", "yesterday", "done", "got"})
+_UNITS = {"day": 1, "days": 1, "week": 7, "weeks": 7, "wk": 7, "wks": 7}
+_AGO = re.compile(
+    r"\b(\d{1,2}|an?|one|two|three|four|five|six|a couple of|couple of|a few|few)\s+"
+    r"(days?|weeks?|wks?|months?)\s+ago\b"
+)
+_COUNTS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+_COUNTS |= {"a couple of": 2, "couple of": 2, "a few": 3, "few": 3}
 
 
 def month_start(turn: Turn) -> datetime:
@@ -28,32 +37,76 @@ def count_this_month(turn: Turn) -> int:
 
 
 def when_had(turn: Turn, text: str) -> datetime:
-    """When a reported massage happened: "yesterday", "on Saturday" (today if it is
-    Saturday, else the last one), else now."""
-    words = set(re.findall(r"[a-z]+", text.lower()))
+    """When a reported massage happened (see `date_said`), else now."""
+    return date_said(turn, text) or turn.now
+
+
+def date_said(turn: Turn, text: str) -> datetime | None:
+    """A past day named in the text: "yesterday", "on Saturday" (today if it is Saturday,
+    else the last one), "last Saturday", "3 days ago", "2 weeks ago", "last week", "last
+    month" (the same day a month back), "today"; None when no day is named."""
+    lowered = text.lower()
+    words = set(re.findall(r"[a-z]+", lowered))
     if "yesterday" in words:
         return turn.now - timedelta(days=1)
+    ago = _AGO.search(lowered)
+    if ago is not None:
+        count = int(ago[1]) if ago[1].isdigit() else _COUNTS[ago[1]]
+        if ago[2].startswith("month"):
+            return _months_back(turn, count)
+        return turn.now - timedelta(days=count * _UNITS[ago[2]])
+    if re.search(r"\blast (?:month|mo)\b", lowered):
+        return _months_back(turn, 1)
+    if re.search(r"\b(?:last|past|previous) week\b", lowered):
+        return turn.now - timedelta(days=7)
     today = turn.local_now.weekday()
     for index, name in enumerate(WEEKDAY_NAMES):
         if name in words or f"{name}s" in words or name[:3] in words - {"sat", "sun", "wed"}:
-            return turn.now - timedelta(days=(today - index) % 7)
-    return turn.now
+            back = (today - index) % 7
+            if back == 0 and re.search(rf"\blast {name[:3]}", lowered):
+                back = 7
+            return turn.now - timedelta(days=back)
+    if words & {"today", "tonight"} or re.search(r"\bthis (?:morning|afternoon|evening)", lowered):
+        return turn.now
+    return None
+
+
+def _months_back(turn: Turn, months: int) -> datetime:
+    """The same local day `months` back (the 31st becomes the month's last day)."""
+    local = turn.local_now
+    year, month = divmod(local.year * 12 + local.month - 1 - months, 12)
+    day = min(local.day, _days_in(year, month + 1))
+    return local.replace(year=year, month=month + 1, day=day)
+
+
+def _days_in(year: int, month: int) -> int:
+    following = datetime(year + month // 12, month % 12 + 1, 1)
+    return (following - timedelta(days=1)).day
 
 
 def log_massage(turn: Turn, at: datetime | None = None, note: str = "") -> Reply:
-    record = turn.store.record_massage(turn.user.id, at or turn.now, note=note[:500])
+    """Log one; a massage from an earlier month counts there, and the reply says so."""
+    when = at or turn.now
+    record = turn.store.record_massage(turn.user.id, when, note=note[:500])
     count = count_this_month(turn)
     target = turn.user.massage_target
-    text = turn.say("massage_logged", count=count, target=target)
+    turn.outcome = "massage_logged"
+    if when < month_start(turn):
+        day = f"{when.astimezone(turn.zone):%a %d %b}"
+        text = turn.say("massage_logged_earlier", day=day, count=count, target=target)
+    else:
+        text = turn.say("massage_logged", count=count, target=target)
     return Reply(text=text, buttons=buttons([Button("Undo", f"mu:{record.id}")]))
 
 
 def from_message(turn: Turn, parsed: Parsed, text: str) -> Reply:
     if parsed.massage_planned:
-        return Reply(
+        turn.outcome = "massage_planned"
+        reply = Reply(
             text=turn.say("massage_booked"),
-            buttons=buttons([Button("I had it - log it", "m:log")]),
+            buttons=buttons([Button("I had it - log it", "m:log", role="yes")]),
         )
+        return dialog.ask(turn, reply, "massage_when", expects="massage_date", reask=False)
     return log_massage(turn, when_had(turn, text), note=text)
 
 
@@ -65,18 +118,20 @@ def status(turn: Turn) -> Reply:
     key = "massage_on_track" if count >= target else "massage_behind"
     lines = [turn.say(key, count=count, target=target)]
     if last is not None:
-        days = (turn.now - last.at).days
-        lines.append(turn.say("massage_days_since", days=days))
+        days = (turn.local_now.date() - last.at.astimezone(turn.zone).date()).days
+        key = "massage_today" if days <= 0 else "massage_days_since"
+        lines.append(turn.say(key, days=days))
     else:
         lines.append(turn.say("massage_none_yet"))
     if count < target:
         reminders = turn.library.massage.reminders
         lines.append(reminders[turn.now.toordinal() % len(reminders)].text)
-    return Reply(
+    reply = Reply(
         text="\n".join(lines),
-        buttons=buttons([Button("I had one today", "m:log")]),
+        buttons=buttons([Button("I had one today", "m:log", role="yes")]),
         private=True,
     )
+    return dialog.ask(turn, reply, "massage_when", expects="massage_date", reask=False)
 
 
 def undo(turn: Turn, massage_id: int) -> Reply:

@@ -83,6 +83,7 @@ class MemoryStore:
         self._red_flags: dict[int, dict[int, RedFlagEvent]] = {}
         self._nudges: dict[int, dict[int, Nudge]] = {}
         self._nudge_errors: dict[int, str | None] = {}
+        self._sent_at: dict[int, datetime] = {}
 
     def _tables(self) -> tuple[dict[int, dict[int, Any]], ...]:
         return (self._schedules, self._soreness, self._massages, self._red_flags, self._nudges)
@@ -275,7 +276,20 @@ class MemoryStore:
             return False
         self._nudges[nudge.user_id][nudge_id] = replace(nudge, status=status)
         self._nudge_errors[nudge_id] = error
+        if status == "sent":
+            self._sent_at[nudge_id] = utc(sent_at or self.clock())
         return True
+
+    def latest_sent_nudge(self, user_id: int, since: datetime) -> tuple[Nudge, datetime] | None:
+        sent = [
+            (self._sent_at[n.id], n)
+            for n in self._nudges.get(user_id, {}).values()
+            if n.id in self._sent_at and self._sent_at[n.id] >= utc(since)
+        ]
+        if not sent:
+            return None
+        at, nudge = max(sent, key=lambda item: (item[0], item[1].id))
+        return nudge, at
 
     def replace_nudges(self, user_id: int, now: datetime, planned: Sequence[PlannedNudge]) -> int:
         rows = self._rows(self._nudges, user_id)

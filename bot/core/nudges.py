@@ -40,8 +40,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from bot.core import dialog, routine
 from bot.core import massage as massage_module
-from bot.core import routine
 from bot.core.recommend import Recommendation
 from bot.core.records import WEEKDAYS, Nudge, PlannedNudge, ScheduleEntry, User
 from bot.core.replies import Button, Reply
@@ -51,6 +51,8 @@ from bot.core.turn import Turn, buttons
 HORIZON = timedelta(hours=48)
 """How far ahead nudges are planned (the outbox holds this much future)."""
 SNOOZE = timedelta(minutes=10)
+ANSWERABLE_FOR = timedelta(hours=2)
+"""How long after a nudge a typed "skip", "snooze" or "start" still answers it."""
 MASSAGE_BEHIND_DAY = 15
 DEFAULT_MASSAGE_TIME = "10:00"
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -218,11 +220,35 @@ def session_plan(turn: Turn, workout: str | None, session_at: datetime | None) -
 def nudge_buttons(nudge_id: int) -> tuple[tuple[Button, ...], ...]:
     return buttons(
         [
-            Button("▶ Start", f"ns:{nudge_id}"),
-            Button("⏰ Snooze 10 min", f"nz:{nudge_id}"),
-            Button("Skip", f"nk:{nudge_id}"),
+            Button("▶ Start", f"ns:{nudge_id}", role="yes"),
+            Button("⏰ Snooze 10 min", f"nz:{nudge_id}", role="later"),
+            Button("Skip", f"nk:{nudge_id}", role="skip"),
         ]
     )
+
+
+def massage_nudge_buttons(nudge_id: int) -> tuple[tuple[Button, ...], ...]:
+    return buttons(
+        [Button("I had one - log it", "m:log", role="yes")],
+        [
+            Button("⏰ Snooze 10 min", f"nz:{nudge_id}", role="later"),
+            Button("Skip", f"nk:{nudge_id}", role="skip"),
+        ],
+    )
+
+
+def latest_delivered(turn: Turn) -> dialog.Offer | None:
+    """The buttons of the user's latest nudge, while a typed answer may still mean it."""
+    found = turn.store.latest_sent_nudge(turn.user.id, turn.now - ANSWERABLE_FOR)
+    if found is None:
+        return None
+    nudge, sent_at = found
+    rows = (
+        nudge_buttons(nudge.id)
+        if _kind(nudge) == "pre_workout"
+        else massage_nudge_buttons(nudge.id)
+    )
+    return dialog.Offer(sent_at, tuple(button for row in rows for button in row))
 
 
 def render_nudge(turn: Turn, nudge: Nudge) -> Reply | Drop:
@@ -250,14 +276,7 @@ def render_nudge(turn: Turn, nudge: Nudge) -> Reply | Drop:
             lines.append(reminders[turn.now.toordinal() % len(reminders)].text)
         key = "nudge_massage_behind_title" if kind == "massage_behind" else "nudge_massage_title"
         title = turn.say(key)
-        return Reply(
-            title=title,
-            text="\n".join(lines),
-            buttons=buttons(
-                [Button("I had one - log it", "m:log")],
-                [Button("⏰ Snooze 10 min", f"nz:{nudge.id}"), Button("Skip", f"nk:{nudge.id}")],
-            ),
-        )
+        return Reply(title=title, text="\n".join(lines), buttons=massage_nudge_buttons(nudge.id))
     return Drop("skipped", f"unknown nudge kind {nudge.kind!r}")
 
 
@@ -301,6 +320,7 @@ def snooze(turn: Turn, argument: str) -> Reply:
         "of": nudge.id,
         "of_kind": _kind(nudge),
     }
+    turn.outcome = "snoozed"
     if turn.store.enqueue_nudge(turn.user.id, "snooze", due, payload) is None:
         return Reply(text=turn.say("snooze_again"))
     return Reply(text=turn.say("snoozed_until", time=f"{due.astimezone(turn.zone):%H:%M}"))
@@ -317,6 +337,7 @@ def skip(turn: Turn, argument: str) -> Reply:
     for later in turn.store.pending_nudges_of(turn.user.id):
         if later.kind == "snooze" and later.payload.get("of") == nudge.id:
             turn.store.mark_nudge(later.id, "skipped", error="skipped by the user")
+    turn.outcome = "skipped"
     if _kind(nudge) == "pre_workout":
         return Reply(text=turn.say("skipped_workout"))
     return Reply(text=turn.say("skipped_massage"))

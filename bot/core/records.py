@@ -188,6 +188,11 @@ class Store(Protocol):
         """The user's pending nudges, earliest first (e.g. to cancel a snooze on Skip)."""
         ...
 
+    def latest_sent_nudge(self, user_id: int, since: datetime) -> tuple[Nudge, datetime] | None:
+        """The user's most recent nudge sent at or after `since`, and when it was sent (so a
+        typed "skip" can answer it)."""
+        ...
+
     def mark_nudge(
         self,
         nudge_id: int,

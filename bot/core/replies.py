@@ -15,10 +15,15 @@ MAX_BUTTON_DATA_BYTES = 64
 
 @dataclass(frozen=True, slots=True)
 class Button:
-    """A tappable choice: `label` is shown, `data` comes back to the coach."""
+    """A tappable choice: `label` is shown, `data` comes back to the coach.
+
+    `role` says which typed answer means this button ("yes", "no", "later", "skip"), so
+    that "ok" works like tapping Save (see `bot.core.dialog`). Adapters ignore it.
+    """
 
     label: str
     data: str
+    role: str | None = None
 
     def __post_init__(self) -> None:
         if len(self.data.encode("utf-8")) > MAX_BUTTON_DATA_BYTES:

@@ -9,8 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
+from bot.core import dialog
 from bot.core.content import AREA_IDS, Library
-from bot.core.recommend import RED_FLAG_EXCLUSION, AreaPick, Recommendation, recommend
+from bot.core.recommend import (
+    MAX_MINUTES,
+    MIN_MINUTES,
+    RED_FLAG_EXCLUSION,
+    AreaPick,
+    Recommendation,
+    recommend,
+)
 from bot.core.replies import Button, Reply
 from bot.core.soreness import area_label
 from bot.core.timeplan import next_session
@@ -85,12 +93,18 @@ def _remembered_without_history(
     return rec
 
 
-def routine_reply(turn: Turn, rec: Recommendation, title: str | None = None) -> Reply:
+def routine_reply(
+    turn: Turn, rec: Recommendation, title: str | None = None, asked_minutes: int | None = None
+) -> Reply:
     """The whole routine in one phone-sized message, with Start and other-length buttons.
 
     Each area gets its time, why it is there and its first cue; the guided session (Start)
-    shows every cue and caution one area at a time.
+    shows every cue and caution one area at a time. A time outside 5-20 minutes is said to
+    have been changed, never silently.
     """
+    turn.outcome = "routine"
+    if asked_minutes is not None and asked_minutes != rec.minutes:
+        turn.replies.append(Reply(text=minutes_note(turn, asked_minutes, rec.minutes)))
     workout = rec.workout or "-"
     other_lengths = [
         Button(f"{minutes} min", f"r:{minutes}:{workout}")
@@ -100,8 +114,16 @@ def routine_reply(turn: Turn, rec: Recommendation, title: str | None = None) -> 
     return Reply(
         title=title or turn.say("roll_title", minutes=rec.minutes),
         text=routine_text(turn, rec),
-        buttons=buttons([Button("▶ Start guided", guided_data(rec.picks))], other_lengths),
+        buttons=buttons(
+            [Button("▶ Start guided", guided_data(rec.picks), role="yes")], other_lengths
+        ),
     )
+
+
+def minutes_note(turn: Turn, asked: int, used: int) -> str:
+    """Why the routine is not as long as asked: routines run 5-20 minutes."""
+    key = "minutes_too_long" if asked > MAX_MINUTES else "minutes_too_short"
+    return turn.say(key, asked=asked, used=used, low=MIN_MINUTES, high=MAX_MINUTES)
 
 
 def routine_text(turn: Turn, rec: Recommendation) -> str:
@@ -159,6 +181,7 @@ def guided_step(turn: Turn, argument: str) -> Reply:
     if steps is None:
         return Reply(text=turn.say("button_expired"))
     step, picks = steps
+    turn.outcome = "guided"
     if step == len(picks):
         return Reply(text=turn.say("guided_done"))
     area_id, seconds = picks[step]
@@ -169,11 +192,12 @@ def guided_step(turn: Turn, argument: str) -> Reply:
     last = step + 1 == len(picks)
     label = "✅ Done" if last else "Next ▶"
     codes = argument.partition(":")[2]
-    return Reply(
+    reply = Reply(
         title=f"{step + 1}/{len(picks)} {area.name}",
         text="\n".join(lines),
-        buttons=buttons([Button(label, f"g:{step + 1}:{codes}")]),
+        buttons=buttons([Button(label, f"g:{step + 1}:{codes}", role="yes")]),
     )
+    return dialog.ask(turn, reply, "guided", expects="choice", reask=False)
 
 
 def _guided_steps(argument: str) -> tuple[int, list[tuple[str, int]]] | None:

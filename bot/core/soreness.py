@@ -7,8 +7,10 @@ the time still needs a one-tap way to be corrected.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
+from bot.core import dialog
 from bot.core.parsing import Parsed
 from bot.core.recommend import escalations, mid_sentence
 from bot.core.records import SorenessReport
@@ -17,6 +19,9 @@ from bot.core.turn import Turn, buttons
 
 SEVERITY_CHOICES = (0, 2, 3, 5, 7, 9, 10)
 ESCALATION_LOOKBACK = timedelta(days=30)
+CORRECTION_WINDOW = timedelta(minutes=15)
+"""How long after a report "no I meant quads" changes it instead of adding one."""
+ADDING = re.compile(r"\b(?:too|also|as well|another|plus|and my)\b")
 
 
 def area_label(turn: Turn, area_id: str) -> str:
@@ -41,6 +46,7 @@ def confirm(turn: Turn, reports: list[SorenessReport]) -> Reply:
     """What was recorded, with buttons to fix it and a nudge towards a routine."""
     summary = ", ".join(describe(turn, report) for report in reports)
     text = turn.say("soreness_recorded", summary=summary)
+    turn.outcome = "soreness"
     notes = escalation_notes(turn, {report.area for report in reports if report.severity >= 5})
     if notes:
         text += "\n\n" + "\n".join(notes)
@@ -93,17 +99,24 @@ def escalation_notes(turn: Turn, areas: set[str]) -> list[str]:
     ]
 
 
-def nothing_understood(turn: Turn) -> Reply:
-    return Reply(text=turn.say("soreness_nothing"))
+def ask_for_soreness(turn: Turn, key: str) -> Reply:
+    """Which area, how sore? The next message that names an area answers it."""
+    reply = Reply(text=turn.say(key))
+    return dialog.ask(turn, reply, "soreness", expects="soreness", reask=False)
 
 
 def choose_severity(turn: Turn, report_id: int) -> Reply:
+    """The severity picker: a tap, or any number 0-10 typed."""
     report = turn.store.get_soreness(turn.user.id, report_id)
     if report is None:
         return expired(turn)
     row = [Button(str(level), f"sv:{report.id}:{level}") for level in SEVERITY_CHOICES]
-    text = turn.say("severity_prompt", area=area_label(turn, report.area))
-    return Reply(text=text, buttons=buttons(row[:4], row[4:]))
+    area = area_label(turn, report.area)
+    reply = Reply(text=turn.say("severity_prompt", area=area), buttons=buttons(row[:4], row[4:]))
+    prompt = turn.say("ask_severity", area=area)
+    return dialog.ask(
+        turn, reply, "severity", expects="number", answer=f"sv:{report.id}:{{}}", prompt=prompt
+    )
 
 
 def set_severity(turn: Turn, report_id: int, severity: int) -> Reply:
@@ -126,7 +139,8 @@ def choose_area(turn: Turn, report_id: int) -> Reply:
         if area.id != report.area
     ]
     rows = [choices[i : i + 3] for i in range(0, len(choices), 3)]
-    return Reply(text=turn.say("which_area_prompt"), buttons=buttons(*rows))
+    reply = Reply(text=turn.say("which_area_prompt"), buttons=buttons(*rows))
+    return dialog.ask(turn, reply, "area", expects="area", answer=f"wa:{report.id}:{{}}")
 
 
 def set_area(turn: Turn, report_id: int, area_id: str) -> Reply:
@@ -150,3 +164,62 @@ def undo(turn: Turn, report_ids: list[int]) -> Reply:
 
 def expired(turn: Turn) -> Reply:
     return Reply(text=turn.say("button_expired"))
+
+
+def correct(turn: Turn, parsed: Parsed, text: str) -> Reply | None:
+    """A correction of the report just made ("no I meant quads", "actually it was my quads
+    not hamstrings", "make that 4/10"): that report changes; None when it is not one."""
+    cue = _correction_cue(turn, text)
+    if cue is None:
+        return None
+    recent = turn.store.soreness_since(turn.user.id, turn.now - CORRECTION_WINDOW)
+    if not recent:
+        return None
+    last_at = max(report.at for report in recent)
+    batch = [report for report in recent if report.at == last_at]
+    target = _corrected_report(batch, parsed)
+    if cue == "weak" and parsed.soreness.get(target.area) != 0:
+        return None  # "actually my quads are sore": a new report, unless hamstrings are denied
+    named = [a for a, level in parsed.soreness.items() if level > 0 and a != target.area]
+    area = named[0] if len(named) == 1 else None
+    severity = _corrected_severity(turn, parsed, text, area)
+    if area is None and severity is None:
+        return None
+    old = describe(turn, target)
+    updated = turn.store.update_soreness(turn.user.id, target.id, area=area, severity=severity)
+    if updated is None:
+        return None
+    turn.outcome = "correction"
+    return Reply(
+        text=turn.say("soreness_corrected", summary=describe(turn, updated), old=old),
+        buttons=fix_buttons([updated]),
+    )
+
+
+def _correction_cue(turn: Turn, text: str) -> str | None:
+    """ "strong" or "weak" (see language.yaml `corrections`), or None."""
+    words = re.findall(r"[a-z0-9/']+", text.lower())
+    lowered = " " + " ".join(words) + " "
+    if ADDING.search(lowered):
+        return None
+    language = turn.library.language
+    if any(f" {cue} " in lowered for cue in language.corrections):
+        return "strong"
+    if any(f" {cue} " in lowered for cue in language.weak_corrections):
+        return "weak"
+    return None
+
+
+def _corrected_report(batch: list[SorenessReport], parsed: Parsed) -> SorenessReport:
+    """The report being corrected: the one named as wrong ("not hamstrings"), else the
+    latest of the last message's reports."""
+    for report in batch:
+        if parsed.soreness.get(report.area) == 0:
+            return report
+    return max(batch, key=lambda report: report.id)
+
+
+def _corrected_severity(turn: Turn, parsed: Parsed, text: str, area: str | None) -> int | None:
+    if area is not None and area not in parsed.unrated:
+        return parsed.soreness[area]
+    return dialog.number_in(turn, text, 0, 10)

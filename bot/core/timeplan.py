@@ -78,6 +78,11 @@ class ScheduleReading:
     problems: tuple[str, ...]
     notes: tuple[str, ...] = ()
 
+    @property
+    def found_nothing(self) -> bool:
+        """Nothing in the text looked like a day or a time (not even a half-said one)."""
+        return not self.sessions and self.problems == (_NOTHING_FOUND,)
+
 
 # --- tokens -------------------------------------------------------------------------------
 

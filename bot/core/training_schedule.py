@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from bot.core import nudges
+from bot.core import dialog, nudges, onboarding
 from bot.core.records import ScheduleEntry
 from bot.core.replies import Button, Reply
 from bot.core.timeplan import PlannedSession, describe_session, next_session, parse_schedule
@@ -21,31 +21,46 @@ def workout_names(turn: Turn) -> dict[str, str]:
     return {wid: workout.name for wid, workout in turn.library.workouts.items()}
 
 
-def propose(turn: Turn, text: str, *, onboarding: bool = False) -> Reply | None:
-    """Read a schedule from text and ask to confirm it; None when nothing looked like one."""
+def propose(turn: Turn, text: str) -> Reply | None:
+    """Read a schedule from text and ask to confirm it; None when nothing looked like one.
+
+    What could not be read is said, and the question of when they train stays open.
+    """
     reading = parse_schedule(text, turn.local_now.date())
     if not reading.sessions:
-        if not reading.problems:
+        if reading.found_nothing:
             return None
-        return Reply(
-            text="\n".join([*reading.problems, "", turn.say("schedule_examples")]),
-            buttons=_skip_row(onboarding),
-        )
+        text = "\n".join([*reading.problems, "", turn.say("schedule_examples")])
+        return onboarding.ask_schedule(turn, text)
     turn.user.dialog["proposal"] = [_session_dict(s) for s in reading.sessions]
-    turn.user.dialog["step"] = "confirm_schedule"
-    turn.user.dialog["onboarding"] = onboarding
     names = workout_names(turn)
     lines = [turn.say("schedule_understood")]
     lines += [f"• {describe_session(s, names)}" for s in reading.sessions]
     lines += [f"(Note: {note})" for note in (*reading.notes, *reading.problems)]
-    return Reply(
+    lines += [f"(Note: {note})" for note in _already_passed(turn, reading.sessions)]
+    reply = Reply(
         text="\n".join(lines),
-        buttons=buttons([Button("✅ Save", "sc:save"), Button("✏ Try again", "sc:retry")]),
+        buttons=buttons(
+            [Button("✅ Save", "sc:save", role="yes"), Button("✏ Try again", "sc:retry", role="no")]
+        ),
     )
+    turn.outcome = "schedule_readback"
+    return dialog.ask(turn, reply, "confirm_schedule", expects="schedule")
 
 
-def _skip_row(onboarding: bool) -> tuple[tuple[Button, ...], ...]:
-    return buttons([Button("Skip for now", "o:skip")]) if onboarding else ()
+def looks_like_schedule(turn: Turn, text: str) -> bool:
+    """Days and times that read as whole sessions ("Mon Wed Fri 18:00")."""
+    return bool(parse_schedule(text, turn.local_now.date()).sessions)
+
+
+def _already_passed(turn: Turn, sessions: tuple[PlannedSession, ...]) -> list[str]:
+    """A one-off session today at a time already gone gets no reminder: say so."""
+    today, now = turn.local_now.date(), turn.local_now.strftime("%H:%M")
+    return [
+        turn.say("schedule_time_passed", time=s.time)
+        for s in sessions
+        if s.on_date == today and s.time <= now
+    ]
 
 
 def _session_dict(session: PlannedSession) -> dict[str, Any]:
@@ -59,8 +74,6 @@ def _session_dict(session: PlannedSession) -> dict[str, Any]:
 
 def save_proposal(turn: Turn) -> Reply:
     proposal = turn.user.dialog.pop("proposal", None)
-    onboarding = bool(turn.user.dialog.pop("onboarding", False))
-    turn.user.dialog.pop("step", None)
     if not isinstance(proposal, list) or not proposal:
         return Reply(text=turn.say("button_expired"))
     for item in proposal:
@@ -72,33 +85,29 @@ def save_proposal(turn: Turn) -> Reply:
             on_date=on_date,
             workout=item.get("workout"),
         )
-    if onboarding:
-        turn.user.onboarded = True
+    closing = onboarding.finish(turn) if onboarding.step(turn) else ""
     nudges.replan(turn)
+    turn.outcome = "schedule_saved"
     text = turn.say("schedule_saved", lead=turn.user.lead_minutes)
     upcoming = next_session(turn.store.schedules(turn.user.id), turn.user.tz, turn.now)
     if upcoming is not None:
         local = upcoming[0].astimezone(turn.zone)
         text += "\n" + turn.say("schedule_next", when=local.strftime("%a %d %b %H:%M"))
-    if onboarding:
-        text += "\n\n" + turn.say("onboarding_done")
+    if closing:
+        text += "\n\n" + closing
     return Reply(text=text)
 
 
 def retry(turn: Turn) -> Reply:
     turn.user.dialog.pop("proposal", None)
-    onboarding = bool(turn.user.dialog.get("onboarding"))
-    turn.user.dialog["step"] = "schedule"
-    return Reply(text=turn.say("schedule_prompt"), buttons=_skip_row(onboarding))
+    return onboarding.ask_schedule(turn, turn.say("schedule_prompt"))
 
 
 def show(turn: Turn) -> Reply:
+    """The schedule with remove buttons; with none yet, the question of when they train."""
     entries = turn.store.schedules(turn.user.id)
     if not entries:
-        return Reply(
-            text=turn.say("no_schedule"),
-            buttons=buttons([Button("➕ Add sessions", "sc:add")]),
-        )
+        return onboarding.ask_schedule(turn, turn.say("no_schedule"))
     names = workout_names(turn)
     lines = [turn.say("schedule_header", tz=turn.user.tz)]
     lines += [f"{n}. {describe_session(e, names)}" for n, e in enumerate(entries, start=1)]
@@ -112,9 +121,7 @@ def show(turn: Turn) -> Reply:
 
 
 def ask_to_add(turn: Turn) -> Reply:
-    turn.user.dialog["step"] = "schedule"
-    turn.user.dialog["onboarding"] = False
-    return Reply(text=turn.say("schedule_prompt"))
+    return onboarding.ask_schedule(turn, turn.say("schedule_prompt"))
 
 
 def remove(turn: Turn, entry_id: int) -> Reply:
@@ -130,6 +137,8 @@ def remove(turn: Turn, entry_id: int) -> Reply:
 
 def remove_by_number(turn: Turn, argument: str) -> Reply:
     entries = turn.store.schedules(turn.user.id)
+    if not entries:
+        return Reply(text=turn.say("schedule_nothing_to_remove"))
     if argument.strip().lower() in {"all", "everything"}:
         return clear(turn)
     try:
@@ -158,4 +167,4 @@ def command(turn: Turn, argument: str) -> Reply:
     text = rest if verb == "add" else argument
     if not text.strip():
         return ask_to_add(turn)
-    return propose(turn, text) or Reply(text=turn.say("schedule_examples"))
+    return propose(turn, text) or onboarding.ask_schedule(turn, turn.say("schedule_examples"))

@@ -7,6 +7,7 @@ ever-growing class.
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
@@ -34,6 +35,8 @@ class Turn:
     user: User
     replies: list[Reply] = field(default_factory=list)  # sent before the turn's main reply
     forgotten: bool = False  # the user's rows are gone: nothing may be saved back
+    outcome: str = "other"  # what the message was handled as (see `Outcome`), for logs and evals
+    repeated_question: bool = False  # a pending question was asked again this turn
 
     @property
     def zone(self) -> tzinfo:
@@ -45,8 +48,26 @@ class Turn:
         return self.now.astimezone(self.zone)
 
     def say(self, key: str, **values: object) -> str:
-        """A message template from content/messages.yaml, filled in."""
-        return self.library.messages[key].format(**values)
+        """A message template from content/messages.yaml, filled in.
+
+        A count takes its noun in the template: "{count:massage|massages}" says "1 massage"
+        and "3 massages".
+        """
+        template = self.library.messages[key]
+        if "|" not in template:
+            return template.format(**values)
+        return _PLURALS.format(template, **values)
+
+
+class _Plurals(string.Formatter):
+    def format_field(self, value: object, format_spec: str) -> str:
+        if "|" in format_spec and isinstance(value, int):
+            one, _, many = format_spec.partition("|")
+            return f"{value} {one if value == 1 else many}"
+        return str(super().format_field(value, format_spec))
+
+
+_PLURALS = _Plurals()
 
 
 def buttons(*rows: list[Button]) -> tuple[tuple[Button, ...], ...]:
