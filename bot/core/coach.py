@@ -373,7 +373,7 @@ class Coach:
             return training_schedule.propose(turn, text) or self._not_understood(turn, text)
         if parsed.minutes or (parsed.workout is not None and len(words) <= 6):
             return self._which_area(turn, parsed, text)  # "7 min before leg day", "leg day"
-        zone = parse_timezone(text) if "zone" in text.lower() or " in " in text.lower() else None
+        zone = _zone_mentioned(text)
         if zone is not None and zone != turn.user.tz:
             return self._offer_zone(turn, zone)
         if _foreign(turn, text):
@@ -563,6 +563,28 @@ def _clean(text: str) -> str:
     from a broken client would otherwise fail in the database, not here)."""
     cleaned = (text or "").strip()[:MAX_MESSAGE]
     return cleaned.encode("utf-8", "replace").decode("utf-8")
+
+
+def _zone_mentioned(text: str) -> str | None:
+    """A place or zone named where a time zone is talked about ("I'm in Tokyo now, change
+    my time zone"), or None."""
+    lowered = text.lower()
+    if "zone" not in lowered and " in " not in f" {lowered}":
+        return None
+    whole = parse_timezone(text)
+    if whole is not None:
+        return whole
+    words = _WORDS.findall(lowered)
+    shortest = 2 if "zone" in lowered else 3  # "LA", "UK" only when zones are the topic
+    for size in (3, 2, 1):
+        for start in range(len(words) - size + 1):
+            window = words[start : start + size]
+            if size == 1 and len(window[0]) < shortest:
+                continue
+            zone = parse_timezone(" ".join(window))
+            if zone is not None:
+                return zone
+    return None
 
 
 def _foreign(turn: Turn, text: str) -> bool:

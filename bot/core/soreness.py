@@ -178,7 +178,7 @@ def correct(turn: Turn, parsed: Parsed, text: str) -> Reply | None:
     last_at = max(report.at for report in recent)
     batch = [report for report in recent if report.at == last_at]
     target = _corrected_report(batch, parsed)
-    if cue == "weak" and parsed.soreness.get(target.area) != 0:
+    if cue == "weak" and not _denied(parsed, text, target.area):
         return None  # "actually my quads are sore": a new report, unless hamstrings are denied
     named = [a for a, level in parsed.soreness.items() if level > 0 and a != target.area]
     area = named[0] if len(named) == 1 else None
@@ -208,6 +208,14 @@ def _correction_cue(turn: Turn, text: str) -> str | None:
     if any(f" {cue} " in lowered for cue in language.weak_corrections):
         return "weak"
     return None
+
+
+def _denied(parsed: Parsed, text: str, area: str) -> bool:
+    """Whether the message says the reported area was wrong ("quads, not hamstrings")."""
+    if parsed.soreness.get(area) == 0:
+        return True
+    denial = re.search(r"\b(?:not|n't|instead of|rather than|wasn't|isn't)\b", text.lower())
+    return area in parsed.soreness and len(parsed.soreness) > 1 and denial is not None
 
 
 def _corrected_report(batch: list[SorenessReport], parsed: Parsed) -> SorenessReport:
