@@ -221,6 +221,49 @@ async def test_onboarding_through_to_a_saved_schedule(
     assert len(fake.calls_to("answerCallbackQuery")) == 1
 
 
+async def test_a_typed_yes_saves_the_schedule_read_back(
+    adapter: TelegramAdapter, fake: FakeTelegram, store: Storage
+) -> None:
+    (proposal,) = await say(fake, "/schedule add Mon Wed Fri 18:00")
+    assert "Save" in json.dumps(proposal.params["reply_markup"])
+    (saved,) = await say(fake, "yes")
+    assert "Saved" in saved.params["text"]
+    assert len(store.schedules(user_of(store).id)) == 3
+
+
+async def test_a_side_remark_during_onboarding_is_recorded_and_the_step_stays_open(
+    adapter: TelegramAdapter, fake: FakeTelegram, store: Storage
+) -> None:
+    await say(fake, "/start")
+    await say(fake, "Berlin")
+    noted, asked_again = await say(fake, "my calves are killing me", expect=2)
+    assert "calves 9/10" in noted.params["text"]
+    assert "When do you train" in asked_again.params["text"]
+    assert "Skip" in json.dumps(asked_again.params["reply_markup"])
+    (proposal,) = await say(fake, "Mon Wed Fri 18:00")
+    assert "Here's what I understood" in proposal.params["text"]
+    (saved,) = await say(fake, "ok")
+    assert "Saved" in saved.params["text"]
+    user = user_of(store)
+    assert user.onboarded and len(store.schedules(user.id)) == 3
+    since = datetime(2020, 1, 1, tzinfo=UTC)
+    assert [(r.area, r.severity) for r in store.soreness_since(user.id, since)] == [("calves", 9)]
+
+
+async def test_a_tapped_message_shows_the_choice_and_loses_its_keyboard(
+    adapter: TelegramAdapter, fake: FakeTelegram, store: Storage
+) -> None:
+    (confirm,) = await say(fake, "/forget")
+    message_id = confirm.result["message_id"]
+    (kept,) = await tap(fake, button_data(confirm, "Cancel"), message_id=message_id)
+    assert "nothing was deleted" in kept.params["text"]
+    (edit,) = fake.calls_to("editMessageText")
+    assert edit.params["message_id"] == message_id
+    assert edit.params["text"].endswith("→ Cancel")
+    assert "reply_markup" not in edit.params or not edit.params["reply_markup"]
+    assert not fake.calls_to("editMessageReplyMarkup")
+
+
 async def test_soreness_report_fixed_with_a_button(
     adapter: TelegramAdapter, fake: FakeTelegram, store: Storage, clock: FakeClock
 ) -> None:

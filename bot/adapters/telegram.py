@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 
 from telegram import (
     BotCommand,
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
@@ -89,6 +90,7 @@ OPEN_PRIVATE_CHAT = (
     "Open a chat with me (@{username}), press Start, then send the command there."
 )
 SENT_PRIVATELY = "I've sent that to you in our private chat."
+CHOSEN = "→"  # marks the choice on a tapped message
 
 
 # ------------------------------------------------------------------ logging hygiene
@@ -476,7 +478,8 @@ class TelegramAdapter:
             await self.answer(sender, message.chat.id, reply)
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A button tap: always answer the query (stops the spinner), then reply anew."""
+        """A button tap: answer the query (stops the spinner), show the choice on the tapped
+        message and take its keyboard away, then reply."""
         query = update.callback_query
         if query is None:
             return
@@ -484,6 +487,7 @@ class TelegramAdapter:
             await query.answer()
         except TelegramError as exc:  # too old to answer: still handle the tap
             log.info("could not answer a callback query: %s", type(exc).__name__)
+        await self.show_choice(query)
         message = query.message
         chat = message.chat if message is not None else None
         sender = Sender(
@@ -516,6 +520,29 @@ class TelegramAdapter:
             await context.bot.send_message(chat.id, self.coach.library.messages["error"])
         except TelegramError as exc:
             log.warning("could not send the error message: %s", type(exc).__name__)
+
+    async def show_choice(self, query: CallbackQuery) -> None:
+        """Edit the tapped message in place: its text, then the choice, no keyboard.
+
+        As people expect of chat apps: old buttons do not linger, and a choice cannot be
+        tapped twice. A message that cannot be edited (too old, a photo's caption, already
+        changed) only loses its keyboard; if even that fails, the tap is still handled.
+        """
+        message = query.message
+        if not isinstance(message, Message):
+            return
+        label = _tapped_label(message, query.data or "")
+        text = message.text_html if message.text else None
+        try:
+            if text is not None and label is not None:
+                shown = f"{text}\n\n{CHOSEN} {escape(label)}"
+                if len(shown) <= MAX_TEXT:
+                    await message.edit_text(shown, parse_mode=ParseMode.HTML, reply_markup=None)
+                    return
+            if message.reply_markup is not None:
+                await message.edit_reply_markup(reply_markup=None)
+        except TelegramError as exc:
+            log.info("could not edit a tapped message: %s", type(exc).__name__)
 
     # --- outgoing --------------------------------------------------------------------
 
@@ -602,6 +629,18 @@ class TelegramAdapter:
         text = f"{type(error).__name__}: {error}"
         token = self.settings.telegram_token
         return text.replace(token, REDACTED) if token else text
+
+
+def _tapped_label(message: Message, data: str) -> str | None:
+    """The label of the button with this data on the message's keyboard."""
+    markup = message.reply_markup
+    if markup is None:
+        return None
+    for row in markup.inline_keyboard:
+        for button in row:
+            if button.callback_data == data:
+                return button.text
+    return None
 
 
 def keyboard_json(reply: Reply) -> dict[str, Any] | None:
