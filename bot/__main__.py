@@ -40,10 +40,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"recovery coach: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings)
+    from bot.app import StartupError
+
     try:
         return asyncio.run(run(settings))
     except KeyboardInterrupt:
         return 0
+    except StartupError as exc:
+        print(f"recovery coach: {exc}", file=sys.stderr)
+        return 2
 
 
 def configure_logging(settings: Settings) -> None:

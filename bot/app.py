@@ -10,9 +10,14 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sqlite3
 import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
 
 from bot.adapters.console import ConsoleChat
+from bot.core.clock import Clock
 from bot.core.coach import Coach
 from bot.scheduler import run_nudges
 from bot.settings import Settings
@@ -21,10 +26,14 @@ from bot.storage import Storage
 log = logging.getLogger(__name__)
 
 
+class StartupError(RuntimeError):
+    """The bot cannot start: one line for the user, naming the setting to fix."""
+
+
 async def run_bot(settings: Settings) -> int:
     """Run until the adapters stop; returns the process exit code."""
     clock = settings.clock
-    with Storage(settings.bot_db_path, clock=clock) as store:
+    with open_storage(settings.bot_db_path, clock) as store:
         coach = Coach(store, clock=clock, default_tz=settings.bot_default_tz)
         if not settings.telegram_token and not settings.discord_token:
             chat = ConsoleChat(coach, files_dir=settings.bot_db_path.parent / "exports")
@@ -47,11 +56,61 @@ async def run_bot(settings: Settings) -> int:
         adapter = TelegramAdapter(coach, store, settings)
         # Nudges stop first: their sends need the adapter's HTTP session until the last one.
         async with (
-            adapter.running(),
+            telegram_reachable(adapter, settings),
             run_nudges(store, settings, [adapter], library=coach.library, clock=clock),
         ):
             await until_stopped()
         return 0
+
+
+@contextlib.contextmanager
+def open_storage(path: Path, clock: Clock) -> Iterator[Storage]:
+    """The database, or a `StartupError` that says what is wrong with BOT_DB_PATH."""
+    try:
+        store = Storage(path, clock=clock)
+        store.db.execute("CREATE TABLE IF NOT EXISTS _writable (x)").fetchall()
+        store.db.execute("DROP TABLE _writable")
+    except (sqlite3.Error, OSError) as exc:
+        log.debug("cannot open the database at %s", path, exc_info=True)
+        raise StartupError(f"BOT_DB_PATH: cannot use {path}: {_why_unusable(path, exc)}") from None
+    with store:
+        yield store
+
+
+def _why_unusable(path: Path, exc: Exception) -> str:
+    """The reason in plain words, from the most common causes."""
+    text = str(exc).lower()
+    if path.is_dir():
+        return "it is a directory; point it at a file inside it, e.g. bot.sqlite3"
+    if isinstance(exc, PermissionError) or "readonly" in text or "read-only" in text:
+        return "no permission to write there (read-only)"
+    if "not a database" in text or "malformed" in text:
+        return "the file is not a SQLite database (or it is damaged)"
+    return "the file or its folder cannot be created there"
+
+
+@contextlib.asynccontextmanager
+async def telegram_reachable(adapter: Any, settings: Settings) -> AsyncIterator[None]:
+    """The adapter running, or a `StartupError` when the Bot API cannot be used at all."""
+    from telegram.error import InvalidToken, NetworkError
+
+    try:
+        async with adapter.running():
+            yield
+            return
+    except InvalidToken:
+        log.debug("Telegram refused the token", exc_info=True)
+        raise StartupError(
+            "TELEGRAM_BOT_TOKEN: Telegram refused the token (revoked or mistyped); "
+            "get the current one from @BotFather"
+        ) from None
+    except NetworkError as exc:  # TimedOut is a NetworkError too
+        log.debug("cannot reach the Bot API", exc_info=True)
+        where = settings.telegram_base_url.removesuffix("/bot")
+        raise StartupError(
+            f"TELEGRAM_BASE_URL: cannot reach the Bot API at {where} ({type(exc).__name__}); "
+            "check the address and this machine's network or proxy"
+        ) from None
 
 
 async def until_stopped() -> None:

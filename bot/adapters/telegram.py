@@ -193,7 +193,7 @@ class RetryingRateLimiter(AIORateLimiter):
             except NetworkError as exc:
                 if attempt == self.server_retries:
                     raise
-                log.warning(
+                log.debug(  # the final failure is what callers report; retries are routine
                     "Telegram %s failed (%s); retry %d in %.2f s",
                     endpoint,
                     type(exc).__name__,
@@ -371,13 +371,14 @@ class TelegramAdapter:
         settings = self.settings
         token = settings.telegram_token or ""
         base_url = settings.telegram_base_url
+        self.requests = (_http_request(base_url, pool_size=64), _http_request(base_url, 2))
         application = (
             ApplicationBuilder()
             .token(token)
             .base_url(base_url)
             .base_file_url(file_url_for(base_url, settings.telegram_base_file_url))
-            .request(_http_request(base_url, pool_size=64))
-            .get_updates_request(_http_request(base_url, pool_size=2))
+            .request(self.requests[0])
+            .get_updates_request(self.requests[1])
             .rate_limiter(
                 RetryingRateLimiter(
                     overall_max_rate=settings.telegram_send_rate,
@@ -425,13 +426,20 @@ class TelegramAdapter:
                 await app.stop()
             await app.shutdown()
         finally:
+            for request in self.requests:  # PTB skips this when `initialize` failed
+                await request.shutdown()
             self._started = False
             self._undo_redaction()
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[TelegramAdapter]:
         """Started for the duration of the block, stopped after it (even on errors)."""
-        await self.start()
+        try:
+            await self.start()
+        except BaseException:
+            with contextlib.suppress(Exception):  # close what the failed start opened
+                await self.stop()
+            raise
         try:
             yield self
         finally:
