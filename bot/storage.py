@@ -37,6 +37,7 @@ from bot.core.records import (
     Nudge,
     PlannedNudge,
     RedFlagEvent,
+    RollingSession,
     ScheduleEntry,
     SorenessReport,
     User,
@@ -52,7 +53,7 @@ PLAN_SKIP_PREFIX = "plan: "
 """`error` prefix of rows the planner recorded as skipped (quiet hours): a re-plan replaces them."""
 
 # Tables with a user_id column, children first (the order `forget_user` deletes in).
-USER_TABLES = ("schedules", "soreness", "massages", "red_flags", "nudges")
+USER_TABLES = ("schedules", "soreness", "massages", "red_flags", "nudges", "rolling")
 
 
 # ---------------------------------------------------------------- migrations
@@ -136,7 +137,24 @@ def _v2_nudge_outbox(db: Database) -> None:
         db.execute(sql)
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1_core_tables, _v2_nudge_outbox]
+def _v3_rolling_sessions(db: Database) -> None:
+    db.execute(
+        """CREATE TABLE rolling (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            at TEXT NOT NULL,
+            seconds INTEGER NOT NULL,
+            areas TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX rolling_user_at ON rolling (user_id, at)")
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [
+    _v1_core_tables,
+    _v2_nudge_outbox,
+    _v3_rolling_sessions,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -190,6 +208,7 @@ _SCHEDULE_COLUMNS = "id, user_id, time, weekday, on_date, workout"
 _SORENESS_COLUMNS = "id, user_id, area, severity, at, note"
 _MASSAGE_COLUMNS = "id, user_id, at, note"
 _RED_FLAG_COLUMNS = "id, user_id, at, areas, text"
+_ROLLING_COLUMNS = "id, user_id, at, seconds, areas"
 _NUDGE_COLUMNS = "id, user_id, kind, due_at, payload, status, attempts"
 _NUDGE_COLS_N = ", ".join(f"n.{c.strip()}" for c in _NUDGE_COLUMNS.split(","))
 
@@ -257,6 +276,10 @@ def _massage(row: tuple[Any, ...]) -> MassageRecord:
 
 def _red_flag(row: tuple[Any, ...]) -> RedFlagEvent:
     return RedFlagEvent(row[0], row[1], _dt(row[2]), tuple(json.loads(row[3])), row[4])
+
+
+def _rolling(row: tuple[Any, ...]) -> RollingSession:
+    return RollingSession(row[0], row[1], _dt(row[2]), row[3], tuple(json.loads(row[4])))
 
 
 def _nudge(row: tuple[Any, ...]) -> Nudge:
@@ -458,6 +481,24 @@ class Storage:
             "ORDER BY at, id"
         )
         return [_red_flag(row) for row in self._execute(sql, (user_id, _iso(since)))]
+
+    # rolling sessions
+
+    def record_rolling(
+        self, user_id: int, at: datetime, seconds: int, areas: tuple[str, ...]
+    ) -> RollingSession:
+        stamp = _iso(at)
+        session_id = self._insert(
+            "INSERT INTO rolling (user_id, at, seconds, areas) VALUES (?, ?, ?, ?)",
+            (user_id, stamp, seconds, json.dumps(list(areas))),
+        )
+        return RollingSession(session_id, user_id, _dt(stamp), seconds, tuple(areas))
+
+    def rolling_since(self, user_id: int, since: datetime) -> list[RollingSession]:
+        sql = (
+            f"SELECT {_ROLLING_COLUMNS} FROM rolling WHERE user_id = ? AND at >= ? ORDER BY at, id"
+        )
+        return [_rolling(row) for row in self._execute(sql, (user_id, _iso(since)))]
 
     # nudge outbox
 
@@ -707,6 +748,7 @@ class Storage:
             "soreness": rows(_SORENESS_COLUMNS, "soreness", _soreness),
             "massages": rows(_MASSAGE_COLUMNS, "massages", _massage),
             "red_flags": rows(_RED_FLAG_COLUMNS, "red_flags", _red_flag),
+            "rolling": rows(_ROLLING_COLUMNS, "rolling", _rolling),
             "nudges": nudges,
         }
 

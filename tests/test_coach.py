@@ -459,3 +459,16 @@ def test_a_user_who_unblocks_the_bot_gets_reminders_again(
     conversation.say("hello again")
     assert not conversation.user.unreachable
     assert memory_store.pending_nudges_of(user.id)
+
+
+def test_history_shows_finished_guided_routines(conversation: Conversation) -> None:
+    conversation.say("what should I roll? 5 min")
+    conversation.tap("Start guided")
+    for _ in range(10):  # typed "next" until the last area, whose button is Done
+        if any("Done" in b.label for b in conversation.last.all_buttons):
+            break
+        conversation.say("next")
+    conversation.say("done")
+    conversation.say("done")  # said twice, counted once
+    conversation.say("/history")
+    assert "1 guided session finished (5 min in all)" in conversation.last_text

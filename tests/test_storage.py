@@ -16,7 +16,7 @@ from bot.core.memory import MemoryStore
 from bot.storage import MIGRATIONS, SCHEMA_VERSION, Storage, migrate, schema_version
 
 T0 = datetime(2025, 3, 10, 18, 0, tzinfo=UTC)
-TABLES = ("users", "schedules", "soreness", "massages", "red_flags", "nudges")
+TABLES = ("users", "schedules", "soreness", "massages", "red_flags", "nudges", "rolling")
 
 Either = Storage | MemoryStore
 
@@ -49,6 +49,7 @@ def fill(store: Either, user_id: int) -> None:
     store.record_soreness(user_id, "quads", 3, T0 + timedelta(hours=1))
     store.record_massage(user_id, T0 - timedelta(days=3), note="sports massage")
     store.record_red_flag(user_id, T0, ("hamstrings",), "sharp pain in my hamstring")
+    store.record_rolling(user_id, T0 + timedelta(hours=2), 300, ("quads", "glutes"))
 
 
 # ---------------------------------------------------------------- contract: users
@@ -251,10 +252,25 @@ def test_export_has_every_row_and_is_json_serialisable(store: Either) -> None:
     fill(store, user.id)
     fill(store, other.id)
     exported = store.export_user(user.id)
-    assert set(exported) == {"user", "schedules", "soreness", "massages", "red_flags", "nudges"}
+    assert set(exported) == {
+        "user",
+        "schedules",
+        "soreness",
+        "massages",
+        "red_flags",
+        "rolling",
+        "nudges",
+    }
     assert exported["user"]["id"] == user.id and exported["user"]["tz"] == "UTC"
     counts = {key: len(rows) for key, rows in exported.items() if key != "user"}
-    assert counts == {"schedules": 2, "soreness": 2, "massages": 1, "red_flags": 1, "nudges": 0}
+    assert counts == {
+        "schedules": 2,
+        "soreness": 2,
+        "massages": 1,
+        "red_flags": 1,
+        "rolling": 1,
+        "nudges": 0,
+    }
     rows = [row for key, rows in exported.items() if key != "user" for row in rows]
     assert all(row["user_id"] == user.id for row in rows)
     assert exported["red_flags"][0]["areas"] == ["hamstrings"]
@@ -268,7 +284,7 @@ def test_forget_deletes_every_row_of_that_user_only(store: Either) -> None:
     fill(store, user.id)
     fill(store, other.id)
     before, other_before = store.count_rows(user.id), store.count_rows(other.id)
-    assert before == 7  # user row + 2 schedules + 2 soreness + 1 massage + 1 red flag
+    assert before == 8  # the user, 2 schedules, 2 soreness, a massage, a red flag, a rolling
 
     assert store.forget_user(user.id) == before
     assert store.count_rows(user.id) == 0
@@ -316,7 +332,7 @@ def test_wal_mode_synchronous_normal_and_foreign_keys_are_on(sqlite_store: Stora
 
 
 def test_new_database_has_every_table_at_the_latest_schema_version(sqlite_store: Storage) -> None:
-    assert schema_version(sqlite_store.db) == SCHEMA_VERSION == len(MIGRATIONS) == 2
+    assert schema_version(sqlite_store.db) == SCHEMA_VERSION == len(MIGRATIONS) == 3
     assert set(TABLES) <= set(sqlite_store.db.table_names())
 
 
@@ -482,12 +498,21 @@ def test_forget_deletes_the_users_nudges_too(sqlite_store: Storage) -> None:
         fill(sqlite_store, someone.id)
         sqlite_store.enqueue_nudge(someone.id, "pre_workout", T0, {"workout": "run"})
     assert len(sqlite_store.export_user(user.id)["nudges"]) == 1
-    assert sqlite_store.count_rows(user.id) == 8
-    assert sqlite_store.forget_user(user.id) == 8
+    assert sqlite_store.count_rows(user.id) == 9
+    assert sqlite_store.forget_user(user.id) == 9
     tables = TABLES[1:]
     for table in tables:
         left = sqlite_store.db.execute(
             f"SELECT COUNT(*) FROM {table} WHERE user_id = ?", (user.id,)
         ).fetchone()[0]
         assert left == 0, table
-    assert sqlite_store.count_rows(other.id) == 8
+    assert sqlite_store.count_rows(other.id) == 9
+
+
+def test_finished_rolling_sessions_are_kept_in_order(store: Either) -> None:
+    user = store.user_for("telegram", "1", "UTC")
+    later = store.record_rolling(user.id, T0 + timedelta(days=1), 600, ("calves",))
+    first = store.record_rolling(user.id, T0, 300, ("quads", "glutes"))
+    assert store.rolling_since(user.id, T0) == [first, later]
+    assert store.rolling_since(user.id, T0 + timedelta(hours=1)) == [later]
+    assert first.areas == ("quads", "glutes") and first.seconds == 300

@@ -195,6 +195,13 @@ def history(turn: Turn) -> Reply:
         name = turn.library.areas[area_id].name
         trail = " → ".join(str(level) for level in levels[-6:])
         lines.append(f"• {name}: {trail} (now {levels[-1]}/10)")
+    rolled = turn.store.rolling_since(turn.user.id, since)
+    if rolled:
+        minutes = round(sum(session.seconds for session in rolled) / 60)
+        last = f"{rolled[-1].at.astimezone(turn.zone):%a %d %b}"
+        lines.append(turn.say("history_rolling", count=len(rolled), minutes=minutes, last=last))
+    else:
+        lines.append(turn.say("history_no_rolling"))
     massages = turn.store.massages_since(turn.user.id, turn.now - timedelta(days=31))
     lines.append(turn.say("history_massages", count=len(massages)))
     flags = turn.store.red_flags_since(turn.user.id, turn.now - timedelta(days=30))

@@ -182,9 +182,11 @@ def asked_again(turn: Turn, question: Question, *, missed: bool = False) -> None
 
 
 def remember_offer(turn: Turn, replies: list[Reply]) -> None:
-    """Keep the buttons of the latest reply that had any: typed labels tap them later."""
-    shown = next((r.all_buttons for r in reversed(replies) if r.buttons), None)
-    if shown is None:
+    """Keep the buttons of this turn's replies: typed labels tap them later. A turn with no
+    buttons clears them ("yes" after "Done!" answers nothing)."""
+    shown = [button for reply in replies for button in reply.all_buttons]
+    if not shown:
+        turn.user.dialog.pop("offer", None)
         return
     turn.user.dialog["offer"] = {
         "at": turn.now.isoformat(),

@@ -23,6 +23,7 @@ from bot.core.records import (
     Nudge,
     PlannedNudge,
     RedFlagEvent,
+    RollingSession,
     ScheduleEntry,
     SorenessReport,
     User,
@@ -31,7 +32,7 @@ from bot.core.records import (
 if TYPE_CHECKING:
     from bot.core.records import Store
 
-_Timed = TypeVar("_Timed", SorenessReport, MassageRecord, RedFlagEvent)
+_Timed = TypeVar("_Timed", SorenessReport, MassageRecord, RedFlagEvent, RollingSession)
 _Row = TypeVar("_Row")
 
 
@@ -81,12 +82,20 @@ class MemoryStore:
         self._soreness: dict[int, dict[int, SorenessReport]] = {}
         self._massages: dict[int, dict[int, MassageRecord]] = {}
         self._red_flags: dict[int, dict[int, RedFlagEvent]] = {}
+        self._rolling: dict[int, dict[int, RollingSession]] = {}
         self._nudges: dict[int, dict[int, Nudge]] = {}
         self._nudge_errors: dict[int, str | None] = {}
         self._sent_at: dict[int, datetime] = {}
 
     def _tables(self) -> tuple[dict[int, dict[int, Any]], ...]:
-        return (self._schedules, self._soreness, self._massages, self._red_flags, self._nudges)
+        return (
+            self._schedules,
+            self._soreness,
+            self._massages,
+            self._red_flags,
+            self._rolling,
+            self._nudges,
+        )
 
     def _rows(self, table: dict[int, dict[int, _Row]], user_id: int) -> dict[int, _Row]:
         """That user's rows, for writing; `LookupError` when there is no such user."""
@@ -218,6 +227,19 @@ class MemoryStore:
     def red_flags_since(self, user_id: int, since: datetime) -> list[RedFlagEvent]:
         return _by_time(self._red_flags.get(user_id, {}), since)
 
+    # rolling sessions
+
+    def record_rolling(
+        self, user_id: int, at: datetime, seconds: int, areas: tuple[str, ...]
+    ) -> RollingSession:
+        rows = self._rows(self._rolling, user_id)
+        session = RollingSession(next(self._ids), user_id, utc(at), seconds, tuple(areas))
+        rows[session.id] = session
+        return session
+
+    def rolling_since(self, user_id: int, since: datetime) -> list[RollingSession]:
+        return _by_time(self._rolling.get(user_id, {}), since)
+
     # nudge outbox (the parts the coach uses; the scheduler runs on `bot.storage.Storage`)
 
     def enqueue_nudge(
@@ -325,6 +347,7 @@ class MemoryStore:
             "soreness": rows(self._soreness),
             "massages": rows(self._massages),
             "red_flags": rows(self._red_flags),
+            "rolling": rows(self._rolling),
             "nudges": rows(self._nudges),
         }
 

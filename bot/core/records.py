@@ -77,6 +77,17 @@ class RedFlagEvent:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class RollingSession:
+    """A guided rolling routine the user finished: when, how long, which areas."""
+
+    id: int
+    user_id: int
+    at: datetime
+    seconds: int
+    areas: tuple[str, ...]
+
+
 NUDGE_KINDS = ("pre_workout", "massage", "massage_behind", "snooze")
 """`pre_workout` before a session, `massage` monthly, `massage_behind` mid-month when behind,
 `snooze` a nudge the user asked to see again 10 minutes later."""
@@ -174,6 +185,12 @@ class Store(Protocol):
     ) -> RedFlagEvent: ...
 
     def red_flags_since(self, user_id: int, since: datetime) -> list[RedFlagEvent]: ...
+
+    def record_rolling(
+        self, user_id: int, at: datetime, seconds: int, areas: tuple[str, ...]
+    ) -> RollingSession: ...
+
+    def rolling_since(self, user_id: int, since: datetime) -> list[RollingSession]: ...
 
     def enqueue_nudge(
         self, user_id: int, kind: str, due_at: datetime, payload: dict[str, Any]

@@ -183,6 +183,7 @@ def guided_step(turn: Turn, argument: str) -> Reply:
     step, picks = steps
     turn.outcome = "guided"
     if step == len(picks):
+        record_finished(turn, picks)
         return Reply(text=turn.say("guided_done"))
     area_id, seconds = picks[step]
     area = turn.library.areas[area_id]
@@ -198,6 +199,15 @@ def guided_step(turn: Turn, argument: str) -> Reply:
         buttons=buttons([Button(label, f"g:{step + 1}:{codes}", role="yes")]),
     )
     return dialog.ask(turn, reply, "guided", expects="choice", reask=False)
+
+
+def record_finished(turn: Turn, picks: list[tuple[str, int]]) -> None:
+    """Log a finished guided routine for /history; Done said twice counts once."""
+    areas = tuple(area for area, _ in picks)
+    recent = turn.store.rolling_since(turn.user.id, turn.now - timedelta(minutes=30))
+    if any(session.areas == areas for session in recent):
+        return
+    turn.store.record_rolling(turn.user.id, turn.now, sum(s for _, s in picks), areas)
 
 
 def _guided_steps(argument: str) -> tuple[int, list[tuple[str, int]]] | None:
