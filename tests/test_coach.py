@@ -465,7 +465,7 @@ def test_history_shows_finished_guided_routines(conversation: Conversation) -> N
     conversation.say("what should I roll? 5 min")
     conversation.tap("Start guided")
     for _ in range(10):  # typed "next" until the last area, whose button is Done
-        if any("Done" in b.label for b in conversation.last.all_buttons):
+        if any(b.label == "✅ Done" for b in conversation.last.all_buttons):
             break
         conversation.say("next")
     conversation.say("done")

@@ -145,7 +145,7 @@ _LEAD = re.compile(
 _QUIET = re.compile(
     r"\b(?:quiet|silence|silent|no (?:reminders|nudges|messages|notifications)|"
     r"(?:do not|don't|dont) (?:remind|nudge|message|ping|bother) me)"
-    r"(?: hours)? (?:after|from|past|between) "
+    r"(?: hours?)?:? (?:(?:after|from|past|between|at) )?"
     + _CLOCK
     + r"(?:\s*(?:to|until|till|and|-)\s*"
     + _CLOCK

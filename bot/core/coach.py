@@ -122,6 +122,7 @@ class Coach:
             "u": self._undo_button,
             "r": self._routine_button,
             "g": routine.guided_step,
+            "ge": routine.guided_end,  # a guided routine stopped early
             "m": lambda turn, _: massage.log_massage(turn),
             "mu": lambda turn, arg: massage.undo(turn, _int(arg)),
             "f": self._forget_button,
@@ -261,6 +262,9 @@ class Coach:
             button = dialog.chosen_button(turn, question.choices, text)
             if button is not None:
                 return self._route_button(turn, button.data)
+            if dialog.role_of(turn, text) in ("no", "skip", "later"):
+                dialog.close(turn)  # "cancel" at a question without a Cancel button
+                return Reply(text=turn.say("question_dropped"))
             if not self._says_something_else(turn, question, parsed, text):
                 answer = self._read_answer(turn, question, text, parsed)
                 if answer is not None:
@@ -325,11 +329,12 @@ class Coach:
         corrected = soreness.correct(turn, parsed, text)
         if corrected is not None:
             return corrected
-        if parsed.intent == "which_area":
-            return self._which_area(turn, parsed, text)
+        if parsed.intent == "which_area" or (parsed.intent == "soreness" and parsed.minutes):
+            return self._which_area(turn, parsed, text)  # "calves are wrecked, got 10 min"
         if parsed.intent == "soreness":
             return self._soreness(turn, parsed, text)
         if parsed.intent == "massage":
+            self._record_rated_soreness(turn, parsed, text)  # "had a massage, back's fine now"
             return massage.from_message(turn, parsed, text)
         return self._other(turn, parsed, text)
 

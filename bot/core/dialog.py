@@ -45,6 +45,7 @@ DEFAULT_LIFETIME = timedelta(hours=1)
 OFFER_LIFETIME = timedelta(hours=12)
 MAX_REASKS = 2  # after this many side remarks, the question waits quietly until it expires
 MAX_MISSES = 1  # a second message in a row that answers nothing closes the question
+MAX_ANSWER_WORDS = 6  # a longer message is a message of its own, not an answer
 ROLE_FALLBACKS = {
     "yes": ("yes",),
     "no": ("no", "skip", "later"),
@@ -221,20 +222,43 @@ def plain(text: str) -> str:
 def role_of(turn: Turn, text: str) -> str | None:
     """The answer role ("yes", "no", "later", "skip") a short message is, if it is one.
 
-    The whole message must be the answer, give or take "please" and punctuation: "sure"
-    is a yes, "sure, my calves are sore though" is a soreness report.
+    The message must be the answer, give or take "please" and punctuation ("sure", "ok do
+    it"), or start with one and go on harmlessly ("nah keep it", "yes delete it all").
+    "sure, my calves are sore though" is a soreness report, and "yes tue 7pm" a new time.
     """
     lowered = plain(text)
-    if not lowered or len(lowered) > 40:
-        return None
+    if not lowered or len(lowered.split()) > MAX_ANSWER_WORDS:
+        return _symbol_role(turn, text)
     language = turn.library.language
-    words = [w for w in lowered.split() if w not in language.answer_fillers]
-    said = " ".join(words) or lowered
+    said = " ".join(w for w in lowered.split() if w not in language.answer_fillers) or lowered
     for role, phrases in language.answers.items():
         if said in phrases:
             return role
+    lead = _leading_answer(turn, said)
+    if lead is None:
+        return _symbol_role(turn, text)
+    role, rest = lead
+    if any(ch.isdigit() for ch in rest):
+        return None
+    parsed = parse_message(rest)
+    harmless = parsed.intent == "other" and not parsed.red_flag and not parsed.soreness
+    return role if harmless else None
+
+
+def _leading_answer(turn: Turn, said: str) -> tuple[str, str] | None:
+    """The longest answer phrase the message starts with, and the rest of it."""
+    best: tuple[str, str] | None = None
+    for role, phrases in turn.library.language.answers.items():
+        for phrase in phrases:
+            if said.startswith(phrase + " ") and (best is None or len(phrase) > len(best[1])):
+                best = (role, phrase)
+    return None if best is None else (best[0], said[len(best[1]) :].strip())
+
+
+def _symbol_role(turn: Turn, text: str) -> str | None:
+    """ "👍" and friends, which `plain` strips."""
     symbols = text.strip()
-    for role, phrases in language.answers.items():
+    for role, phrases in turn.library.language.answers.items():
         if symbols in phrases:
             return role
     return None

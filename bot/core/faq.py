@@ -46,10 +46,16 @@ def answer_by_id(turn: Turn, faq_id: str) -> Reply:
     return Reply(text=turn.say("button_expired"))
 
 
+LEADING_WORDS = frozenset({"and", "so", "ok", "okay", "also", "but", "hey", "btw", "oh", "hmm"})
+
+
 def _is_question(library: Library, lowered: str) -> bool:
     if "?" in lowered:
         return True
-    first_words = _words_only(lowered).split()[:2]
+    words = _words_only(lowered).split()
+    while words and words[0] in LEADING_WORDS:
+        words = words[1:]
+    first_words = words[:2]
     return any(" ".join(first_words[:n]) in library.question_starts for n in (1, 2) if first_words)
 
 

@@ -47,6 +47,8 @@ def date_said(turn: Turn, text: str) -> datetime | None:
     month" (the same day a month back), "today"; None when no day is named."""
     lowered = text.lower()
     words = set(re.findall(r"[a-z]+", lowered))
+    if "day before yesterday" in lowered:
+        return turn.now - timedelta(days=2)
     if "yesterday" in words:
         return turn.now - timedelta(days=1)
     ago = _AGO.search(lowered)

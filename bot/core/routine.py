@@ -191,14 +191,28 @@ def guided_step(turn: Turn, argument: str) -> Reply:
     lines += [f"• {cue}" for cue in area.cues]
     lines += [f"⚠ {caution}" for caution in area.cautions]
     last = step + 1 == len(picks)
-    label = "✅ Done" if last else "Next ▶"
     codes = argument.partition(":")[2]
+    row = [Button("✅ Done" if last else "Next ▶", f"g:{step + 1}:{codes}", role="yes")]
+    if not last:
+        row.append(Button("■ Done for now", f"ge:{step}:{codes}", role="no"))
     reply = Reply(
         title=f"{step + 1}/{len(picks)} {area.name}",
         text="\n".join(lines),
-        buttons=buttons([Button(label, f"g:{step + 1}:{codes}", role="yes")]),
+        buttons=buttons(row),
     )
     return dialog.ask(turn, reply, "guided", expects="choice", reask=False)
+
+
+def guided_end(turn: Turn, argument: str) -> Reply:
+    """`ge:<step>:...`: the routine stopped early; the areas rolled so far still count."""
+    steps = _guided_steps(argument)
+    if steps is None:
+        return Reply(text=turn.say("button_expired"))
+    step, picks = steps
+    turn.outcome = "guided"
+    done = picks[: step + 1]
+    record_finished(turn, done)
+    return Reply(text=turn.say("guided_stopped", done=len(done), total=len(picks)))
 
 
 def record_finished(turn: Turn, picks: list[tuple[str, int]]) -> None:
