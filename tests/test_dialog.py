@@ -1,0 +1,342 @@
+"""The dialog layer as chats: every question takes a typed answer and never traps.
+
+One behaviour per test, written as the transcript a newcomer would type (issue: "A
+conversation that never traps"). The labelled dialog sets in tests/data/dialogs*.jsonl
+cover the same ground at scale (tests/test_dialog_sets.py).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.core.memory import MemoryStore
+from tests.conversation import Conversation, FakeClock
+
+
+@pytest.fixture
+def onboarded(conversation: Conversation) -> Conversation:
+    user = conversation.user
+    user.onboarded = True
+    conversation.coach.store.save_user(user)
+    return conversation
+
+
+def schedules(conversation: Conversation) -> int:
+    return len(conversation.coach.store.schedules(conversation.user.id))
+
+
+def soreness(conversation: Conversation) -> dict[str, int]:
+    store, user = conversation.coach.store, conversation.user
+    reports = store.soreness_since(user.id, conversation.coach.clock() - timedelta(days=1))
+    return {report.area: report.severity for report in reports}
+
+
+def question(conversation: Conversation) -> str | None:
+    stored = conversation.user.dialog.get("question")
+    return stored["kind"] if stored else None
+
+
+# --- 1. every question takes a typed answer ---------------------------------------------
+
+
+@pytest.mark.parametrize("answer", ["yes", "y", "ok", "sure", "yep", "save", "do it", "Save"])
+def test_a_typed_yes_saves_the_schedule_read_back(onboarded: Conversation, answer: str) -> None:
+    onboarded.say("/schedule add Mon Wed Fri 18:00")
+    onboarded.say(answer)
+    assert "Saved" in onboarded.last_text
+    assert schedules(onboarded) == 3
+
+
+@pytest.mark.parametrize("answer", ["no", "nope", "try again"])
+def test_a_typed_no_to_the_read_back_asks_again_and_saves_nothing(
+    onboarded: Conversation, answer: str
+) -> None:
+    onboarded.say("/schedule add Mon 18:00")
+    onboarded.say(answer)
+    assert "When do you train" in onboarded.last_text
+    assert schedules(onboarded) == 0
+
+
+def test_forget_takes_a_typed_yes(onboarded: Conversation) -> None:
+    onboarded.say("calves 6/10")
+    onboarded.say("/forget")
+    onboarded.say("yes")
+    assert "all your data is deleted" in onboarded.last_text
+    assert soreness(onboarded) == {}
+
+
+@pytest.mark.parametrize("answer", ["no", "cancel", "nah keep it", "not now"])
+def test_forget_takes_a_typed_no(onboarded: Conversation, answer: str) -> None:
+    onboarded.say("calves 6/10")
+    onboarded.say("/forget")
+    onboarded.say(answer)
+    assert "nothing was deleted" in onboarded.last_text
+    assert soreness(onboarded) == {"calves": 6}
+
+
+def test_the_time_zone_suggestion_takes_a_typed_yes(onboarded: Conversation) -> None:
+    onboarded.say("I'm in Tokyo this week, change my time zone")
+    onboarded.say("yes please")
+    assert onboarded.user.tz == "Asia/Tokyo"
+
+
+def test_a_guided_routine_goes_on_with_typed_next_and_done(onboarded: Conversation) -> None:
+    onboarded.say("/roll 5")
+    onboarded.say("start")
+    assert onboarded.last.title is not None and onboarded.last.title.startswith("1/")
+    onboarded.say("next")
+    assert onboarded.last.title is not None and onboarded.last.title.startswith("2/")
+    onboarded.say("done")  # mid-way: done for now
+    assert "Stopped after 2 of" in onboarded.last_text
+
+
+def test_typed_skip_answers_the_latest_nudge(
+    onboarded: Conversation, memory_store: MemoryStore, clock: FakeClock
+) -> None:
+    user = onboarded.user
+    session = clock.now + timedelta(minutes=30)
+    payload = {"ref": session.isoformat(), "session_at": session.isoformat(), "workout": "run"}
+    nudge_id = memory_store.enqueue_nudge(user.id, "pre_workout", clock.now, payload)
+    assert nudge_id is not None
+    memory_store.mark_nudge(nudge_id, "sent")
+    onboarded.say("skip")
+    assert "Skipped" in onboarded.last_text
+    assert memory_store.get_nudge(nudge_id).status == "sent"  # type: ignore[union-attr]
+
+
+def test_typed_undo_takes_back_the_report(onboarded: Conversation) -> None:
+    onboarded.say("glutes 5/10")
+    onboarded.say("undo")
+    assert soreness(onboarded) == {}
+
+
+# --- 2. a pending question never swallows something else --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("remark", "answered"),
+    [
+        ("my calves are killing me", "calves 9/10"),
+        ("what should I roll?", "rolling routine"),
+        ("had a massage yesterday", "Massage logged"),
+        ("hamstrings 6/10", "hamstrings 6/10"),
+    ],
+)
+def test_a_side_remark_at_the_training_days_step_is_answered_and_the_step_stays(
+    conversation: Conversation, remark: str, answered: str
+) -> None:
+    conversation.say("/start")
+    conversation.say("Berlin")
+    conversation.say(remark)
+    assert answered in conversation.all_text
+    assert "couldn't find any training days" not in conversation.all_text
+    assert question(conversation) == "schedule"
+    assert "When do you train" in conversation.last_text  # asked again, one line
+    conversation.say("Mon Wed Fri 18:00")
+    conversation.say("ok")
+    assert schedules(conversation) == 3 and conversation.user.onboarded
+
+
+def test_a_red_flag_during_a_question_wins_and_the_question_stays(
+    onboarded: Conversation,
+) -> None:
+    onboarded.say("/schedule add Mon 18:00")
+    onboarded.say("my foot went numb while rolling")
+    assert "clinician" in onboarded.all_text.lower() or "stop" in onboarded.all_text.lower()
+    assert question(onboarded) == "confirm_schedule"
+    onboarded.say("yes")
+    assert schedules(onboarded) == 1
+
+
+def test_a_side_remark_is_asked_about_again_at_most_twice(conversation: Conversation) -> None:
+    conversation.say("/start")
+    for _ in range(3):
+        conversation.say("quads a bit tight")
+    assert "Back to my question" not in conversation.last_text
+    assert question(conversation) == "timezone"  # still open, just not repeated
+
+
+def test_two_messages_that_answer_nothing_close_the_question(conversation: Conversation) -> None:
+    conversation.say("/start")
+    conversation.say("asdfgh")
+    assert "time zone" in conversation.last_text.lower()
+    conversation.say("qwerty")
+    assert question(conversation) is None
+
+
+# --- 3. console numbers never collide with values ----------------------------------------
+
+
+def test_a_number_typed_at_the_severity_prompt_is_the_severity(onboarded: Conversation) -> None:
+    onboarded.say("calves 7/10")
+    onboarded.tap("Change severity")
+    onboarded.say("6")
+    assert soreness(onboarded) == {"calves": 6}
+
+
+def test_a_number_without_a_severity_prompt_changes_nothing(onboarded: Conversation) -> None:
+    onboarded.say("calves 7/10")
+    onboarded.say("6")
+    assert soreness(onboarded) == {"calves": 7}
+
+
+# --- 4. requests in plain words ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    ["I have 7 min before leg day", "10 min before my run", "half an hour before my run"],
+)
+def test_a_time_budget_alone_gets_a_routine(onboarded: Conversation, request_text: str) -> None:
+    onboarded.say(request_text)
+    assert "rolling routine" in onboarded.all_text
+
+
+@pytest.mark.parametrize(
+    ("said", "changed"),
+    [
+        ("pause", ("paused", True)),
+        ("stop reminding me", ("paused", True)),
+        ("remind me 45 min before", ("lead_minutes", 45)),
+        ("quiet after 10pm", ("quiet_start", "22:00")),
+    ],
+)
+def test_settings_in_plain_words(
+    onboarded: Conversation, said: str, changed: tuple[str, object]
+) -> None:
+    onboarded.say(said)
+    field, value = changed
+    assert getattr(onboarded.user, field) == value
+
+
+def test_the_bots_own_example_is_read_back(onboarded: Conversation) -> None:
+    onboarded.say("Mon Wed Fri 18:00")
+    assert "Here's what I understood" in onboarded.last_text
+
+
+# --- 5. the seed's questions get answers ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("asked", "answer_says"),
+    [
+        ("is foam rolling better than massage?", "Use both"),
+        ("should I roll my lower back?", "Don't roll the lower back itself"),
+        ("how often should I get a massage?", "2-4"),
+        ("how long should I foam roll?", "5-20 minutes"),
+        ("should I roll before or after my workout?", "Before"),
+        ("does foam rolling actually work?", "flexible"),
+        ("can I foam roll a pulled muscle?", "physio"),
+    ],
+)
+def test_questions_about_rolling_get_answers_not_routines(
+    onboarded: Conversation, asked: str, answer_says: str
+) -> None:
+    onboarded.say(asked)
+    assert answer_says in onboarded.last_text
+    assert "rolling routine" not in onboarded.all_text
+    assert onboarded.last.buttons  # each answer ends with a useful button
+
+
+# --- 6. corrections -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("correction", "after"),
+    [
+        ("no I meant quads", {"quads": 6}),
+        ("actually it was my quads not hamstrings", {"quads": 6}),
+        ("make that 4/10", {"hamstrings": 4}),
+    ],
+)
+def test_a_correction_changes_the_last_report(
+    onboarded: Conversation, clock: FakeClock, correction: str, after: dict[str, int]
+) -> None:
+    onboarded.say("hamstrings 6/10")
+    clock.advance(minutes=2)
+    onboarded.say(correction)
+    assert soreness(onboarded) == after
+
+
+def test_a_late_correction_is_not_applied_to_an_old_report(
+    onboarded: Conversation, clock: FakeClock
+) -> None:
+    onboarded.say("hamstrings 6/10")
+    clock.advance(hours=2)
+    onboarded.say("make that 4/10")
+    assert soreness(onboarded) == {"hamstrings": 6}
+
+
+# --- 7. dates are read ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("said", "days_ago"),
+    [("had a sports massage last week", 7), ("had a massage 3 days ago", 3)],
+)
+def test_a_past_massage_is_dated(onboarded: Conversation, said: str, days_ago: int) -> None:
+    onboarded.say(said)
+    store, user = onboarded.coach.store, onboarded.user
+    (logged,) = store.massages_since(user.id, onboarded.coach.clock() - timedelta(days=60))
+    assert (onboarded.coach.clock() - logged.at).days == days_ago
+
+
+def test_a_massage_last_month_counts_for_last_month(onboarded: Conversation) -> None:
+    onboarded.say("had a massage last month")
+    assert "earlier month" in onboarded.last_text
+
+
+def test_a_booked_massage_is_not_logged(onboarded: Conversation) -> None:
+    onboarded.say("booked a massage for Friday")
+    store, user = onboarded.coach.store, onboarded.user
+    assert store.last_massage(user.id) is None
+
+
+def test_a_session_today_at_a_time_gone_says_so(onboarded: Conversation) -> None:
+    onboarded.say("/schedule add today 6am")  # the clock reads 10:00 in Berlin
+    assert "already passed" in onboarded.last_text
+
+
+# --- 9. bad arguments say what happened ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(("command", "says"), [("/roll 500", "20"), ("/roll -3", "5")])
+def test_a_routine_length_out_of_range_says_the_range(
+    onboarded: Conversation, command: str, says: str
+) -> None:
+    onboarded.say(command)
+    assert "5-20 minutes" in onboarded.all_text
+    assert f"Your {says}-minute rolling routine" in onboarded.last_text
+
+
+def test_a_negative_lead_time_is_refused(onboarded: Conversation) -> None:
+    onboarded.say("/settings lead -5")
+    assert onboarded.user.lead_minutes == 30
+    assert "nothing changed" in onboarded.last_text
+
+
+def test_removing_a_session_when_there_are_none_says_so(onboarded: Conversation) -> None:
+    onboarded.say("/schedule remove 7")
+    assert "nothing to remove" in onboarded.last_text
+
+
+def test_an_unknown_command_lists_the_commands(onboarded: Conversation) -> None:
+    onboarded.say("/rolll")
+    assert "/roll" in onboarded.last_text and "/forget" in onboarded.last_text
+
+
+@pytest.mark.parametrize("text", ["me duelen mucho las piernas", "мои икры болят"])
+def test_another_language_gets_english_only(onboarded: Conversation, text: str) -> None:
+    onboarded.say(text)
+    assert "only understand English" in onboarded.last_text
+
+
+# --- 12. manners ----------------------------------------------------------------------------------
+
+
+def test_counts_have_the_right_plural(onboarded: Conversation) -> None:
+    onboarded.say("had a massage today")
+    onboarded.say("/massage")
+    assert "1 massage this month" in onboarded.last_text
