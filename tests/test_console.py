@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import select
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -97,3 +101,56 @@ def test_bad_setting_stops_with_a_clear_error(db_path: Path) -> None:
     result = run_bot(db_path, [], BOT_DEFAULT_TZ="Mars/Olympus_Mons")
     assert result.returncode == 2
     assert "BOT_DEFAULT_TZ" in result.stderr and "Traceback" not in result.stderr
+
+
+def _at_the_prompt(db_path: Path) -> tuple[subprocess.Popen[bytes], int, bytearray]:
+    """`python -m bot` on a terminal (a pty), waiting at its first prompt."""
+    master, slave = pty.openpty()
+    environment = {
+        **os.environ,
+        "BOT_DB_PATH": str(db_path),
+        "TELEGRAM_BOT_TOKEN": "",
+        "DISCORD_BOT_TOKEN": "",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        cwd=ROOT,
+        env=environment,
+        start_new_session=True,
+    )
+    os.close(slave)
+    output = bytearray()
+    _read_until(master, output, b"you> ", seconds=30)
+    return process, master, output
+
+
+def _read_until(master: int, output: bytearray, marker: bytes, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while marker not in output and time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            try:
+                output += os.read(master, 4096)
+            except OSError:  # the other end closed
+                return
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "ctrl-d"])
+def test_ctrl_c_or_ctrl_d_at_the_prompt_quits_at_once_with_one_line(
+    db_path: Path, how: str
+) -> None:
+    process, master, output = _at_the_prompt(db_path)
+    if how == "ctrl-c":
+        os.killpg(process.pid, signal.SIGINT)
+    else:
+        os.write(master, b"\x04")
+    assert process.wait(timeout=10) == 0
+    _read_until(master, output, b"Roll well.", seconds=5)
+    os.close(master)
+    after_prompt = output.decode().rsplit("you> ", 1)[1]
+    assert after_prompt.strip() == "Bye! Roll well."
+    assert after_prompt.startswith("\r\n")  # the line ends before "Bye"
+    assert "Traceback" not in output.decode()
