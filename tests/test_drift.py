@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from bot.core.coach import Coach
 from bot.core.content import AREA_IDS, COMMANDS, WORKOUT_IDS, Library
 from bot.core.memory import MemoryStore
@@ -31,3 +34,26 @@ def test_every_workout_is_understood_by_its_own_name(library: Library) -> None:
     for workout_id in WORKOUT_IDS:
         name = library.workouts[workout_id].phrases[0]
         assert parse_message(f"what should I roll before {name}?").workout == workout_id
+
+
+def _source() -> str:
+    core = Path(__file__).resolve().parents[1] / "bot" / "core"
+    return "\n".join(path.read_text() for path in sorted(core.glob("*.py")))
+
+
+def test_every_message_the_core_says_is_in_messages_yaml(library: Library) -> None:
+    said = set(re.findall(r"""\.say\(\s*"(\w+)\"""", _source()))
+    assert said, "no turn.say calls found: the pattern is stale"
+    assert said <= set(library.messages), sorted(said - set(library.messages))
+
+
+def test_every_question_the_core_asks_has_its_one_line_prompt(library: Library) -> None:
+    kinds = set(re.findall(r"""dialog\.ask\(\s*turn,\s*\w+,\s*"(\w+)\"""", _source()))
+    assert {"forget", "confirm_schedule", "severity", "timezone", "schedule"} <= kinds
+    assert {f"ask_{kind}" for kind in kinds} <= set(library.messages)
+
+
+def test_every_faq_button_is_a_button_the_coach_handles(library: Library) -> None:
+    coach = Coach(MemoryStore(), library)
+    for faq in library.faqs:
+        assert faq.button_data.partition(":")[0] in coach.buttons, faq.id
