@@ -57,3 +57,39 @@ def test_reported_soreness_survives_a_storm_of_bad_input() -> None:
         coach.handle_message(SENDER, junk)
     history = coach.handle_message(SENDER, "/history")[-1].text
     assert "Calves" in history
+
+
+QUESTIONS = {  # how to leave each kind of question open
+    "timezone": ["/start"],
+    "schedule": ["/start", "Berlin"],
+    "confirm_schedule": ["/schedule add mon 18:00"],
+    "forget": ["calves 6/10", "/forget"],
+    "severity": ["calves 6/10", "__tap__:Change severity"],
+    "area": ["calves 6/10", "__tap__:Wrong area"],
+    "soreness": ["/sore"],
+    "massage_when": ["/massage"],
+    "guided": ["/roll 5", "__tap__:Start guided"],
+}
+
+
+def coach_asking(kind: str) -> Coach:
+    coach = fresh_coach()
+    replies = []
+    for step in QUESTIONS[kind]:
+        if step.startswith("__tap__:"):
+            label = step.partition(":")[2]
+            data = next(b.data for r in replies for b in r.all_buttons if label in b.label)
+            replies = coach.handle_button(SENDER, data)
+        else:
+            replies = coach.handle_message(SENDER, step)
+    assert coach.user(SENDER).dialog["question"]["kind"] == kind
+    return coach
+
+
+@fuzz_settings
+@given(st.sampled_from(sorted(QUESTIONS)), st.text(max_size=300))
+def test_any_message_at_any_open_question_is_answered_without_error(kind: str, text: str) -> None:
+    coach = coach_asking(kind)
+    outcome = coach.respond(SENDER, text)
+    assert outcome.replies and all(reply.text.strip() for reply in outcome.replies)
+    assert outcome.handled_as != "error"
