@@ -16,6 +16,8 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
+
 from bot.adapters.console import ConsoleChat
 from bot.core.clock import Clock
 from bot.core.coach import Coach
@@ -33,7 +35,10 @@ class StartupError(RuntimeError):
 async def run_bot(settings: Settings) -> int:
     """Run until the adapters stop; returns the process exit code."""
     clock = settings.clock
-    with open_storage(settings.bot_db_path, clock) as store:
+    with (
+        one_bot_per_database(settings.bot_db_path),
+        open_storage(settings.bot_db_path, clock) as store,
+    ):
         coach = Coach(store, clock=clock, default_tz=settings.bot_default_tz)
         if not settings.telegram_token and not settings.discord_token:
             chat = ConsoleChat(coach, files_dir=settings.bot_db_path.parent / "exports")
@@ -61,6 +66,30 @@ async def run_bot(settings: Settings) -> int:
         ):
             await until_stopped()
         return 0
+
+
+@contextlib.contextmanager
+def one_bot_per_database(path: Path) -> Iterator[None]:
+    """A lock file beside the database for as long as the bot runs.
+
+    Two processes on one file would each send at the full rate, and the second would mark
+    the first's sends in flight as interrupted.
+    """
+    lock = FileLock(f"{path}.lock", timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise StartupError(
+            f"BOT_DB_PATH: another bot is already running on {path}; stop it first, "
+            "or give this one its own BOT_DB_PATH"
+        ) from None
+    except OSError:  # the folder is unusable: open_storage says why
+        yield
+        return
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 @contextlib.contextmanager

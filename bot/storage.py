@@ -301,6 +301,9 @@ class Storage:
         self.db = Database(conn, execute_plugins=False)
         self.db.enable_wal()
         self.db.execute("PRAGMA synchronous = NORMAL")
+        self.db.execute("PRAGMA secure_delete = ON")  # deleted rows are overwritten, not left
+        self._depth = 0  # open `transaction()` blocks
+        self._forgot = False  # a user was forgotten: checkpoint the WAL after the commit
         self.db.execute("PRAGMA foreign_keys = ON")
         migrate(self.db)
         self._execute = self.db.execute
@@ -322,8 +325,20 @@ class Storage:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Group writes (e.g. enqueueing a batch of nudges): all of them commit, or none."""
-        with self.db.atomic():
-            yield
+        self._depth += 1
+        try:
+            with self.db.atomic():
+                yield
+        finally:
+            self._depth -= 1
+        self._after_commit()
+
+    def _after_commit(self) -> None:
+        """After `forget_user` commits, empty the WAL too: the deleted rows' old pages would
+        otherwise stay in it until the next checkpoint."""
+        if self._forgot and self._depth == 0:
+            self._forgot = False
+            self._execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     def _insert(self, sql: str, params: tuple[Any, ...]) -> int:
         """Insert one row of a user; `LookupError` when there is no such user."""
@@ -759,6 +774,8 @@ class Storage:
                 sql = f"DELETE FROM {table} WHERE user_id = ?"
                 deleted += self._execute(sql, (user_id,)).rowcount
             deleted += self._execute("DELETE FROM users WHERE id = ?", (user_id,)).rowcount
+        self._forgot = True
+        self._after_commit()
         return deleted
 
 

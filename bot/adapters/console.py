@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import getpass
+import os
 import sys
 import threading
 from pathlib import Path
@@ -102,13 +103,16 @@ class ConsoleChat:
 
     def answer(self, text: str) -> None:
         """A button's letter taps it; anything else is a message to the coach."""
+        user_id = self.coach.user(self.sender).id
         button = self._chosen_button(text)
         if button is not None:
             self._write(f"     -> {button.label}")
-            replies = self.coach.handle_button(self.sender, button.data)
+            outcome = self.coach.press(self.sender, button.data)
         else:
-            replies = self.coach.handle_message(self.sender, text)
-        for reply in replies:
+            outcome = self.coach.respond(self.sender, text)
+        if outcome.handled_as == "forgotten":
+            self._delete_exports(user_id)
+        for reply in outcome.replies:
             self.show(reply)
 
     async def send(self, user: User, reply: Reply) -> SendResult:
@@ -141,10 +145,19 @@ class ConsoleChat:
         return self.choices[index] if index < len(self.choices) else None
 
     def _save(self, filename: str, data: bytes) -> Path:
+        """Write a file only its owner can read: an export is personal data."""
         self.files_dir.mkdir(parents=True, exist_ok=True)
         path = self.files_dir / Path(filename).name
-        path.write_bytes(data)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
+        path.chmod(0o600)  # also when the file was there before
         return path
+
+    def _delete_exports(self, user_id: int) -> None:
+        """/forget deletes everything, the export files written here included."""
+        for path in self.files_dir.glob(f"recovery-coach-export-{user_id}.*"):
+            path.unlink(missing_ok=True)
 
     def _print_banner(self) -> None:
         self._write(
