@@ -340,3 +340,21 @@ def test_counts_have_the_right_plural(onboarded: Conversation) -> None:
     onboarded.say("had a massage today")
     onboarded.say("/massage")
     assert "1 massage this month" in onboarded.last_text
+
+
+def test_a_massage_button_tapped_three_times_logs_one(onboarded: Conversation) -> None:
+    onboarded.say("/massage")
+    for _ in range(3):
+        onboarded.press("m:log")
+    store, user = onboarded.coach.store, onboarded.user
+    assert len(store.massages_since(user.id, onboarded.coach.clock() - timedelta(days=1))) == 1
+    assert "logged already" in onboarded.last_text
+
+
+def test_a_schedule_has_a_sensible_cap(onboarded: Conversation) -> None:
+    for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
+        hours = " ".join(f"{hour}:00" for hour in range(6, 14))
+        onboarded.say(f"/schedule add {day} {hours}")
+        onboarded.say("yes")
+    assert schedules(onboarded) <= 50
+    assert "more than 50 sessions" in onboarded.last_text

@@ -50,6 +50,9 @@ class ConsoleChat:
         self.files_dir = files_dir
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
+        reconfigure = getattr(self.stdin, "reconfigure", None)
+        if reconfigure is not None:  # invalid UTF-8 typed becomes U+FFFD, not an error
+            reconfigure(errors="replace")
         self.sender = Sender("console", _local_user_name(), chat_id="console", private=True)
         self.choices: list[Button] = []
         self.interactive = self.stdin.isatty()

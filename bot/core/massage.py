@@ -12,10 +12,12 @@ from datetime import datetime, timedelta
 
 from bot.core import dialog
 from bot.core.parsing import Parsed
+from bot.core.records import MassageRecord
 from bot.core.replies import Button, Reply
 from bot.core.turn import Turn, buttons
 
 WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+SAME_MASSAGE = timedelta(hours=2)  # two logs this close together are one massage
 LOG_WORDS = frozenset({"log", "had", "today", "yesterday", "done", "got"})
 _UNITS = {"day": 1, "days": 1, "week": 7, "weeks": 7, "wk": 7, "wks": 7}
 _AGO = re.compile(
@@ -87,8 +89,15 @@ def _days_in(year: int, month: int) -> int:
 
 
 def log_massage(turn: Turn, at: datetime | None = None, note: str = "") -> Reply:
-    """Log one; a massage from an earlier month counts there, and the reply says so."""
+    """Log one; a massage from an earlier month counts there, and the reply says so. The
+    same massage logged again (a button tapped three times) is logged once."""
     when = at or turn.now
+    twin = _same_massage(turn, when)
+    if twin is not None:
+        return Reply(
+            text=turn.say("massage_already_logged"),
+            buttons=buttons([Button("Undo", f"mu:{twin.id}")]),
+        )
     record = turn.store.record_massage(turn.user.id, when, note=note[:500])
     count = count_this_month(turn)
     target = turn.user.massage_target
@@ -99,6 +108,12 @@ def log_massage(turn: Turn, at: datetime | None = None, note: str = "") -> Reply
     else:
         text = turn.say("massage_logged", count=count, target=target)
     return Reply(text=text, buttons=buttons([Button("Undo", f"mu:{record.id}")]))
+
+
+def _same_massage(turn: Turn, when: datetime) -> MassageRecord | None:
+    """A massage already logged for the same moment (within `SAME_MASSAGE`)."""
+    nearby = turn.store.massages_since(turn.user.id, when - SAME_MASSAGE)
+    return next((m for m in nearby if abs(m.at - when) < SAME_MASSAGE), None)
 
 
 def from_message(turn: Turn, parsed: Parsed, text: str) -> Reply:

@@ -16,6 +16,8 @@ from bot.core.replies import Button, Reply
 from bot.core.timeplan import PlannedSession, describe_session, next_session, parse_schedule
 from bot.core.turn import Turn, buttons
 
+MAX_SESSIONS = 50  # a week of twice-daily training with room to spare; more is a mistake
+
 
 def workout_names(turn: Turn) -> dict[str, str]:
     return {wid: workout.name for wid, workout in turn.library.workouts.items()}
@@ -76,6 +78,12 @@ def save_proposal(turn: Turn) -> Reply:
     proposal = turn.user.dialog.pop("proposal", None)
     if not isinstance(proposal, list) or not proposal:
         return Reply(text=turn.say("button_expired"))
+    existing = len(turn.store.schedules(turn.user.id))
+    if existing + len(proposal) > MAX_SESSIONS:
+        return Reply(
+            text=turn.say("schedule_too_many", most=MAX_SESSIONS, existing=existing),
+            buttons=buttons([Button("My schedule", "sc:show")]),
+        )
     for item in proposal:
         on_date = date.fromisoformat(item["on_date"]) if item.get("on_date") else None
         turn.store.add_schedule(
