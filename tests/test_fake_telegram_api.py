@@ -483,3 +483,14 @@ async def test_application_polling_echoes_a_pushed_text(fake: FakeTelegram) -> N
     assert call.params["chat_id"] == 1001
     assert fake.calls_to("deleteWebhook")  # the bootstrap of polling
     assert fake.pending_updates == 0  # stop() confirmed the update with a last offset
+
+
+async def test_latency_delays_every_answer_and_requests_overlap() -> None:
+    async with FakeTelegram(latency=0.2) as fake, aiohttp.ClientSession() as session:
+        url = f"{fake.base_url}{fake.token}/getMe"
+        started = time.monotonic()
+        answers = await asyncio.gather(*(session.post(url) for _ in range(5)))
+        assert all(answer.status == 200 for answer in answers)
+        assert time.monotonic() - started >= 0.2
+        arrivals = [call.at for call in fake.calls_to("getMe")]
+        assert max(arrivals) < started + 0.2  # all five were in before the first answer

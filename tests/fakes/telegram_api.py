@@ -247,9 +247,15 @@ class FakeTelegram:
     """
 
     def __init__(
-        self, token: str = "123456:TEST-TOKEN", bot_username: str = "recovery_coach_bot"
+        self,
+        token: str = "123456:TEST-TOKEN",
+        bot_username: str = "recovery_coach_bot",
+        latency: float = 0.0,
     ) -> None:
         self.token = token
+        #: Seconds every answer (but a long poll's wait) takes, like a real network round
+        #: trip: the real Bot API is ~50-150 ms away. Requests overlap, as they would.
+        self.latency = latency
         self.bot_username = bot_username
         bot_id_text = token.split(":", 1)[0]
         self.bot_id = int(bot_id_text) if bot_id_text.isdigit() else 123456
@@ -601,6 +607,8 @@ class FakeTelegram:
                 raise ApiError(401, "Unauthorized")
             if encoding == "invalid":
                 raise ApiError(400, "Bad Request: can't parse request body")
+            if self.latency > 0:
+                await asyncio.sleep(self.latency)
             await self._apply_delay(key)
             self._apply_fault(key, params)
             if key == "getupdates":
