@@ -23,7 +23,7 @@ from bot.core.clock import Clock
 from bot.core.coach import Coach
 from bot.scheduler import run_nudges
 from bot.settings import Settings
-from bot.storage import Storage
+from bot.storage import NewerSchemaError, Storage
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,11 @@ def open_storage(path: Path, clock: Clock) -> Iterator[Storage]:
         store = Storage(path, clock=clock)
         store.db.execute("CREATE TABLE IF NOT EXISTS _writable (x)").fetchall()
         store.db.execute("DROP TABLE _writable")
+    except NewerSchemaError as exc:
+        raise StartupError(
+            f"BOT_DB_PATH: {path} was written by a newer version of the bot ({exc}); "
+            "upgrade the bot, or point BOT_DB_PATH at another file"
+        ) from None
     except (sqlite3.Error, OSError) as exc:
         log.debug("cannot open the database at %s", path, exc_info=True)
         raise StartupError(f"BOT_DB_PATH: cannot use {path}: {_why_unusable(path, exc)}") from None

@@ -158,6 +158,10 @@ MIGRATIONS: list[Callable[[Database], None]] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+class NewerSchemaError(RuntimeError):
+    """The file was written by a newer version of this code: refused, never guessed at."""
+
+
 def schema_version(db: Database) -> int:
     return int(db.execute("PRAGMA user_version").fetchone()[0])
 
@@ -166,7 +170,7 @@ def migrate(db: Database, target: int = SCHEMA_VERSION) -> int:
     """Run the migrations from the file's version up to `target`; returns the new version."""
     current = schema_version(db)
     if current > SCHEMA_VERSION:
-        raise RuntimeError(
+        raise NewerSchemaError(
             f"database schema version {current} is newer than this code ({SCHEMA_VERSION})"
         )
     for version in range(current + 1, target + 1):
