@@ -246,6 +246,8 @@ class Lexicon:
     minute_words: frozenset[str] = frozenset()
     massage_wishes: frozenset[str] = frozenset()
     massage_context: frozenset[str] = frozenset()
+    asleep_kind: str | None = None  # the red-flag kind of a body part "going to sleep"
+    flag_starts: frozenset[str] = frozenset()  # first words of multi-word red-flag phrases
 
     @classmethod
     def build(cls, library: Library) -> Lexicon:
@@ -264,6 +266,10 @@ class Lexicon:
         for flag in self.library.safety.flags:
             raw += [(term, _Tag("flag", flag.id)) for term in flag.terms]
         self.urgent_kinds = frozenset(f.id for f in self.library.safety.flags if f.urgent)
+        self.asleep_kind = next(
+            (f.id for f in self.library.safety.flags for t in f.terms if "asleep" in t.split()),
+            None,
+        )
         self.minute_words = frozenset(lang.minutes_units)
         self.massage_wishes = frozenset(lang.massage_wishes)
         self.massage_context = frozenset(lang.massage_context)
@@ -312,6 +318,11 @@ class Lexicon:
             else:
                 self.phrases.setdefault((words_t[0], words_t[1]), []).append((words_t, as_dict))
         self.phrase_starts = frozenset(first for first, _ in self.phrases)
+        self.flag_starts = frozenset(
+            first
+            for (first, _), entries in self.phrases.items()
+            if any("flag" in tags for _, tags in entries)
+        )
         for entries in self.phrases.values():
             entries.sort(key=lambda entry: -len(entry[0]))
 
@@ -438,6 +449,12 @@ def parse_with(lexicon: Lexicon, text: str) -> Parsed:
         _area_days(spans, tokens.words)
     if TRAINING_VERBS & said:
         _trained_areas(spans, tokens.words)
+    if not GAP_WORDS.isdisjoint(said):
+        spans = _flags_across_modifiers(spans, tokens.words, lexicon)
+        if "dead" in said:
+            _dead_tired(spans, tokens.words, clause_of, lexicon)
+    if not ASLEEP_WORDS.isdisjoint(said):
+        _areas_asleep(spans, tokens.words, lexicon)
     _apply_negation(spans, tokens.words)
     flags = [s for s in spans if "flag" in s.tags and not s.negated]
     if not flags and "chest" in said and ("pain" in said or BREATHING & said):
@@ -583,6 +600,98 @@ def _trained_areas(spans: list[_Span], words: list[str]) -> None:
         )
 
 
+# --- warning signs said loosely -----------------------------------------------------------
+
+# Words that may stand between a body part and what it does ("my hand keeps going numb").
+SUBJECT_GAP = frozenset(
+    {"keeps", "keep", "kept", "always", "just", "sometimes", "often", "also", "still", "has"}
+    | {"have", "had", "is", "are", "was", "were", "been", "randomly", "constantly", "usually"}
+    | {"literally", "kinda", "totally", "completely", "even", "then", "all", "will", "can"}
+)
+ASLEEP_WORDS = frozenset({"asleep", "sleep"})
+# A modifier may split a red-flag phrase that ends in one of these ("goes completely dead",
+# "can't really feel my toes"); other phrases end in a red-flag word of their own.
+GAP_WORDS = frozenset({"dead", "feel"})
+# "my legs go dead when I sit": a trigger makes a limb going dead a nerve symptom again.
+NUMB_TRIGGERS = frozenset(
+    {"when", "whenever", "if", "every", "while", "sit", "sitting", "sat", "lying", "lie"}
+    | {"sleep", "sleeping", "touch", "press", "pressure"}
+)
+
+
+def _flags_across_modifiers(spans: list[_Span], words: list[str], lexicon: Lexicon) -> list[_Span]:
+    """A red-flag phrase with a modifier inside it: "goes completely dead", "went a bit
+    dead" are "goes dead" and "went dead"; "can't really feel" is "can't feel"."""
+    index = 0
+    while index < len(spans):
+        span = spans[index]
+        index += 1
+        tags = span.tags
+        if ("int" not in tags and "soft" not in tags) or "sev" in tags or span.start == 0:
+            continue
+        first = words[span.start - 1]
+        if first not in lexicon.flag_starts or span.end >= len(words):
+            continue
+        for phrase, phrase_tags in lexicon.phrases.get((first, words[span.end]), ()):
+            end = span.end + len(phrase) - 1
+            if "flag" not in phrase_tags or tuple(words[span.end + 1 : end]) != phrase[2:]:
+                continue
+            merged = _Span(span.start - 1, end, phrase_tags, span.clause)
+            before = [s for s in spans if s.end <= merged.start]
+            spans = [*before, merged, *(s for s in spans if s.start >= end)]
+            index = len(before) + 1
+            break
+    return spans
+
+
+def _subject_area(spans: list[_Span], index: int, words: list[str]) -> _Span | None:
+    """The area said right before spans[index] in its clause ("calves just went dead")."""
+    span = spans[index]
+    for earlier in reversed(spans[:index]):
+        if earlier.clause != span.clause:
+            return None
+        if "area" in earlier.tags:
+            between = words[earlier.end : span.start]
+            return earlier if len(between) <= 3 and SUBJECT_GAP.issuperset(between) else None
+        if earlier.end < span.start and not SUBJECT_GAP.issuperset(words[earlier.end : span.start]):
+            return None
+    return None
+
+
+def _areas_asleep(spans: list[_Span], words: list[str], lexicon: Lexicon) -> None:
+    """ "my butt fell asleep on the bike": the person falling asleep is harmless, but an area
+    that goes to sleep has lost feeling."""
+    if lexicon.asleep_kind is None:
+        return
+    for index, span in enumerate(spans):
+        if "not_flag" not in span.tags or not ASLEEP_WORDS & set(words[span.start : span.end]):
+            continue
+        subject = _subject_area(spans, index, words)
+        if subject is not None:
+            spans[index] = _Span(span.start, span.end, {"flag": lexicon.asleep_kind}, span.clause)
+
+
+def _dead_tired(
+    spans: list[_Span], words: list[str], clause_of: list[int], lexicon: Lexicon
+) -> None:
+    """ "my legs went dead on the last climb" is tiredness, said of muscles in the plural;
+    "my arm goes dead", "calf went dead when I rolled it" are numbness."""
+    for index, span in enumerate(spans):
+        if "flag" not in span.tags or "dead" not in words[span.start : span.end]:
+            continue
+        subject = _subject_area(spans, index, words)
+        if subject is None or _area_ids(subject) == ("feet",):
+            continue
+        if not words[subject.end - 1].endswith("s"):
+            continue  # one calf, one quad: a nerve
+        clause = {words[i] for i, c in enumerate(clause_of) if c == span.clause}
+        rolling = any("roll" in s.tags and s.clause == span.clause for s in spans)
+        if NUMB_TRIGGERS & clause or rolling:
+            continue  # "my legs go dead when I sit on the loo"
+        level = lexicon.single.get("dead", {}).get("sev")
+        spans[index] = _Span(span.start, span.end, {"sev": level} if level else {}, span.clause)
+
+
 ANSWER_WORDS = frozenset({"nope", "nah", "none", "no"})
 
 
@@ -694,7 +803,13 @@ def _soreness(
     area_starts = {s.start for s in areas}
     flag_clauses = {s.clause for s in spans if "flag" in s.tags and not s.negated}
     chosen: list[tuple[_Span, _Severity | None]] = [
-        (area, _severity_for(area, by_clause.get(area.clause, []), area_starts)) for area in areas
+        (
+            area,
+            _severity_for(
+                area, by_clause.get(area.clause, []), area_starts, area.clause not in flag_clauses
+            ),
+        )
+        for area in areas
     ]
     values: list[int | None] = []
     for area, severity in chosen:
@@ -709,7 +824,7 @@ def _soreness(
             value = _from_neighbour(area.clause, by_clause, area_clauses)
         refined = _refinement(area.clause, by_clause, area_clauses, severity)
         values.append(refined if refined is not None else value)
-    _share_along_lists(areas, values, by_clause)
+    _share_along_lists(areas, values, by_clause, flag_clauses)
     for area, value in zip(areas, values, strict=True):
         if value is None and done_rolling:
             continue  # "I rolled my calves this morning" reports rolling, not soreness
@@ -725,16 +840,21 @@ def _soreness(
 
 
 def _share_along_lists(
-    areas: list[_Span], values: list[int | None], by_clause: dict[int, list[_Severity]]
+    areas: list[_Span],
+    values: list[int | None],
+    by_clause: dict[int, list[_Severity]],
+    flag_clauses: set[int],
 ) -> None:
     """ "Glutes, hip flexors and quads all stiff": commas split the list into clauses, but
-    the words at its end are about every area in it."""
+    the words at its end are about every area in it. The place of a symptom is no list
+    item ("pinched nerve in my neck, traps tight")."""
     for index in range(len(areas) - 2, -1, -1):
         area, following = areas[index], areas[index + 1]
         if (
             values[index] is None
             and area.clause not in by_clause
             and (following.clause == area.clause + 1)
+            and area.clause not in flag_clauses
         ):
             values[index] = values[index + 1]
 
@@ -745,10 +865,12 @@ def _area_ids(span: _Span) -> tuple[str, ...]:
 
 
 def _severity_for(
-    area: _Span, severities: list[_Severity], area_starts: set[int]
+    area: _Span, severities: list[_Severity], area_starts: set[int], look_back: bool = True
 ) -> _Severity | None:
     """The severity said about this area: right before it, else what follows it up to the next
-    area (a number if one is given, otherwise the strongest word), else what came before."""
+    area (a number if one is given, otherwise the strongest word), else what came before.
+    Without `look_back`, the place of a symptom takes nothing said after an earlier area
+    ("hamstrings tight and my foot keeps going dead": the foot is not tight)."""
     for severity in severities:
         if severity.before_area and severity.position == area.start:
             return severity
@@ -759,6 +881,8 @@ def _severity_for(
         boundary = min((a for a in area_starts if a > after[0].position), default=1 << 30)
         return _most_telling([s for s in after if s.position < boundary])
     previous_area = max((start for start in area_starts if start < area.start), default=-1)
+    if not look_back and previous_area >= 0:
+        return None
     before = [s for s in severities if previous_area < s.position < area.start]
     return _most_telling(before) if before else None
 
