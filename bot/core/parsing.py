@@ -156,12 +156,15 @@ def _normalise(text: str) -> str:
         text = text.replace("_", " ")
     if "-" in text:
         text = _HYPHEN_RE.sub(" ", text)
+    if "b4" in text:
+        text = _B4_RE.sub("before", text)  # texting shorthand; the tokenizer would split it
     return _GLUE_RE.sub("", text) if _DIGIT_RE.search(text) else text
 
 
 _GLUE_RE = re.compile(r"(?<=\d)\s+(?=(?:am|pm)\b|/\s*10\b)|(?<=/)\s+(?=10\b)")
 _DIGIT_RE = re.compile(r"\d")
 _HYPHEN_RE = re.compile(r"(?<=[a-z0-9])-(?=[a-z0-9])")
+_B4_RE = re.compile(r"\bb4\b")
 
 
 Piece = tuple[str, int | None]  # a token and, for numbers, its value; ("", None) is dropped
@@ -465,8 +468,11 @@ def parse_with(lexicon: Lexicon, text: str) -> Parsed:
     if unrated and _areas_only_named(spans, tokens.words, unrated, soreness):
         soreness = {area: level for area, level in soreness.items() if area not in unrated}
         unrated.clear()
-    minutes = _minutes(tokens, command, lexicon.minute_words)
+    minutes, amount_start, amount_end = _minutes(tokens, command, lexicon.minute_words, said)
     workout = _workout(spans, tokens.words)
+    budget = NO_BUDGET
+    if amount_start >= 0 and command is None:
+        budget = _time_budget(spans, tokens.words, clause_of, (amount_start, amount_end), workout)
     intent = _intent(
         command,
         spans,
@@ -476,7 +482,10 @@ def parse_with(lexicon: Lexicon, text: str) -> Parsed:
         red_flag=bool(flags),
         has_slots=bool(minutes or workout),
         lexicon=lexicon,
+        budget=budget,
     )
+    if intent != "which_area":
+        minutes = None  # "ran for 30 min", "10 min late": not time to roll
     return Parsed(
         intent=intent,
         soreness=soreness,
@@ -1107,29 +1116,202 @@ def _out_of_ten(words: list[str], numbers: dict[int, int], index: int) -> bool:
     return words[index + 1 : index + 2] in (["outta"], ["of"]) and numbers.get(index + 2) == 10
 
 
-def _minutes(tokens: _Tokens, command: str | None, units: frozenset[str]) -> int | None:
+def _minutes(
+    tokens: _Tokens, command: str | None, units: frozenset[str], said: set[str]
+) -> tuple[int | None, int, int]:
+    """The minutes said, and where: (value, first token, token after the unit)."""
     words = tokens.words
     for index, value in tokens.numbers.items():
         word = words[index]
         nxt = words[index + 1] if index + 1 < len(words) else ""
         if word == MIN_TOKEN or (word == NUM_TOKEN and nxt in units):
-            return value if 0 < value <= 180 else None
+            end = index + 1 if word == MIN_TOKEN else index + 2
+            tens = tokens.numbers.get(index - 1, 0) if word == NUM_TOKEN else 0
+            if tens in TENS and value < 10:  # "twenty five mins"
+                return tens + value, index - 1, end
+            return (value if 0 < value <= 180 else None), index, end
         prev = words[index - 1] if index else ""
         if word == NUM_TOKEN and prev in {"got", "have"} and nxt in {"before", "until", "till"}:
-            return value if 0 < value <= 60 else None  # "got 12 before zwift"
+            return (value if 0 < value <= 60 else None), index, index + 1  # "got 12 before zwift"
     if command == "roll":
         bare = [v for i, v in tokens.numbers.items() if words[i] == NUM_TOKEN]
-        return min(bare[0], 180) if bare and bare[0] > 0 else None  # the coach clamps to 5-20
-    return _spoken_minutes(words)
+        asked = min(bare[0], 180) if bare and bare[0] > 0 else None  # the coach clamps to 5-20
+        return asked, -1, -1
+    if SPOKEN_WORDS.isdisjoint(said):
+        return None, -1, -1
+    return _spoken_minutes(tokens, units)
 
 
-def _spoken_minutes(words: list[str]) -> int | None:
-    joined = " ".join(words)
-    if "half an hour" in joined or "half hour" in joined:
-        return 30
-    if "quarter of an hour" in joined or "quarter hour" in joined:
-        return 15
-    return None
+TENS = frozenset({20, 30, 40, 50, 60, 70, 80, 90})
+# Amounts said in words. "#unit" is any minutes unit, "#num" a number ("1 hour", "one hour").
+SPOKEN_MINUTES: tuple[tuple[tuple[str, ...], int], ...] = (
+    (("half", "an", "hour"), 30),
+    (("half", "hour"), 30),
+    (("quarter", "of", "an", "hour"), 15),
+    (("quarter", "hour"), 15),
+    (("couple", "of", "#unit"), 2),
+    (("couple", "#unit"), 2),
+)
+# Hours are read only as a budget ("got an hour before my run"), never as a delay
+# ("tempo run in an hour") or a duration ("an hour long massage").
+SPOKEN_HOURS: tuple[tuple[tuple[str, ...], int], ...] = (
+    (("an", "hour"), 60),
+    (("#num", "hour"), 60),
+    (("#num", "hr"), 60),
+)
+SPOKEN_STARTS = frozenset({"half", "quarter", "couple", "an", NUM_TOKEN})
+SPOKEN_WORDS = frozenset({"hour", "hr", "couple"})  # one of these is in every spoken amount
+
+
+def _spoken_minutes(tokens: _Tokens, units: frozenset[str]) -> tuple[int | None, int, int]:
+    words = tokens.words
+    for index, word in enumerate(words):
+        if word not in SPOKEN_STARTS:
+            continue
+        for phrase, value in SPOKEN_MINUTES:
+            if _spoken_at(words, index, phrase, units):
+                return value, index, index + len(phrase)
+        for phrase, value in SPOKEN_HOURS:
+            if not _spoken_at(words, index, phrase, units):
+                continue
+            count = tokens.numbers.get(index, 1) if word == NUM_TOKEN else 1
+            if 0 < count <= 3 and _budget(words, index, index + 2) != NO_BUDGET:
+                return value * count, index, index + 2
+    return None, -1, -1
+
+
+def _spoken_at(
+    words: list[str], index: int, phrase: tuple[str, ...], units: frozenset[str]
+) -> bool:
+    if index + len(phrase) > len(words):
+        return False
+    for expected, word in zip(phrase, words[index : index + len(phrase)], strict=False):
+        if expected == "#unit":
+            if word not in units:
+                return False
+        elif expected != word:
+            return False
+    return True
+
+
+# --- a time budget ------------------------------------------------------------------------
+# "I have 7 min before leg day", "got 15 mins", "half an hour before my run": the time
+# someone has is a request for a routine. "ran for 30 min", "10 min late", "a 60 min
+# massage" and "hurt 10 min into my run" say how long something took, not time to roll.
+
+NO_BUDGET, WEAK_BUDGET, STRONG_BUDGET = 0, 1, 2
+BUDGET_HAVE = frozenset({"have", "got", "get", "with", "i've"})  # "got 15 mins"
+BUDGET_ONLY = frozenset({"only", "just", "barely"})  # "only 5 minutes today"
+AMOUNT_SKIP = frozenset(
+    {"a", "an", "like", "about", "around", "maybe", "roughly", "approx", "bout", "abt"}
+    | BUDGET_ONLY
+)
+BUDGET_AFTER = frozenset({"free", "spare", "max", "tops"})  # "10 mins free", "5 min max"
+BUDGET_UNTIL = frozenset({"before", "till", "until", "til"})  # "10 min before my run"
+BUDGET_TO = (["to", "spare"], ["to", "kill"])  # "10 min to spare"
+DURATION_AFTER = frozenset(
+    {"into", "late", "later", "early", "ago", "away", "of", "long", "walk", "drive", "commute"}
+    | {"in", "after", "from", "behind", "each", "per", "session", "sessions", "slot", "nap"}
+)
+OPENERS = frozenset({"ok", "okay", "so", "right", "hey", "hi", "um", "well", "alright", "yo"})
+NOT_BUDGET_BEFORE = frozenset({"for", "to", "every", "each", "in", "after", "last", "first"})
+PAST_WORDS = frozenset(
+    {"did", "done", "ran", "rode", "swam", "lifted", "finished", "completed", "rolled", "was"}
+    | {"were", "had", "took", "spent", "yesterday", "ago", "earlier", "lasted", "went"}
+)
+NOT_A_BUDGET = frozenset(
+    {"reminder", "reminders", "remind", "nudge", "nudges", "notification", "snooze", "lead"}
+)
+BUDGET_FILLERS = NOW_WORDS | frozenset(
+    {BREAK_TOKEN, "pls", "please", "plz", "ok", "so", "then", "tonight", "this", "morning"}
+)
+
+
+def _budget(words: list[str], start: int, end: int) -> int:
+    """How clearly the amount at words[start:end] is time someone has: STRONG said with
+    "have", "got", "only" or "free", "max"; WEAK when it opens a clause before a workout
+    ("10 min before my run"); otherwise NO_BUDGET."""
+    after_at = end + 1 if words[end : end + 1] == ["left"] else end  # "10 min left before"
+    after = words[after_at] if after_at < len(words) else ""
+    if after in DURATION_AFTER:
+        return NO_BUDGET  # "10 min late", "10 min into my run", "10 min left in the race"
+    before = _index_before(words, start)
+    limited = not BUDGET_ONLY.isdisjoint(words[before + 1 : start])
+    said_before = words[before] if before >= 0 else BREAK_TOKEN
+    if said_before in OPENERS:
+        said_before = BREAK_TOKEN  # "ok so 12 mins b4 my run"
+    if said_before in PAST_WORDS or said_before in NOT_BUDGET_BEFORE:
+        return NO_BUDGET  # "ran for 30 min", "move it to 20 minutes before"
+    if said_before in BUDGET_HAVE:
+        denied = before > 0 and (
+            words[before - 1] in {"no", "not"} or words[before - 1][-3:] == "n't"
+        )
+        return NO_BUDGET if denied else STRONG_BUDGET  # "don't have 20 min today"
+    if limited or after in BUDGET_AFTER or words[after_at : after_at + 2] in BUDGET_TO:
+        return STRONG_BUDGET
+    if said_before == BREAK_TOKEN and after in BUDGET_UNTIL:
+        return WEAK_BUDGET
+    return NO_BUDGET
+
+
+def _index_before(words: list[str], start: int) -> int:
+    """Where the word before an amount is, past "about", "like", "only" and the like."""
+    before = start - 1
+    while before >= 0 and words[before] in AMOUNT_SKIP:
+        before -= 1
+    return before
+
+
+def _time_budget(
+    spans: list[_Span],
+    words: list[str],
+    clause_of: list[int],
+    amount: tuple[int, int],
+    workout: str | None,
+) -> int:
+    """A time budget said in this message, and how clearly (see `_budget`). Also WEAK: a
+    workout due "in 20 min", or a message that is only the amount ("15 mins", "leg day,
+    15 min"). Never one in a clause that talks of the past, or next to reminder settings."""
+    start, end = amount
+    if not NOT_A_BUDGET.isdisjoint(words):
+        return NO_BUDGET
+    clause = clause_of[start]
+    if any(clause_of[i] == clause and words[i] in PAST_WORDS for i in range(len(words))):
+        return NO_BUDGET  # "had 10 min before my run so I rolled my calves"
+    if any(s.start == end and ({"workout", "massage"} & s.tags.keys()) for s in spans):
+        return NO_BUDGET  # "a 10 min run", "a 60 min massage"
+    budget = _budget(words, start, end)
+    if not budget:
+        before = _index_before(words, start)
+        if workout is not None and before >= 0 and words[before] == "in":
+            budget = WEAK_BUDGET  # "leg day in 20 min", "spin in like 20 mins"
+        else:
+            budget = _amount_alone(spans, words, start, end)
+    if budget == WEAK_BUDGET and any(
+        s.clause == clause and not s.negated and ("flag" in s.tags or _sore_word(s)) for s in spans
+    ):
+        return NO_BUDGET  # "10 min before my run my calf started hurting"
+    return budget
+
+
+def _sore_word(span: _Span) -> bool:
+    level = span.tags.get("sev")
+    return isinstance(level, int) and level >= 3  # "ok so 10 min before my run" reports none
+
+
+def _amount_alone(spans: list[_Span], words: list[str], start: int, end: int) -> int:
+    """WEAK when the message says nothing but the amount, a workout ahead and areas
+    ("15 mins", "leg day, 15 min", "10 min, calves pls")."""
+    covered = set(range(start, end))
+    for span in spans:
+        if "workout" in span.tags:
+            if span.end == start:
+                return NO_BUDGET  # "easy run 30 min" reports a workout
+            covered.update(range(span.start, span.end))
+        elif "area" in span.tags:
+            covered.update(range(span.start, span.end))
+    rest = (w for i, w in enumerate(words) if i not in covered and w not in AMOUNT_SKIP)
+    return WEAK_BUDGET if all(w in BUDGET_FILLERS for w in rest) else NO_BUDGET
 
 
 def _workout(spans: list[_Span], words: list[str]) -> str | None:
@@ -1184,6 +1366,7 @@ def _intent(
     red_flag: bool,
     has_slots: bool,
     lexicon: Lexicon,
+    budget: int = 0,
 ) -> str:
     if command is not None:
         return {"roll": "which_area", "sore": "soreness", "massage": "massage"}.get(
@@ -1194,6 +1377,8 @@ def _intent(
     if _reports_massage(spans, words, bool(soreness), lexicon):
         return "massage"
     first_word = words[0] if words else ""
+    if budget and not red_flag and first_word not in YES_NO_STARTS:
+        return "which_area"  # "I have 7 min before leg day", "got 15 mins"
     if _wants_a_routine(spans, said, has_slots, first_word) and not soreness:
         return "which_area"  # "quick routine before spin, 5 min", "rolling before my run"
     if soreness or red_flag:
@@ -1212,7 +1397,9 @@ META_QUESTION = frozenset(
     {"evidence", "research", "study", "studies", "science", "scientific", "proven", "myth"}
     | {"benefits", "why", "difference", "versus", "vs", "compare", "comparison"}
 )
-ROLLING_DONE = frozenset({"did", "done", "finished", "rolled", "was", "had", "just"})
+ROLLING_DONE = frozenset(
+    {"did", "done", "finished", "rolled", "was", "had", "just", "lasted", "spent"}
+)
 ASKING = frozenset({"give", "pls", "please", "need", "want", "me", "send", "show"})
 
 
