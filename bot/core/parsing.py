@@ -450,7 +450,7 @@ def parse_with(lexicon: Lexicon, text: str) -> Parsed:
         _drop_verbal_back(spans, tokens.words)
     if "day" in said:
         _area_days(spans, tokens.words)
-    if TRAINING_VERBS & said:
+    if not TRAINING_VERBS.isdisjoint(said):
         _trained_areas(spans, tokens.words)
     if not GAP_WORDS.isdisjoint(said):
         spans = _flags_across_modifiers(spans, tokens.words, lexicon)
@@ -462,7 +462,7 @@ def parse_with(lexicon: Lexicon, text: str) -> Parsed:
     flags = [s for s in spans if "flag" in s.tags and not s.negated]
     if not flags and "chest" in said and ("pain" in said or BREATHING & said):
         flags = _chest_pain_said_apart(spans, tokens.words)
-    kinds = tuple(dict.fromkeys(str(_tag_value(s, "flag")) for s in flags))
+    kinds = tuple(dict.fromkeys(str(_tag_value(s, "flag")) for s in flags)) if flags else ()
     unrated: set[str] = set()
     soreness = _soreness(spans, tokens, clause_of, lexicon, unrated)
     if unrated and _areas_only_named(spans, tokens.words, unrated, soreness):
@@ -493,9 +493,9 @@ def parse_with(lexicon: Lexicon, text: str) -> Parsed:
         minutes=minutes,
         workout=workout,
         red_flag_kinds=kinds,
-        urgent=any(kind in lexicon.urgent_kinds for kind in kinds),
+        urgent=bool(kinds) and not lexicon.urgent_kinds.isdisjoint(kinds),
         massage_planned=intent == "massage" and bool(MASSAGE_PLANNED & said),
-        unrated=tuple(sorted(unrated)),
+        unrated=tuple(sorted(unrated)) if unrated else (),
     )
 
 
@@ -795,14 +795,14 @@ def _soreness(
     lexicon: Lexicon,
     unrated: set[str],
 ) -> dict[str, int]:
+    areas = [s for s in spans if ("area" in s.tags) and "not_area" not in s.tags]
+    if not areas:
+        return {}
     default = lexicon.library.language.default_severity
     minute_words = lexicon.minute_words
     done_rolling = "rolled" in tokens.words and not any(
         "flag" in s.tags and not s.negated for s in spans
     )
-    areas = [s for s in spans if ("area" in s.tags) and "not_area" not in s.tags]
-    if not areas:
-        return {}
     severities = _severities(spans, tokens, clause_of, areas, minute_words)
     found: dict[str, int] = {}
     by_clause: dict[int, list[_Severity]] = {}
@@ -1372,7 +1372,11 @@ def _intent(
         return {"roll": "which_area", "sore": "soreness", "massage": "massage"}.get(
             command, "other"
         )
-    if _asks_what_to_roll(spans, words) and not META_QUESTION & said and not _asks_how_much(words):
+    if (
+        _asks_what_to_roll(spans, words)
+        and META_QUESTION.isdisjoint(said)
+        and not _asks_how_much(words)
+    ):
         return "which_area"
     if _reports_massage(spans, words, bool(soreness), lexicon):
         return "massage"
@@ -1420,7 +1424,9 @@ SETTINGS_WORDS = frozenset({"reminder", "reminders", "remind", "nudge", "nudges"
 
 def _wants_a_routine(spans: list[_Span], words: set[str], has_slots: bool, first: str = "") -> bool:
     """Rolling or a routine for a time or workout ahead, asked without a question word."""
-    if ROLLING_DONE & words or YES_NO_STARTS & {first} or SETTINGS_WORDS & words:
+    if first in YES_NO_STARTS or not ROLLING_DONE.isdisjoint(words):
+        return False
+    if not SETTINGS_WORDS.isdisjoint(words):
         return False
     rolling = any(("roll" in s.tags) for s in spans)
     routine = any(("routine" in s.tags) for s in spans)
