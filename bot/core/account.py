@@ -139,8 +139,9 @@ def resume(turn: Turn) -> Reply:
 
 _CLOCK = r"(\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm)?|midnight|noon)"
 _LEAD = re.compile(
-    r"\b(?:remind|nudge|ping|message|tell) me (?:about )?(\d{1,3}|an?|half an?)\s*"
-    r"(min|mins|minutes?|m|hours?|hrs?|h)?\s*(?:before|ahead|earlier|beforehand)"
+    r"\b(?:remind(?:er|ers)?|nudge|nudges|ping|message|tell|notify|lead time)\b"
+    r"(?: me)?(?: about)?(?: (?:to|at|for|is))?(?: be)? (\d{1,3}|an?|half an?|one)\s*"
+    r"(min|mins|minutes?|m|hours?|hrs?|h)?\s*(?:before|ahead|earlier|beforehand|prior)"
 )
 _QUIET = re.compile(
     r"\b(?:quiet|silence|silent|no (?:reminders|nudges|messages|notifications)|"
@@ -159,7 +160,9 @@ def control_from_text(turn: Turn, text: str) -> Reply | None:
     lead = _LEAD.search(lowered)
     if lead is not None:
         amount, unit = lead[1], lead[2] or "min"
-        minutes = 30 if amount.startswith("half") else 1 if amount in {"a", "an"} else int(amount)
+        minutes = (
+            30 if amount.startswith("half") else 1 if amount in {"a", "an", "one"} else int(amount)
+        )
         if unit.startswith("h"):
             minutes *= 60
         return set_lead(turn, str(minutes))

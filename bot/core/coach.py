@@ -368,6 +368,7 @@ class Coach:
             return control
         shortcut = self._shortcut(text)
         if shortcut is not None:
+            turn.outcome = "command"
             return self.commands[shortcut](turn, "")
         words = set(text.lower().replace("!", " ").replace(",", " ").split())
         if words & GREETINGS and len(words) <= 4:

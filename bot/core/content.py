@@ -196,6 +196,7 @@ class Library:
     language: Language
     faqs: tuple[Faq, ...] = ()
     question_starts: tuple[str, ...] = ()
+    not_faq: tuple[str, ...] = ()  # phrases of questions about the user's own data
 
 
 def _join_names(names: Sequence[str]) -> str:
@@ -716,7 +717,7 @@ def load_library(directory: Path | None = None) -> Library:
     massage_file = _read(folder, "massage.yaml", ("cadence", "reminders", "escalation"))
     safety_file = _read(folder, "safety.yaml", ("red_flags", "reply", "urgent_reply"))
     messages_file = _read(folder, "messages.yaml", ("messages", "commands"))
-    faq_file = _read(folder, "faq.yaml", ("question_starts", "faqs"))
+    faq_file = _read(folder, "faq.yaml", ("not_faq", "question_starts", "faqs"))
     language_file = _read(
         folder,
         "language.yaml",
@@ -734,6 +735,7 @@ def load_library(directory: Path | None = None) -> Library:
         language=_language(language_file),
         faqs=_faqs(faq_file),
         question_starts=faq_file.get("question_starts").terms(),
+        not_faq=faq_file.get("not_faq").terms(),
     )
 
 

@@ -24,6 +24,8 @@ def match(turn: Turn, text: str) -> Faq | None:
     if len(lowered) > MAX_QUESTION or not _is_question(turn.library, lowered):
         return None
     padded = f" {_words_only(lowered)} "
+    if any(f" {phrase} " in padded for phrase in turn.library.not_faq):
+        return None
     for entry, groups in _compiled(turn.library):
         if all(any(phrase in padded for phrase in group) for group in groups):
             return entry
