@@ -358,3 +358,17 @@ def test_a_schedule_has_a_sensible_cap(onboarded: Conversation) -> None:
         onboarded.say("yes")
     assert schedules(onboarded) <= 50
     assert "more than 50 sessions" in onboarded.last_text
+
+
+def test_a_session_is_removed_by_its_day_in_plain_words(onboarded: Conversation) -> None:
+    onboarded.say("/schedule add tue 7am, sat 9am")
+    onboarded.say("yes")
+    onboarded.say("remove the saturday one")
+    assert "Removed Sat 09:00" in onboarded.last_text
+    assert schedules(onboarded) == 1
+
+
+def test_a_zone_typed_with_please_is_read(conversation: Conversation) -> None:
+    conversation.say("/start")
+    conversation.say("berlin pls")
+    assert conversation.user.tz == "Europe/Berlin"

@@ -57,6 +57,7 @@ OUTCOMES = (
     "red_flag",
     "routine",
     "guided",
+    "rolling_logged",
     "soreness",
     "correction",
     "massage_logged",
@@ -366,6 +367,9 @@ class Coach:
         control = account.control_from_text(turn, text)
         if control is not None:
             return control
+        rolled = routine.rolled_said(turn, text, parsed.minutes, tuple(parsed.soreness))
+        if rolled is not None:
+            return rolled
         shortcut = self._shortcut(text)
         if shortcut is not None:
             turn.outcome = "command"
@@ -375,6 +379,9 @@ class Coach:
             return self._greeting(turn)
         if words & THANKS:
             return Reply(text=turn.say("thanks_reply"))
+        removed = training_schedule.removal_said(turn, text)
+        if removed is not None:
+            return removed
         if training_schedule.looks_like_schedule(turn, text):
             return training_schedule.propose(turn, text) or self._not_understood(turn, text)
         if parsed.minutes or (parsed.workout is not None and len(words) <= 6):

@@ -166,6 +166,7 @@ class Language:
     shortcuts: dict[str, tuple[str, ...]]
     answers: dict[str, tuple[str, ...]]  # role ("yes", "no", "later", "skip") -> phrases
     answer_fillers: tuple[str, ...]
+    rolled: tuple[str, ...]  # "done rolling!": a session to log
     corrections: tuple[str, ...]  # enough alone to correct the last report
     weak_corrections: tuple[str, ...]  # only with the reported area named as wrong
     other_languages: frozenset[str]
@@ -618,6 +619,7 @@ LANGUAGE_KEYS = (
     "answers",
     "corrections",
     "other_languages",
+    "rolled",
 )
 ANSWER_ROLES = ("yes", "no", "later", "skip")
 
@@ -655,6 +657,7 @@ def _language(node: _Node) -> Language:
         shortcuts=_shortcuts(node.get("shortcuts")),
         answers=_answers(node.get("answers")),
         answer_fillers=node.get("answers").get("fillers").terms(),
+        rolled=node.get("rolled").terms(),
         corrections=node.get("corrections").get("strong").terms(),
         weak_corrections=node.get("corrections").get("weak").terms(),
         other_languages=frozenset(node.get("other_languages").terms()),

@@ -302,7 +302,9 @@ def typed_value(turn: Turn, question: Question, text: str) -> str | None:
         value = number_in(turn, text, question.low, question.high)
         return None if value is None else question.answer.format(value)
     if question.expects == "timezone":
-        zone = parse_timezone(text)
+        fillers = turn.library.language.answer_fillers
+        said = " ".join(w for w in text.split() if plain(w) not in fillers)  # "berlin pls"
+        zone = parse_timezone(said or text)
         return None if zone is None else question.answer.format(zone)
     if question.expects == "area":
         areas = [a for a in parse_message(text).soreness if a in turn.library.areas]

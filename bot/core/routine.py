@@ -215,6 +215,17 @@ def guided_end(turn: Turn, argument: str) -> Reply:
     return Reply(text=turn.say("guided_stopped", done=len(done), total=len(picks)))
 
 
+def rolled_said(turn: Turn, text: str, minutes: int | None, areas: tuple[str, ...]) -> Reply | None:
+    """ "done rolling!": a session rolled on one's own, logged for /history."""
+    lowered = " ".join(text.lower().replace("!", " ").replace(".", " ").split())
+    if not any(phrase in lowered for phrase in turn.library.language.rolled):
+        return None
+    seconds = 60 * minutes if minutes and 1 <= minutes <= 60 else 0
+    turn.store.record_rolling(turn.user.id, turn.now, seconds, areas)
+    turn.outcome = "rolling_logged"
+    return Reply(text=turn.say("rolling_logged"))
+
+
 def record_finished(turn: Turn, picks: list[tuple[str, int]]) -> None:
     """Log a finished guided routine for /history; Done said twice counts once."""
     areas = tuple(area for area, _ in picks)

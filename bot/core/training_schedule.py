@@ -7,15 +7,24 @@ is stored, because a wrong reminder time is worse than none.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
 from bot.core import dialog, nudges, onboarding
-from bot.core.records import ScheduleEntry
+from bot.core.records import WEEKDAYS, ScheduleEntry
 from bot.core.replies import Button, Reply
 from bot.core.timeplan import PlannedSession, describe_session, next_session, parse_schedule
 from bot.core.turn import Turn, buttons
 
+_FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+DAY_WORDS = {
+    **{name: n for n, name in enumerate(_FULL_DAYS)},
+    **{f"{name}s": n for n, name in enumerate(_FULL_DAYS)},
+    **{short: n for n, short in enumerate(WEEKDAYS)},
+    **{"tues": 1, "weds": 2, "thur": 3, "thurs": 3},
+}
+"""Words that name a weekday (0 = Monday), so "monster" or "sunny" never does."""
 MAX_SESSIONS = 50  # a week of twice-daily training with room to spare; more is a mistake
 
 
@@ -144,16 +153,43 @@ def remove(turn: Turn, entry_id: int) -> Reply:
 
 
 def remove_by_number(turn: Turn, argument: str) -> Reply:
+    """/schedule remove 2, /schedule remove all, /schedule remove sat."""
     entries = turn.store.schedules(turn.user.id)
     if not entries:
         return Reply(text=turn.say("schedule_nothing_to_remove"))
     if argument.strip().lower() in {"all", "everything"}:
         return clear(turn)
+    by_day = _on_days_said(entries, argument)
+    if len(by_day) == 1:
+        return remove(turn, by_day[0].id)
     try:
         entry: ScheduleEntry = entries[int(argument) - 1]
     except (ValueError, IndexError):
         return Reply(text=turn.say("schedule_remove_help", count=len(entries)))
     return remove(turn, entry.id)
+
+
+_REMOVE = re.compile(r"\b(?:remove|delete|drop|cancel|scrap|get rid of|take off|no more)\b")
+
+
+def removal_said(turn: Turn, text: str) -> Reply | None:
+    """ "remove the saturday one": that session goes; when several match, the list with
+    its remove buttons. None when the message does not remove a session by its day."""
+    if _REMOVE.search(text.lower()) is None:
+        return None
+    entries = turn.store.schedules(turn.user.id)
+    matching = _on_days_said(entries, text)
+    if not matching:
+        return None
+    if len(matching) == 1:
+        return remove(turn, matching[0].id)
+    return show(turn)
+
+
+def _on_days_said(entries: list[ScheduleEntry], text: str) -> list[ScheduleEntry]:
+    """The weekly sessions on the weekdays named in `text` ("sat", "Saturdays", "tues")."""
+    days = {DAY_WORDS[word] for word in re.findall(r"[a-z]+", text.lower()) if word in DAY_WORDS}
+    return [entry for entry in entries if entry.weekday in days]
 
 
 def clear(turn: Turn) -> Reply:
