@@ -76,8 +76,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def memory_store() -> MemoryStore:
-    return MemoryStore()
+def memory_store(clock: FakeClock) -> MemoryStore:
+    return MemoryStore(clock=clock)  # the coach's clock, so no test reads today's date
 
 
 @pytest.fixture

@@ -92,18 +92,43 @@ def test_a_guided_routine_goes_on_with_typed_next_and_done(onboarded: Conversati
     assert "Stopped after 2 of" in onboarded.last_text
 
 
-def test_typed_skip_answers_the_latest_nudge(
-    onboarded: Conversation, memory_store: MemoryStore, clock: FakeClock
-) -> None:
-    user = onboarded.user
+def nudged(conversation: Conversation, store: MemoryStore, clock: FakeClock) -> int:
+    """A pre-workout nudge just delivered to the user; returns its id."""
     session = clock.now + timedelta(minutes=30)
     payload = {"ref": session.isoformat(), "session_at": session.isoformat(), "workout": "run"}
-    nudge_id = memory_store.enqueue_nudge(user.id, "pre_workout", clock.now, payload)
+    nudge_id = store.enqueue_nudge(conversation.user.id, "pre_workout", clock.now, payload)
     assert nudge_id is not None
-    memory_store.mark_nudge(nudge_id, "sent")
+    store.mark_nudge(nudge_id, "sent")
+    return nudge_id
+
+
+@pytest.mark.parametrize(
+    ("typed", "answer"),
+    [("skip", "Skipped"), ("not today", "Skipped"), ("snooze", "Snoozed"), ("later", "Snoozed")],
+)
+def test_typed_skip_or_snooze_answers_the_latest_nudge(
+    onboarded: Conversation, memory_store: MemoryStore, clock: FakeClock, typed: str, answer: str
+) -> None:
+    nudged(onboarded, memory_store, clock)
+    onboarded.say(typed)
+    assert answer in onboarded.last_text
+
+
+def test_typed_start_after_a_nudge_starts_its_guided_routine(
+    onboarded: Conversation, memory_store: MemoryStore, clock: FakeClock
+) -> None:
+    nudged(onboarded, memory_store, clock)
+    onboarded.say("ok")
+    assert onboarded.last.title is not None and onboarded.last.title.startswith("1/")
+
+
+def test_a_nudge_hours_old_is_not_answered_by_a_typed_skip(
+    onboarded: Conversation, memory_store: MemoryStore, clock: FakeClock
+) -> None:
+    nudged(onboarded, memory_store, clock)
+    clock.advance(hours=3)
     onboarded.say("skip")
-    assert "Skipped" in onboarded.last_text
-    assert memory_store.get_nudge(nudge_id).status == "sent"  # type: ignore[union-attr]
+    assert "Skipped" not in onboarded.last_text
 
 
 def test_typed_undo_takes_back_the_report(onboarded: Conversation) -> None:
