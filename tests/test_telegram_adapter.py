@@ -24,7 +24,9 @@ from bot.adapters.base import Delivery
 from bot.adapters.telegram import (
     OPEN_PRIVATE_CHAT,
     SENT_PRIVATELY,
+    USER_QUEUE_LIMIT,
     TelegramAdapter,
+    escape,
     file_url_for,
     redact_token_in_logs,
     render_reply,
@@ -346,7 +348,8 @@ async def test_group_chatter_is_ignored_and_addressed_messages_answered(
 ) -> None:
     fake.push_text("calves are killing me after that run", chat_type="supergroup")
     fake.push_text("/roll@some_other_bot 10", chat_type="supergroup")
-    # Updates are handled in order, so once this one is answered the two above were seen.
+    # Updates are taken in arrival order, so once this one is answered the two above were
+    # seen (ignored ones wait for nobody; one user's others wait for their earlier ones).
     (mentioned,) = await say(
         fake, "@recovery_coach_bot what should I roll before intervals?", chat_type="supergroup"
     )
@@ -382,6 +385,141 @@ async def test_private_reply_in_a_group_without_a_private_chat_says_how_to_open_
     assert notice.params["chat_id"] == GROUP
     assert notice.params["text"] == OPEN_PRIVATE_CHAT.format(username="recovery_coach_bot")
     assert "Calves" not in notice.params["text"]
+
+
+# --------------------------------------------------------------------------- concurrency
+
+
+def held_to(fake: FakeTelegram, chat_id: int) -> list[Call]:
+    """sendMessage calls to `chat_id` carried out whose answers the fake holds back."""
+    return [c for c in fake.held_calls("sendMessage") if c.params.get("chat_id") == chat_id]
+
+
+async def test_different_users_are_answered_concurrently(
+    adapter: TelegramAdapter, fake: FakeTelegram
+) -> None:
+    users = [2001 + n for n in range(8)]
+    fake.hold_answers("sendMessage")  # every reply reaches the fake, none is answered
+    try:
+        for user in users:
+            fake.push_text("/help", user_id=user)
+        # One update at a time, the second reply would wait for the first's answer forever.
+        await until(lambda: len(fake.held_calls("sendMessage")) == len(users))
+        assert sorted(c.params["chat_id"] for c in fake.held_calls("sendMessage")) == users
+    finally:
+        fake.release_answers()
+    await fake.wait_for_calls("sendMessage", len(users))
+    assert all("/roll" in c.params["text"] for c in sent(fake))
+
+
+async def test_one_users_messages_are_answered_one_at_a_time_in_order(
+    adapter: TelegramAdapter, fake: FakeTelegram, store: Storage
+) -> None:
+    areas = ["calves", "quads", "hamstrings", "glutes", "lats", "forearms"]
+    fake.hold_answers("sendMessage")
+    try:
+        for severity, area in enumerate(areas, start=1):
+            fake.push_text(f"{area} {severity}/10")
+        fake.push_text("/help", user_id=2002)  # after all of them
+        await until(lambda: len(held_to(fake, 2002)) == 1)
+        # Another user overtook them, but this user's second message waits for the first.
+        (first,) = held_to(fake, USER)
+        assert "calves 1/10" in first.params["text"]
+    finally:
+        fake.release_answers()
+    await fake.wait_for_calls("sendMessage", len(areas) + 1)
+    replies = [c.params["text"] for c in sent(fake, USER)]
+    assert len(replies) == len(areas)
+    for severity, (area, reply) in enumerate(zip(areas, replies, strict=True), start=1):
+        assert f"{area} {severity}/10" in reply, reply
+    calls = [c for c in fake.calls_to("sendMessage") if c.params["chat_id"] == USER]
+    assert [c.at for c in calls] == sorted(c.at for c in calls)
+    since = datetime(2020, 1, 1, tzinfo=UTC)
+    saved = store.soreness_since(user_of(store).id, since)
+    assert [r.area for r in saved] == [
+        "calves",
+        "quads",
+        "hamstrings",
+        "glutes",
+        "lats",
+        "forearms",
+    ]
+
+
+async def test_a_flooding_user_is_told_to_slow_down_once_and_others_go_first(
+    adapter: TelegramAdapter,
+    fake: FakeTelegram,
+    tg_coach: Coach,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.adapters.telegram")
+    slow_down = escape(tg_coach.library.messages["slow_down"])
+    extra = 11
+    fake.hold_answers("sendMessage")  # the flooder's first reply stays unanswered...
+    try:
+        fake.push_text("calves 6/10 first")
+        await until(lambda: len(held_to(fake, USER)) == 1)
+        for n in range(USER_QUEUE_LIMIT - 1 + extra):  # ...so their queue fills, then overflows
+            fake.push_text(f"secret flood text {n}")
+        fake.push_text("/help", user_id=2002)
+        await until(lambda: len(held_to(fake, 2002)) == 1)
+        await until(lambda: len(held_to(fake, USER)) == 2)
+        # The other user's /help reached Telegram before the flooder's second reply did.
+        first, notice = held_to(fake, USER)
+        assert "calves 6/10" in first.params["text"]
+        assert notice.params["text"] == slow_down
+        assert "/roll" in held_to(fake, 2002)[0].params["text"]
+    finally:
+        fake.release_answers()
+    # The first reply, the notice, and the flooder's queue: the limit's worth, no more.
+    await fake.wait_for_calls("sendMessage", 1 + 1 + USER_QUEUE_LIMIT)
+    await until(lambda: any("updates dropped" in r.getMessage() for r in caplog.records))
+    to_flooder = [c.params["text"] for c in sent(fake, USER)]
+    assert len(to_flooder) == USER_QUEUE_LIMIT + 1
+    assert to_flooder.count(slow_down) == 1
+    (dropped,) = [r for r in caplog.records if "updates dropped" in r.getMessage()]
+    assert dropped.levelno == logging.INFO and f"{extra} updates dropped" in dropped.getMessage()
+    assert "secret flood text" not in caplog.text
+    # The queue is empty again: a new message is answered, with no second notice.
+    (after,) = await say(fake, "/help")
+    assert "/roll" in after.params["text"]
+    assert [c.params["text"] for c in sent(fake, USER)].count(slow_down) == 1
+
+
+async def test_group_chatter_neither_waits_nor_fills_a_queue(
+    adapter: TelegramAdapter, fake: FakeTelegram, tg_coach: Coach
+) -> None:
+    fake.hold_answers("sendMessage")
+    try:
+        fake.push_text("calves 6/10")
+        await until(lambda: len(held_to(fake, USER)) == 1)
+        for n in range(USER_QUEUE_LIMIT * 2):
+            fake.push_text(f"talking to friends {n}", chat_type="supergroup")
+        fake.push_text("/help", user_id=2002)
+        await until(lambda: len(held_to(fake, 2002)) == 1)
+    finally:
+        fake.release_answers()
+    await fake.wait_for_calls("sendMessage", 2)
+    assert len(sent(fake)) == 2  # no "slow down" in the group, nothing else either
+    assert not any(c.params["chat_id"] == GROUP for c in fake.calls_to("sendMessage"))
+
+
+async def test_latency_overlaps_every_users_reply(
+    store: Storage, tg_coach: Coach, tmp_path: Path
+) -> None:
+    """At a real round trip, N users' replies are all on the wire before the first returns."""
+    users = [3001 + n for n in range(6)]
+    async with FakeTelegram(latency=0.2) as slow:
+        bot = TelegramAdapter(tg_coach, store, make_settings(slow, tmp_path), poll_timeout=1)
+        async with bot.running():
+            for user in users:
+                slow.push_text("/help", user_id=user)
+            first_answered = asyncio.ensure_future(slow.wait_for_calls("sendMessage", 1))
+            await until(lambda: len(slow.calls_to("sendMessage")) == len(users), timeout=10)
+            arrived_before_first_answer = not first_answered.done()
+            await slow.wait_for_calls("sendMessage", len(users), timeout=10)
+    assert arrived_before_first_answer
+    assert sorted(c.params["chat_id"] for c in slow.calls_to("sendMessage")) == users
 
 
 # --------------------------------------------------------------------------- rendering

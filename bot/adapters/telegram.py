@@ -6,6 +6,12 @@ SQLite-fast — and send every `Reply` back as new messages. State is always per
 (`effective_user.id`), never per chat, so a user is the same person in a group and in
 their private chat.
 
+Concurrency: `PerUserUpdateProcessor` handles different users' updates at the same time
+(a reply spends most of its life waiting for the Bot API's answer) and each user's in the
+order they were sent, one at a time. A user with `USER_QUEUE_LIMIT` updates waiting is told
+once to slow down and the excess is dropped, so one person's flood never delays another's
+answer. The coach still runs on the event loop thread, one turn at a time.
+
 Outgoing: replies are plain text escaped for HTML (the title in <b>), buttons become
 inline keyboards, an `Image` a photo and an `Attachment` a document. `TelegramAdapter.send`
 is the `Messenger` entry point the scheduler uses for nudges; it maps Telegram's errors
@@ -30,8 +36,8 @@ import html
 import logging
 import secrets
 import warnings
-from collections.abc import AsyncIterator, Callable, Coroutine
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Hashable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -59,6 +65,7 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    BaseUpdateProcessor,
     CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
@@ -83,6 +90,8 @@ RATE_LIMIT_RETRIES = 3  # 429s retried after retry_after before giving up
 SERVER_ERROR_RETRIES = 3  # 5xx / connection errors retried before giving up
 SERVER_ERROR_BACKOFF = 0.25  # seconds before the first retry; doubles each time
 ALLOWED_UPDATES = ("message", "callback_query")
+MAX_CONCURRENT_UPDATES = 256  # updates being handled at once, all users (PTB's default)
+USER_QUEUE_LIMIT = 20  # one user's updates waiting or in hand; more are dropped
 REDACTED = "[REDACTED]"
 
 OPEN_PRIVATE_CHAT = (
@@ -211,6 +220,95 @@ def retry_after_seconds(error: RetryAfter) -> float:
         warnings.simplefilter("ignore", PTBDeprecationWarning)
         value = error.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+# ------------------------------------------------------------------ concurrency & fairness
+
+
+@dataclass(slots=True)
+class _UserQueue:
+    """One user's updates in hand: the lock orders them, `pending` counts them."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    pending: int = 0  # waiting for the lock, or holding it
+    dropped: int = 0  # since the queue last ran empty
+
+
+class PerUserUpdateProcessor(BaseUpdateProcessor):
+    """Updates handled concurrently, each user's one at a time in the order sent.
+
+    PTB hands every update to `do_process_update` in its own task, in the order the updates
+    arrived; `key` names the queue an update joins (a user), or None for an update that needs
+    no turn (group chatter not meant for us), which is handled at once. A queue's lock is
+    first come, first served, so one user's messages are answered in the order sent while
+    other users proceed in parallel, up to `max_concurrent` updates in hand at once.
+
+    Fairness: a user with `per_user_limit` updates already in their queue has the next ones
+    dropped, and `on_overflow` is awaited for the first of them (to say "slow down"); the
+    count is logged when their queue runs empty. A flooding user therefore holds at most one
+    of the `max_concurrent` places, and everyone else's updates go past theirs.
+
+    PTB's own bound (`max_concurrent_updates`) is taken before an update reaches us, so it is
+    set out of the way: otherwise updates waiting for their user's earlier one would hold
+    places that other users' updates need. The effective bound is `max_concurrent`.
+    """
+
+    def __init__(
+        self,
+        *,
+        key: Callable[[object], Hashable | None],
+        on_overflow: Callable[[object], Awaitable[None]],
+        max_concurrent: int = MAX_CONCURRENT_UPDATES,
+        per_user_limit: int = USER_QUEUE_LIMIT,
+    ) -> None:
+        super().__init__(2**31 - 1)  # see the class docstring: never the one that waits
+        self.key = key
+        self.on_overflow = on_overflow
+        self.max_concurrent = max_concurrent
+        self.per_user_limit = per_user_limit
+        self._in_hand = asyncio.BoundedSemaphore(max_concurrent)
+        self._queues: dict[Hashable, _UserQueue] = {}
+
+    async def initialize(self) -> None:
+        """Nothing to set up: queues are made as users write."""
+
+    async def shutdown(self) -> None:
+        """Nothing to free: PTB waits for every update in hand before calling this."""
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        # Everything up to the lock runs without yielding, so queues fill in arrival order.
+        try:
+            key = self.key(update)
+        except Exception:  # a bug in `key`: the handlers will meet it too, and report it
+            log.exception("could not tell whose update this is")
+            key = None
+        if key is None:
+            async with self._in_hand:
+                await coroutine
+            return
+        queue = self._queues.get(key)
+        if queue is None:
+            queue = self._queues[key] = _UserQueue()
+        if queue.pending >= self.per_user_limit:
+            if isinstance(coroutine, Coroutine):
+                coroutine.close()  # never started: closing it avoids "never awaited"
+            queue.dropped += 1
+            if queue.dropped == 1:
+                await self.on_overflow(update)
+            return
+        queue.pending += 1
+        try:
+            async with queue.lock, self._in_hand:
+                await coroutine
+        finally:
+            queue.pending -= 1
+            if queue.pending == 0:
+                del self._queues[key]
+                if queue.dropped:
+                    log.info(
+                        "a user sent faster than the bot answers: %d updates dropped",
+                        queue.dropped,
+                    )
 
 
 # ------------------------------------------------------------------ rendering
@@ -359,6 +457,7 @@ class TelegramAdapter:
         self.settings = settings
         self.poll_timeout = poll_timeout
         self.rate_limit_retries = rate_limit_retries
+        self.slow_down = coach.library.messages["slow_down"]  # missing: fail at start-up
         # Before the Application exists: PTB's Bot logs its URL (with the token) at DEBUG.
         self._undo_redaction = redact_token_in_logs(settings.telegram_token)
         self.application: Application[Any, Any, Any, Any, Any, Any] = self.build_application()
@@ -386,6 +485,9 @@ class TelegramAdapter:
                 )
             )
             .job_queue(None)  # nudges are the scheduler's job, not PTB's JobQueue
+            .concurrent_updates(
+                PerUserUpdateProcessor(key=self.queue_key, on_overflow=self.on_overflow)
+            )
             .build()
         )
         updates = filters.UpdateType.MESSAGE & (filters.TEXT | filters.CAPTION)
@@ -466,6 +568,38 @@ class TelegramAdapter:
         }
 
     # --- incoming --------------------------------------------------------------------
+
+    def queue_key(self, update: object) -> int | None:
+        """The user whose queue an update joins, or None if it needs no turn of theirs.
+
+        Messages not meant for us (group chatter, other bots' commands) and updates from no
+        user or from a bot are handled at once: the handlers ignore them, so they neither
+        wait behind anyone nor count towards a user's limit.
+        """
+        if not isinstance(update, Update):
+            return None
+        user = update.effective_user
+        if user is None or user.is_bot:
+            return None
+        message = update.message
+        if message is not None:
+            bot = self.application.bot
+            if text_for_coach(message, bot.id, bot.username) is None:
+                return None
+        return user.id
+
+    async def on_overflow(self, update: object) -> None:
+        """A user has `USER_QUEUE_LIMIT` updates waiting: say once that the rest were dropped."""
+        if not isinstance(update, Update):
+            return
+        chat, user = update.effective_chat, update.effective_user
+        chat_id = chat.id if chat is not None else user.id if user is not None else None
+        if chat_id is None:
+            return
+        try:
+            await self.deliver(chat_id, Reply(text=self.slow_down))
+        except TelegramError as exc:
+            log.info("could not send the slow-down message: %s", type(exc).__name__)
 
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A text message: to the coach if it is meant for us, replies back to the chat."""
