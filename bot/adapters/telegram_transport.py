@@ -8,7 +8,8 @@ Why aiohttp: a well-kept HTTP library the bot has anyway (discord.py's client). 
 replaced a hand-written HTTP/1.1 client that looped forever on a negative chunk size,
 buffered whatever a server pushed without bound, accepted what HTTP forbids (`0x55` as a
 chunk size, `Content-Length: +8_5`) and ignored HTTPS_PROXY and SSL_CERT_FILE; measured
-side by side at 1000 sends/s with 30,000 users, it had bought no throughput (issue 15).
+side by side at 1000 sends/s with 30,000 users, it had bought no throughput (issue 15),
+though aiohttp costs ~0.1 ms more CPU per request (BENCHMARKS.md).
 PTB's own httpx client is not used: it reports a protocol error after sending as
 `NetworkError`, which the retrying rate limiter would resend, so a message could go out
 twice.
