@@ -341,3 +341,18 @@ def test_replan_is_idempotent(memory_store: MemoryStore) -> None:
     assert replan(turn) == 1
     assert replan(turn) == 1  # replaced, not added
     assert len(memory_store.nudges(someone.id)) == 1
+
+
+def test_every_change_that_moves_nudges_replans_once_per_turn(
+    conversation: Conversation, memory_store: MemoryStore
+) -> None:
+    conversation.say("/schedule add thu 18:00")  # tomorrow: inside the planning horizon
+    conversation.say("yes")
+    user = conversation.user
+    before = [n.due_at for n in memory_store.pending_nudges_of(user.id)]
+    assert before
+    conversation.say("/settings massage_day sun 09:00")  # a field no handler re-planned for
+    conversation.say("/settings lead 60")
+    after = [n.due_at for n in memory_store.pending_nudges_of(user.id)]
+    assert before != after
+    assert min(after) < min(before)  # an hour before instead of 30 minutes

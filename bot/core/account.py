@@ -11,7 +11,7 @@ import re
 from collections import defaultdict
 from datetime import timedelta
 
-from bot.core import dialog, nudges
+from bot.core import dialog
 from bot.core.onboarding import ask_zone, set_zone
 from bot.core.records import WEEKDAYS
 from bot.core.replies import Attachment, Button, Reply
@@ -80,7 +80,6 @@ def set_lead(turn: Turn, value: str) -> Reply:
         return Reply(text=turn.say("lead_help", text=value.strip()[:20] or "nothing"))
     turn.user.lead_minutes = int(found[1])
     turn.outcome = "control"
-    nudges.replan(turn)
     return Reply(text=turn.say("lead_set", lead=turn.user.lead_minutes))
 
 
@@ -89,7 +88,6 @@ def set_quiet(turn: Turn, value: str) -> Reply:
     if value in {"off", "none", "no", ""}:
         turn.user.quiet_start = turn.user.quiet_end = None
         turn.outcome = "control"
-        nudges.replan(turn)
         return Reply(text=turn.say("quiet_off"))
     start_text, _, end_text = value.replace(" to ", "-").partition("-")
     start, end = parse_clock_time(start_text.strip()), parse_clock_time(end_text.strip())
@@ -97,7 +95,6 @@ def set_quiet(turn: Turn, value: str) -> Reply:
         return Reply(text=turn.say("quiet_help"))
     turn.user.quiet_start, turn.user.quiet_end = start, end
     turn.outcome = "control"
-    nudges.replan(turn)
     return Reply(text=turn.say("quiet_set", start=start, end=end))
 
 
@@ -109,7 +106,6 @@ def set_massage_day(turn: Turn, value: str) -> Reply:
     if day is None or time is None:
         return Reply(text=turn.say("massage_day_help"))
     turn.user.massage_day, turn.user.massage_time = day, time
-    nudges.replan(turn)
     return Reply(text=turn.say("massage_day_set", day=day.capitalize(), time=time))
 
 
@@ -124,14 +120,12 @@ def set_massage_target(turn: Turn, value: str) -> Reply:
 def pause(turn: Turn) -> Reply:
     turn.user.paused = True
     turn.outcome = "control"
-    nudges.replan(turn)  # drops every pending future nudge
     return Reply(text=turn.say("paused"), buttons=buttons([Button("Resume", "p:resume")]))
 
 
 def resume(turn: Turn) -> Reply:
     turn.user.paused = False
     turn.outcome = "control"
-    nudges.replan(turn)
     return Reply(text=turn.say("resumed"))
 
 

@@ -172,13 +172,14 @@ class Coach:
         try:
             with self.store.transaction():  # one commit per turn; a failed turn leaves no trace
                 turn, stored = self._turn(sender)
-                if turn.user.unreachable:
-                    turn.user.unreachable = False  # they wrote to us: they unblocked the bot
-                    nudges.replan(turn)  # and their reminders start again at once
+                planned_for = _plan_inputs(turn.user)
+                turn.user.unreachable = False  # they wrote to us: they unblocked the bot
                 asked_before = turn.user.dialog.get("question")
                 reply = route(turn)
                 replies = [*turn.replies, reply]  # what the turn said on the way comes first
                 if not turn.forgotten:
+                    if turn.schedule_changed or _plan_inputs(turn.user) != planned_for:
+                        nudges.replan(turn)  # the one place: any change that moves a nudge
                     still_open = self._still_open(turn, asked_before) if reask else None
                     if still_open is not None:
                         replies.append(still_open)
@@ -557,6 +558,18 @@ class _ExpiredButtonError(Exception):
 
 
 _USER_FIELDS = attrgetter(*(f.name for f in fields(User) if f.name != "dialog"))
+_plan_inputs = attrgetter(
+    "tz",
+    "lead_minutes",
+    "quiet_start",
+    "quiet_end",
+    "paused",
+    "unreachable",
+    "onboarded",
+    "massage_day",
+    "massage_time",
+)
+"""The user's fields that decide their nudges: a turn that changes one re-plans them."""
 
 
 def _state(user: User) -> tuple[object, ...]:

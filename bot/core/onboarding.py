@@ -9,7 +9,7 @@ and "Skip" is always one tap (or one word) away.
 
 from __future__ import annotations
 
-from bot.core import dialog, nudges
+from bot.core import dialog
 from bot.core.replies import Button, Reply
 from bot.core.timeplan import parse_timezone
 from bot.core.turn import Turn, buttons
@@ -82,7 +82,6 @@ def set_zone(turn: Turn, zone: str) -> Reply:
         return Reply(text=turn.say("timezone_unknown", text=zone[:60]))
     turn.user.tz = checked
     turn.outcome = "timezone_set"
-    nudges.replan(turn)  # every future nudge moves to the new zone
     local = turn.local_now.strftime("%H:%M")
     text = turn.say("timezone_set", tz=checked) + " " + turn.say("local_time_now", time=local)
     if step(turn) != "timezone":
@@ -96,7 +95,6 @@ def skip(turn: Turn) -> Reply:
     turn.user.dialog.pop("proposal", None)
     turn.user.dialog.pop("onboarding", None)
     turn.user.onboarded = True
-    nudges.replan(turn)
     return Reply(
         text=turn.say("onboarding_skipped"),
         buttons=buttons([Button("What should I roll?", "r:10:-"), Button("Help", "h")]),

@@ -11,7 +11,7 @@ import re
 from datetime import date
 from typing import Any
 
-from bot.core import dialog, nudges, onboarding
+from bot.core import dialog, onboarding
 from bot.core.records import WEEKDAYS, ScheduleEntry
 from bot.core.replies import Button, Reply
 from bot.core.timeplan import PlannedSession, describe_session, next_session, parse_schedule
@@ -103,7 +103,7 @@ def save_proposal(turn: Turn) -> Reply:
             workout=item.get("workout"),
         )
     closing = onboarding.finish(turn) if onboarding.step(turn) else ""
-    nudges.replan(turn)
+    turn.schedule_changed = True
     turn.outcome = "schedule_saved"
     text = turn.say("schedule_saved", lead=turn.user.lead_minutes)
     upcoming = next_session(turn.store.schedules(turn.user.id), turn.user.tz, turn.now)
@@ -146,7 +146,7 @@ def remove(turn: Turn, entry_id: int) -> Reply:
     entry = entries.get(entry_id)
     if entry is None or not turn.store.remove_schedule(turn.user.id, entry_id):
         return Reply(text=turn.say("button_expired"))
-    nudges.replan(turn)
+    turn.schedule_changed = True
     return Reply(
         text=turn.say("schedule_removed", session=describe_session(entry, workout_names(turn)))
     )
@@ -194,7 +194,7 @@ def _on_days_said(entries: list[ScheduleEntry], text: str) -> list[ScheduleEntry
 
 def clear(turn: Turn) -> Reply:
     removed = turn.store.clear_schedules(turn.user.id)
-    nudges.replan(turn)
+    turn.schedule_changed = True
     return Reply(text=turn.say("schedule_cleared", count=removed))
 
 

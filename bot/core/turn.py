@@ -37,6 +37,7 @@ class Turn:
     forgotten: bool = False  # the user's rows are gone: nothing may be saved back
     outcome: str = "other"  # what the message was handled as (see `Outcome`), for logs and evals
     repeated_question: bool = False  # a pending question was asked again this turn
+    schedule_changed: bool = False  # sessions were added or removed: nudges are re-planned
 
     @property
     def zone(self) -> tzinfo:
