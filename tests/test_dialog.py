@@ -397,3 +397,19 @@ def test_a_zone_typed_with_please_is_read(conversation: Conversation) -> None:
     conversation.say("/start")
     conversation.say("berlin pls")
     assert conversation.user.tz == "Europe/Berlin"
+
+
+def test_a_command_with_typed_options_is_the_same_as_typed_text(
+    onboarded: Conversation,
+) -> None:
+    typed = onboarded.coach.handle_message(onboarded.sender, "/roll 15 run")
+    structured = onboarded.coach.handle_command(
+        onboarded.sender, "roll", {"minutes": 15, "workout": "run"}
+    )
+    assert typed[-1].title == structured[-1].title == "Your 15-minute rolling routine"
+    assert typed[-1].text == structured[-1].text
+
+
+def test_a_structured_command_out_of_range_still_says_the_range(onboarded: Conversation) -> None:
+    replies = onboarded.coach.handle_command(onboarded.sender, "roll", {"minutes": 500})
+    assert "5-20 minutes" in replies[0].text

@@ -57,3 +57,15 @@ def test_every_faq_button_is_a_button_the_coach_handles(library: Library) -> Non
     coach = Coach(MemoryStore(), library)
     for faq in library.faqs:
         assert faq.button_data.partition(":")[0] in coach.buttons, faq.id
+
+
+def test_every_command_option_belongs_to_a_command_the_coach_has(library: Library) -> None:
+    from bot.core.commands import OPTIONS
+
+    coach = Coach(MemoryStore(), library)
+    assert set(OPTIONS) <= set(coach.commands)
+    for options in OPTIONS.values():
+        for option in options:
+            assert option.kind in {"int", "text", "choice"} and option.description
+            if option.kind == "choice":
+                assert set(option.choices) <= set(library.workouts)

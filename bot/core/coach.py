@@ -20,12 +20,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from operator import attrgetter
 
 from bot.core import (
     account,
+    commands,
     dialog,
     faq,
     massage,
@@ -36,6 +37,7 @@ from bot.core import (
     training_schedule,
 )
 from bot.core.clock import Clock, system_clock
+from bot.core.commands import Command, OptionValue
 from bot.core.content import Library, default_library
 from bot.core.parsing import Parsed, parse_message
 from bot.core.records import Store, User
@@ -50,9 +52,7 @@ MAX_MESSAGE = 10_000
 GREETINGS = frozenset({"hi", "hello", "hey", "hiya", "yo", "morning", "howdy", "sup", "hallo"})
 THANKS = frozenset({"thanks", "thank", "thx", "ty", "cheers", "merci", "gracias", "danke", "ta"})
 _WORDS = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
-_INTEGER = re.compile(r"-?\d+")
 
-COMMANDS_WITH_FREE_TEXT = frozenset({"roll", "sore", "massage", "schedule"})
 OUTCOMES = (
     "red_flag",
     "routine",
@@ -78,7 +78,8 @@ OUTCOMES = (
 )
 """What a message was handled as: `Outcome.handled_as`, for logs and the dialog set."""
 
-Handler = Callable[[Turn, str], Reply]
+Handler = Callable[[Turn, str], Reply]  # a button: its data after the prefix
+CommandHandler = Callable[[Turn, Command], Reply]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,15 +104,15 @@ class Coach:
         self.library = library or default_library()
         self.clock = clock
         self.default_tz = default_tz
-        self.commands: dict[str, Handler] = {
+        self.commands: dict[str, CommandHandler] = {
             "start": lambda turn, _: onboarding.start(turn),
             "help": lambda turn, _: self._help(turn),
             "roll": self._roll_command,
             "sore": self._sore_command,
-            "schedule": training_schedule.command,
+            "schedule": lambda turn, command: training_schedule.command(turn, command.text),
             "massage": self._massage_command,
             "history": lambda turn, _: account.history(turn),
-            "settings": account.settings,
+            "settings": lambda turn, command: account.settings(turn, command.text),
             "pause": lambda turn, _: account.pause(turn),
             "resume": lambda turn, _: account.resume(turn),
             "export": lambda turn, _: account.export(turn),
@@ -156,6 +157,17 @@ class Coach:
         cleaned = _clean(text)
         side_remark = not cleaned.startswith("/")  # a command asks for what it names
         return self._run(sender, lambda turn: self._route_text(turn, cleaned), side_remark)
+
+    def handle_command(
+        self, sender: Sender, name: str, options: Mapping[str, OptionValue] | None = None
+    ) -> list[Reply]:
+        """Answer a command given as a name and typed options (a Discord slash command);
+        "/roll 10 run" typed in a chat arrives here the same way. Never raises."""
+        return self.command(sender, Command(name.lower(), dict(options or {}))).replies
+
+    def command(self, sender: Sender, command: Command) -> Outcome:
+        """`handle_command`, with what it was handled as."""
+        return self._run(sender, lambda turn: self._route_command(turn, command), False)
 
     def press(self, sender: Sender, data: str) -> Outcome:
         """`handle_button`, with what the press was handled as."""
@@ -215,7 +227,7 @@ class Coach:
 
     def _route_text(self, turn: Turn, text: str) -> Reply:
         if text.startswith("/"):
-            return self._command_text(turn, text)
+            return self._route_command(turn, commands.from_text(text))
         parsed = parse_message(text)
         if parsed.red_flag:
             return self._red_flag(turn, parsed, text)
@@ -224,19 +236,16 @@ class Coach:
             return answer
         return self._free_text(turn, parsed, text)
 
-    def _command_text(self, turn: Turn, text: str) -> Reply:
-        name, _, argument = text[1:].partition(" ")
-        name = name.split("@", 1)[0].lower()
-        handler = self.commands.get(name)
+    def _route_command(self, turn: Turn, command: Command) -> Reply:
+        handler = self.commands.get(command.name)
         if handler is None:
-            return self._unknown_command(turn, name)
-        argument = argument.strip()
-        if argument and name in COMMANDS_WITH_FREE_TEXT:
-            parsed = parse_message(argument)
+            return self._unknown_command(turn, command.name)
+        if command.text:
+            parsed = parse_message(command.text)
             if parsed.red_flag:  # "/roll 10, my calf went numb": safety first, always
-                return self._red_flag(turn, parsed, argument)
+                return self._red_flag(turn, parsed, command.text)
         turn.outcome = "command"
-        return handler(turn, argument)
+        return handler(turn, command)
 
     def _route_button(self, turn: Turn, data: str) -> Reply:
         question = dialog.pending(turn)
@@ -374,7 +383,7 @@ class Coach:
         shortcut = self._shortcut(text)
         if shortcut is not None:
             turn.outcome = "command"
-            return self.commands[shortcut](turn, "")
+            return self.commands[shortcut](turn, Command(shortcut))
         words = set(text.lower().replace("!", " ").replace(",", " ").split())
         if words & GREETINGS and len(words) <= 4:
             return self._greeting(turn)
@@ -461,26 +470,28 @@ class Coach:
 
     # --- commands -----------------------------------------------------------------------
 
-    def _roll_command(self, turn: Turn, argument: str) -> Reply:
-        parsed = parse_message(f"/roll {argument}")
-        number = _INTEGER.search(argument)
-        minutes = int(number[0]) if number else parsed.minutes
+    def _roll_command(self, turn: Turn, command: Command) -> Reply:
+        parsed = parse_message(f"/roll {command.text}")
+        minutes = command.integer("minutes")
+        workout = command.choice("workout") or parsed.workout
+        chosen = workout if workout in self.library.workouts else None
         rec = routine.plan(
-            turn, minutes=minutes, workout=parsed.workout, asked_areas=tuple(parsed.soreness)
+            turn, minutes=minutes, workout=chosen, asked_areas=tuple(parsed.soreness)
         )
         return routine.routine_reply(turn, rec, asked_minutes=minutes)
 
-    def _sore_command(self, turn: Turn, argument: str) -> Reply:
-        if not argument:
+    def _sore_command(self, turn: Turn, command: Command) -> Reply:
+        if not command.text:
             return soreness.ask_for_soreness(turn, "sore_prompt")
-        return self._soreness(turn, parse_message(argument), argument)
+        return self._soreness(turn, parse_message(command.text), command.text)
 
-    def _massage_command(self, turn: Turn, argument: str) -> Reply:
-        if not argument:
+    def _massage_command(self, turn: Turn, command: Command) -> Reply:
+        said = command.text
+        if not said:
             return massage.status(turn)
-        when = massage.date_said(turn, argument)
-        if when is not None or argument.lower().split()[0] in massage.LOG_WORDS:
-            return massage.log_massage(turn, when or turn.now, note=argument)
+        when = massage.date_said(turn, said)
+        if when is not None or said.lower().split()[0] in massage.LOG_WORDS:
+            return massage.log_massage(turn, when or turn.now, note=said)
         return massage.status(turn)
 
     # --- buttons ------------------------------------------------------------------------
