@@ -783,3 +783,36 @@ async def test_webhook_mode_registers_the_url_and_answers_posted_updates(
         assert "/roll" in reply.params["text"]
     finally:
         await bot.stop()
+
+
+async def _post_headers_only(port: int, path: str, headers: dict[str, str]) -> int:
+    """Send a post's headers claiming a 90 MB body, and none of the body: the status."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    lines = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", "Content-Length: 90000000"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+    await writer.drain()
+    status_line = await asyncio.wait_for(reader.readline(), timeout=5)
+    writer.close()
+    return int(status_line.split()[1])
+
+
+async def test_a_webhook_post_is_judged_by_its_headers_before_its_body_is_read(
+    fake: FakeTelegram, store: Storage, tg_coach: Coach, tmp_path: Path
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram/hook"
+    settings = make_settings(fake, tmp_path).model_copy(
+        update={"telegram_webhook_url": url, "telegram_webhook_port": port}
+    )
+    bot = TelegramAdapter(tg_coach, store, settings)
+    await bot.start()
+    try:
+        secret = fake.webhook["secret_token"]  # type: ignore[index]
+        forged = await _post_headers_only(port, "/telegram/hook", {})
+        huge = await _post_headers_only(
+            port, "/telegram/hook", {"X-Telegram-Bot-Api-Secret-Token": secret}
+        )
+    finally:
+        await bot.stop()
+    assert (forged, huge) == (403, 413)  # answered without waiting for 90 MB

@@ -75,6 +75,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.adapters.base import Delivery, SendResult
 from bot.adapters.telegram_transport import BotApiRequest
+from bot.adapters.telegram_webhook import WebhookReceiver
 from bot.core.coach import Coach
 from bot.core.records import Store, User
 from bot.core.replies import Reply
@@ -462,6 +463,7 @@ class TelegramAdapter:
         self._undo_redaction = redact_token_in_logs(settings.telegram_token)
         self.application: Application[Any, Any, Any, Any, Any, Any] = self.build_application()
         self._started = False
+        self._receiver: WebhookReceiver | None = None
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -506,7 +508,7 @@ class TelegramAdapter:
         updater = app.updater
         assert updater is not None
         if self.settings.telegram_webhook_url:
-            await updater.start_webhook(**self._webhook_options())
+            await self._start_webhook()
             log.info("Telegram adapter running as @%s (webhook)", app.bot.username)
         else:
             await updater.start_polling(
@@ -522,6 +524,9 @@ class TelegramAdapter:
         """Stop receiving, finish the updates in hand, close the HTTP clients."""
         app = self.application
         try:
+            if self._receiver is not None:
+                await self._receiver.stop()
+                self._receiver = None
             if app.updater is not None and app.updater.running:
                 await app.updater.stop()
             if app.running:
@@ -555,17 +560,21 @@ class TelegramAdapter:
         ]
         await self.application.bot.set_my_commands(commands)
 
-    def _webhook_options(self) -> dict[str, Any]:
+    async def _start_webhook(self) -> None:
+        """Register the webhook with a fresh secret, then serve it (see telegram_webhook)."""
         url = self.settings.telegram_webhook_url or ""
-        return {
-            "listen": self.settings.telegram_webhook_listen,
-            "port": self.settings.telegram_webhook_port,
-            "url_path": urlsplit(url).path.lstrip("/"),
-            "webhook_url": url,
-            "allowed_updates": list(ALLOWED_UPDATES),
-            # Telegram echoes it in a header; updates without it are refused. New each start.
-            "secret_token": secrets.token_urlsafe(32),
-        }
+        secret = secrets.token_urlsafe(32)  # Telegram echoes it in a header; new each start
+        self._receiver = WebhookReceiver(
+            self.application,
+            urlsplit(url).path,
+            secret,
+            self.settings.telegram_webhook_listen,
+            self.settings.telegram_webhook_port,
+        )
+        await self._receiver.start()
+        await self.application.bot.set_webhook(
+            url, allowed_updates=list(ALLOWED_UPDATES), secret_token=secret
+        )
 
     # --- incoming --------------------------------------------------------------------
 
