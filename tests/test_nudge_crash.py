@@ -9,9 +9,9 @@ recorded as failed "interrupted: delivery unknown" and never resent.
   the sends in flight, but their answers have not come back (the fake holds them). After
   the restart every user has exactly one nudge.
 - The second kills it at an arbitrary moment. A kill between a claim's commit and its
-  request leaving the process (at most `max_in_flight` send intervals, 10 ms here) loses
-  those nudges (recorded as interrupted); the assertion is no duplicates and nothing lost
-  without a record.
+  request leaving the process (at most one send interval per send permit, 10-15 ms here)
+  loses those nudges (recorded as interrupted); the assertion is no duplicates and nothing
+  lost without a record.
 
 The bot runs at a fixed instant (`BOT_CLOCK_START`, carried on across the restart): 48 hours
 before the first Saturday of a month, when the restarted bot plans the monthly massage
@@ -41,7 +41,10 @@ USERS = 2_000
 FIRST_CHAT = 700_000_000
 EVERY_CHAT = range(FIRST_CHAT, FIRST_CHAT + USERS)
 ONE_EACH = Counter(dict.fromkeys(EVERY_CHAT, 1))
-MAX_IN_FLIGHT = 2  # NudgeService default at 200/s: ceil(200 * 0.01)
+# Sends in flight at 200/s: 10 ms of sends (2), or 200/s x the round trip (the fastest of
+# the last 64 sends) x 2 when that is more. The fake answers in ~1.5 ms here: 2 (3 would
+# take no answer within 5 ms for 64 sends in a row).
+MAX_IN_FLIGHT = 2
 # Thursday 3 Dec 2026: the massage check-in of Saturday 5 Dec 10:00 is inside the horizon.
 START = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 
@@ -100,6 +103,26 @@ async def wait_for(condition, timeout: float, what: str) -> None:  # type: ignor
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.05)
+
+
+async def every_send_slot_held(fake: FakeTelegram, db_path: Path, timeout: float) -> int:
+    """Wait until every send the bot may have in flight waits for its answer: the held sends
+    are all the rows in `sending`, and no other send starts (at 200/s, a free send permit
+    would start one within 5 ms; this waits 0.3 s). Returns how many are held."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    last, since = -1, loop.time()
+    while loop.time() < deadline:
+        held = len(fake.held_calls("sendMessage"))
+        if held != last:
+            last, since = held, loop.time()
+        elif held and held == counts(db_path)["sending"] and loop.time() - since >= 0.3:
+            return held
+        await asyncio.sleep(0.05)
+    raise AssertionError(
+        "timed out waiting for every send slot to wait for an answer, and every earlier "
+        "answer to be recorded"
+    )
 
 
 async def start_fan_out(
@@ -174,15 +197,9 @@ async def test_kill_9_while_answers_are_in_flight_every_user_gets_exactly_one(
     async with FakeTelegram() as fake:
         bot = await start_fan_out(db_path, fake, log, clock)
         fake.hold_answers("sendMessage")
-        await wait_for(
-            lambda: (
-                len(fake.held_calls("sendMessage")) == MAX_IN_FLIGHT
-                and counts(db_path)["sending"] == MAX_IN_FLIGHT
-            ),
-            10,
-            "every send slot to wait for an answer, and every earlier answer to be recorded",
-        )
+        in_flight = await every_send_slot_held(fake, db_path, 10)
         kill_9(bot, fake)
+        assert in_flight == MAX_IN_FLIGHT
         held = {int(call.params["chat_id"]) for call in fake.held_calls("sendMessage")}
         fake.release_answers()
         await restart_and_drain(db_path, fake, log, clock)

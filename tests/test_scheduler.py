@@ -19,7 +19,12 @@ from bot.adapters.base import Delivery, SendResult
 from bot.core.records import User
 from bot.core.replies import Reply
 from bot.scheduler import NudgeService, Pacer
-from bot.scheduler.service import SENT_FLUSH_SECONDS
+from bot.scheduler.service import (
+    MAX_IN_FLIGHT,
+    RTT_WINDOW_SECONDS,
+    SENT_FLUSH_SECONDS,
+    sends_in_flight,
+)
 from bot.storage import Storage
 from tests.conversation import FakeClock
 
@@ -34,13 +39,16 @@ class FakeMessenger:
     blocked: set[str] = field(default_factory=set)
     in_flight: Counter[str] = field(default_factory=Counter)
     max_in_flight_per_chat: int = 0
+    latency: float = 0.0  # seconds each answer takes, like a network round trip
+    peak_in_flight: int = 0  # most sends in flight at once, over all chats
 
     async def send(self, user: User, reply: Reply) -> SendResult:
         chat = user.chat_id or user.platform_id
         self.in_flight[chat] += 1
         self.max_in_flight_per_chat = max(self.max_in_flight_per_chat, self.in_flight[chat])
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight.total())
         try:
-            await asyncio.sleep(0)
+            await asyncio.sleep(self.latency)
             if self.script:
                 result = self.script.pop(0)
                 if result.delivery is not Delivery.SENT:
@@ -231,6 +239,48 @@ async def test_the_global_rate_is_respected_approximately(sqlite_store: Storage)
     sent = len(messenger.sent)
     assert 20 <= sent <= 200  # ~100 expected; generous bounds, no timing precision claimed
     assert sqlite_store.nudge_counts()["sent"] == sent  # nothing marked sent that was not
+
+
+def test_sends_in_flight_are_rate_times_round_trip_with_headroom_and_bounds() -> None:
+    assert sends_in_flight(25.0, 0.1) == 5  # 2.5 in flight on average: ~3 a kill leaves unknown
+    assert sends_in_flight(25.0, 0.0) == 1
+    assert sends_in_flight(200.0, 0.002) == 2  # never fewer than 10 ms of sends
+    assert sends_in_flight(1000.0, 0.0) == 10
+    assert sends_in_flight(1000.0, 0.1) == MAX_IN_FLIGHT == 64
+
+
+def test_the_round_trip_is_the_fastest_recent_send_so_queueing_elsewhere_does_not_grow_it(
+    sqlite_store: Storage,
+) -> None:
+    """Sends that wait in the messenger's own queue (PTB's rate limiter) take longer; sizing
+    to them would let more sends queue there. One fast answer in the window is the truth."""
+    sender = service(sqlite_store, FakeMessenger(), rates={"telegram": 25.0}).senders["telegram"]
+    sender.observe(0.1, now=0.0)
+    for second in range(int(RTT_WINDOW_SECONDS)):
+        sender.observe(1.0, now=float(second))
+    assert (sender.rtt, sender.limit.size) == (0.1, sends_in_flight(25.0, 0.1))
+    sender.observe(1.0, now=RTT_WINDOW_SECONDS + 30)  # slower for a whole window: it is
+    assert (sender.rtt, sender.limit.size) == (1.0, sends_in_flight(25.0, 1.0))
+    sender.observe(0.05, now=RTT_WINDOW_SECONDS + 31)  # a faster one counts at once
+    assert sender.rtt == 0.05
+
+
+async def test_sends_in_flight_grow_to_the_round_trip_so_the_rate_is_kept(
+    sqlite_store: Storage,
+) -> None:
+    """At 100/s with every answer 50 ms away, the rate needs 5 sends in flight (10 ms of
+    sends, the old sizing, would allow 1: 20/s). The sender measures the round trip."""
+    seed(sqlite_store, 60, NOW)
+    messenger = FakeMessenger(latency=0.05)
+    nudges = service(sqlite_store, messenger, rates={"telegram": 100.0})
+    sender = nudges.senders["telegram"]
+    assert sender.limit.size == 1  # no round trip measured yet
+    await nudges.drain("telegram", wait=True)
+    assert len(messenger.sent) == 60
+    assert sender.rtt >= 0.05
+    assert sender.limit.size >= sends_in_flight(100.0, 0.05) == 10
+    assert messenger.peak_in_flight >= 5  # 100/s x 50 ms: the configured rate was reached
+    assert messenger.max_in_flight_per_chat == 1
 
 
 async def test_pacer_spaces_sends() -> None:

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -34,6 +35,25 @@ SENT_FLUSH_SECONDS = 0.05
 STOP_FLUSH_ATTEMPTS = 5
 FIRST_PASS_WAIT = timedelta(minutes=5)
 PLANNING_BACKOFF = 4.0  # during a backlog, planning pauses 4x each batch's time: <= 1/5 CPU
+# Sends in flight: enough to keep the rate when each takes the measured round trip, the
+# fastest send of the last RTT_WINDOW_SECONDS. The fastest, not an average: a send's
+# duration also counts any wait in the messenger (PTB's rate limiter runs at the pacer's
+# rate, so replies sent meanwhile make nudges queue there), and sizing to that would let
+# more sends queue there, measure longer still, and grow to MAX_IN_FLIGHT queued nudges a
+# reply then waits behind. A slower network is followed once a whole window is slower.
+# Before any answer: 10 ms of sends, what the sender always allowed.
+RTT_WINDOW_SECONDS = 300.0
+RTT_BUCKETS = 10  # the window's fastest sends are kept per 30 s
+IN_FLIGHT_HEADROOM = 2.0  # x rate x round trip: answers slower than the fastest one
+IN_FLIGHT_FLOOR_SECONDS = 0.01  # never fewer than 10 ms of sends: claims stay grouped
+MAX_IN_FLIGHT = 64  # and never more: each is a nudge whose fate a kill -9 leaves unknown
+
+
+def sends_in_flight(rate: float, rtt: float) -> int:
+    """How many sends may be in flight to keep `rate` when each takes `rtt` seconds: rate x
+    round trip (Little's law) with headroom, at least 10 ms worth, 1 to MAX_IN_FLIGHT."""
+    need = rate * max(IN_FLIGHT_FLOOR_SECONDS, rtt * IN_FLIGHT_HEADROOM)
+    return max(1, min(MAX_IN_FLIGHT, math.ceil(need - 1e-9)))
 
 
 class Pacer:
@@ -84,14 +104,82 @@ class _Ready:
     reply: Reply
 
 
+class _RoundTrip:
+    """The fastest send of the last RTT_WINDOW_SECONDS, kept as the fastest per bucket."""
+
+    def __init__(self) -> None:
+        self._buckets: deque[tuple[float, float]] = deque()  # (bucket start, fastest)
+
+    def add(self, seconds: float, now: float) -> None:
+        if self._buckets and now - self._buckets[-1][0] < RTT_WINDOW_SECONDS / RTT_BUCKETS:
+            started, fastest = self._buckets[-1]
+            self._buckets[-1] = (started, min(fastest, seconds))
+        else:
+            self._buckets.append((now, seconds))
+        while now - self._buckets[0][0] > RTT_WINDOW_SECONDS:
+            self._buckets.popleft()
+
+    @property
+    def seconds(self) -> float:
+        return min((fastest for _, fastest in self._buckets), default=0.0)
+
+
+class _Permits:
+    """Send permits: a semaphore whose size can change (sends in flight follow the round
+    trip). Shrinking takes effect as sends end; a release without an acquire raises."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.used = 0
+        self._waiters: list[asyncio.Future[None]] = []
+
+    def locked(self) -> bool:
+        return self.used >= self.size
+
+    async def acquire(self) -> None:
+        while self.used >= self.size:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            except BaseException:  # cancelled, maybe after being woken: wake the next one
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+                self._wake()
+                raise
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+        self.used += 1
+
+    def release(self) -> None:
+        if self.used <= 0:
+            raise ValueError("send permit released more often than acquired")
+        self.used -= 1
+        self._wake()
+
+    def resize(self, size: int) -> None:
+        self.size = size
+        self._wake()
+
+    def _wake(self) -> None:
+        free = self.size - self.used
+        for waiter in self._waiters:
+            if free <= 0:
+                break
+            if not waiter.done():
+                waiter.set_result(None)
+                free -= 1
+
+
 @dataclass(slots=True)
 class _Sender:
     """One platform's dispatcher state."""
 
     messenger: Messenger
     pacer: Pacer
-    max_in_flight: int | None = None  # None: enough for ~50 ms round trips at the rate
-    limit: asyncio.BoundedSemaphore = field(init=False)
+    max_in_flight: int | None = None  # fixed; None: sized to rate x measured round trip
+    round_trip: _RoundTrip = field(default_factory=_RoundTrip)
+    limit: _Permits = field(init=False)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     in_flight: set[str] = field(default_factory=set)  # chats with a request in flight
     chat_ready: dict[str, float] = field(default_factory=dict)  # monotonic time of next slot
@@ -108,10 +196,20 @@ class _Sender:
     flush_timer: asyncio.TimerHandle | None = None
 
     def __post_init__(self) -> None:
+        size = self.max_in_flight or sends_in_flight(self.pacer.rate, self.rtt)
+        self.limit = _Permits(size)
+
+    @property
+    def rtt(self) -> float:
+        """The round trip: the fastest send of the last RTT_WINDOW_SECONDS (0.0 before any)."""
+        return self.round_trip.seconds
+
+    def observe(self, seconds: float, now: float | None = None) -> None:
+        """A send was answered after `seconds`: unless fixed, size the permits again. Few
+        requests in flight: each is a nudge whose fate a kill -9 would leave unknown."""
+        self.round_trip.add(seconds, time.monotonic() if now is None else now)
         if self.max_in_flight is None:
-            # Few requests in flight: each is a nudge whose fate a kill -9 would leave unknown.
-            self.max_in_flight = max(1, min(32, math.ceil(self.pacer.rate * 0.01)))
-        self.limit = asyncio.BoundedSemaphore(self.max_in_flight)  # a double release raises
+            self.limit.resize(sends_in_flight(self.pacer.rate, self.rtt))
 
 
 class NudgeService:
@@ -224,6 +322,16 @@ class NudgeService:
                 await task
         self._loops.clear()
         await self.idle()
+        for platform, sender in self.senders.items():
+            log.info(
+                "nudges: %s: %d sent; round trip %.1f ms (the fastest in %.0f s), "
+                "%d sends in flight allowed",
+                platform,
+                sender.sent,
+                sender.rtt * 1000,
+                RTT_WINDOW_SECONDS,
+                sender.limit.size,
+            )
         for _ in range(STOP_FLUSH_ATTEMPTS):
             if not any(sender.answered or sender.unsent for sender in self.senders.values()):
                 return
@@ -375,7 +483,7 @@ class NudgeService:
     @staticmethod
     def _group_size(sender: _Sender) -> int:
         """How many nudges one claim commits: what the send permits allow at once."""
-        return sender.max_in_flight or 1
+        return sender.limit.size
 
     async def _prepare(self, sender: _Sender, nudge: Nudge) -> _Ready | float | None:
         """Render one due nudge and reserve a send permit and its chat for it.
@@ -461,11 +569,14 @@ class NudgeService:
     async def _send(self, sender: _Sender, ready: _Ready) -> None:
         nudge, user = ready.nudge, ready.user
         try:
+            began = time.monotonic()
             try:
                 result = await sender.messenger.send(user, ready.reply)
             except Exception as exc:  # delivered or not, we cannot know: never resend
                 log.exception("nudges: send raised for nudge %d", nudge.id)
                 result = SendResult(Delivery.FAILED, error=f"send raised {type(exc).__name__}")
+            else:
+                sender.observe(time.monotonic() - began)  # an answer: a round trip
             self._record(sender, nudge, user, result)
         finally:
             sender.in_flight.discard(ready.chat)
