@@ -150,10 +150,18 @@ def _v3_rolling_sessions(db: Database) -> None:
     db.execute("CREATE INDEX rolling_user_at ON rolling (user_id, at)")
 
 
+def _v4_planned_until(db: Database) -> None:
+    """Each user's planning bookmark: the outbox holds every nudge of theirs whose nudge time
+    is before `planned_until` ('' = not planned yet, or re-planned since: plan from now)."""
+    db.execute("ALTER TABLE users ADD COLUMN planned_until TEXT NOT NULL DEFAULT ''")
+    db.execute("CREATE INDEX users_planned_until ON users (planned_until)")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1_core_tables,
     _v2_nudge_outbox,
     _v3_rolling_sessions,
+    _v4_planned_until,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -578,7 +586,10 @@ class Storage:
 
     def replace_nudges(self, user_id: int, now: datetime, planned: Sequence[PlannedNudge]) -> int:
         """Re-plan one user: their pending (and plan-time skipped) rows of the planner's kinds
-        due after `now` go, `planned` comes in; one transaction. Returns rows added."""
+        due after `now` go, `planned` comes in; one transaction. Returns rows added.
+
+        The user's planning bookmark is cleared too: the scheduler's next pass plans them
+        from then on with their new settings (see `users_to_plan`)."""
         kinds = ", ".join("?" * len(PLANNED_KINDS))
         with self.db.atomic():
             self._execute(
@@ -586,6 +597,7 @@ class Storage:
                 "AND (status = 'pending' OR (status = 'skipped' AND error LIKE ?))",
                 (user_id, _iso(now), *PLANNED_KINDS, PLAN_SKIP_PREFIX + "%"),
             )
+            self._execute("UPDATE users SET planned_until = '' WHERE id = ?", (user_id,))
             return self.add_planned(user_id, planned)
 
     def get_nudge(self, nudge_id: int) -> Nudge | None:
@@ -673,30 +685,38 @@ class Storage:
         sql = "UPDATE users SET unreachable = ? WHERE id = ?"
         return self._execute(sql, (int(unreachable), user_id)).rowcount == 1
 
-    def schedule_batch(
-        self, after_user_id: int, limit: int
-    ) -> list[tuple[User, list[ScheduleEntry]]]:
-        """Up to `limit` users with id > `after_user_id` that have schedule entries or may get
-        massage nudges (everyone not paused or unreachable), by id, with their entries."""
-        users = [
-            _user(row)
-            for row in self._execute(
-                f"SELECT {_USER_COLUMNS} FROM users WHERE id > ? AND paused = 0 "
-                "AND unreachable = 0 ORDER BY id LIMIT ?",
-                (after_user_id, limit),
-            )
-        ]
-        if not users:
+    def users_to_plan(
+        self, before: datetime, limit: int
+    ) -> list[tuple[User, list[ScheduleEntry], datetime | None]]:
+        """Up to `limit` users whose plan ends before `before`, earliest first, with their
+        schedule entries and where their plan ends (None: plan them from now). Every user
+        is listed, paused and unreachable ones too: the planner moves their bookmark on."""
+        rows = self._execute(
+            f"SELECT {_USER_COLUMNS}, planned_until FROM users WHERE planned_until < ? "
+            "ORDER BY planned_until LIMIT ?",
+            (_iso(before), limit),
+        ).fetchall()
+        if not rows:
             return []
-        entries: dict[int, list[ScheduleEntry]] = {user.id: [] for user in users}
+        entries: dict[int, list[ScheduleEntry]] = {row[0]: [] for row in rows}
+        marks = ", ".join("?" * len(entries))
         sql = (
-            f"SELECT {_SCHEDULE_COLUMNS} FROM schedules WHERE user_id BETWEEN ? AND ? "
+            f"SELECT {_SCHEDULE_COLUMNS} FROM schedules WHERE user_id IN ({marks}) "
             "ORDER BY user_id, id"
         )
-        for row in self._execute(sql, (users[0].id, users[-1].id)):
-            if row[1] in entries:
-                entries[row[1]].append(_schedule(row))
-        return [(user, entries[user.id]) for user in users]
+        for row in self._execute(sql, tuple(entries)):
+            entries[row[1]].append(_schedule(row))
+        return [
+            (_user(row[:-1]), entries[row[0]], _dt(row[-1]) if row[-1] else None) for row in rows
+        ]
+
+    def set_planned_until(self, marks: Sequence[tuple[int, datetime]]) -> None:
+        """Move users' planning bookmarks: (user id, planned until) pairs, one statement."""
+        with self.transaction():
+            self.db.conn.executemany(
+                "UPDATE users SET planned_until = ? WHERE id = ?",
+                [(_iso(until), user_id) for user_id, until in marks],
+            )
 
     def claim_nudge(self, nudge_id: int) -> bool:
         """Move a pending nudge to `sending` (one more attempt); False if it was not pending."""

@@ -16,11 +16,14 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.base import Delivery, SendResult
+from bot.core.nudges import HORIZON, plan_nudges, plan_window
 from bot.core.records import User
 from bot.core.replies import Reply
 from bot.scheduler import NudgeService, Pacer
+from bot.scheduler import service as service_module
 from bot.scheduler.service import (
     MAX_IN_FLIGHT,
+    PLAN_SLICE_USERS,
     RTT_WINDOW_SECONDS,
     SENT_FLUSH_SECONDS,
     sends_in_flight,
@@ -210,6 +213,114 @@ async def test_horizon_pass_plans_users_idempotently(sqlite_store: Storage) -> N
     assert await nudges.extend_horizon() == 3
     assert await nudges.extend_horizon() == 0
     assert sqlite_store.nudge_counts()["pending"] == 3
+
+
+def add_users(store: Storage, zones: tuple[str, ...], per_zone: int) -> None:
+    """Users who train 2-4 times a week at assorted times, in `zones`."""
+    n = 0
+    for zone in zones:
+        for _ in range(per_zone):
+            user = store.user_for("telegram", f"u{n}", zone)
+            user.onboarded = True
+            user.lead_minutes = (15, 30, 45, 90)[n % 4]
+            if n % 5 == 0:
+                user.quiet_start, user.quiet_end = "22:00", "07:00"
+            store.save_user(user)
+            for k in range(2 + n % 3):
+                hhmm = f"{(5 + 7 * n + 5 * k) % 24:02d}:{(15 * (n + k)) % 60:02d}"
+                store.add_schedule(user.id, hhmm, weekday=(n + 2 * k) % 7, workout="run")
+            n += 1
+
+
+def outbox_rows(store: Storage) -> list[tuple[object, ...]]:
+    return sorted(
+        store.db.execute("SELECT user_id, kind, due_at, status, payload FROM nudges").fetchall()
+    )
+
+
+ZONES = ("Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Sydney", "UTC")
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        datetime(2026, 10, 23, 9, 17, tzinfo=UTC),  # over fall-back in Berlin and New York
+        datetime(2027, 3, 26, 0, 0, tzinfo=UTC),  # over spring-forward in Berlin
+        datetime(2026, 12, 1, 12, 0, tzinfo=UTC),  # the first Saturday, and the 15th's eve
+    ],
+)
+async def test_hourly_passes_plan_exactly_what_one_plan_of_the_whole_span_has(
+    sqlite_store: Storage, tmp_path: Path, start: datetime
+) -> None:
+    """Ten days of hourly passes, each only extending the plan by what the hour added, give
+    the same outbox as planning the whole span at once: nothing missing, nothing twice."""
+    add_users(sqlite_store, ZONES, 8)
+    clock = FakeClock(start)
+    nudges = service(sqlite_store, FakeMessenger(), clock=clock)
+    for _ in range(10 * 24):
+        await nudges.extend_horizon()
+        clock.advance(hours=1)
+    with Storage(tmp_path / "whole.sqlite3", clock=clock) as whole:
+        add_users(whole, ZONES, 8)
+        for user in whole.users_to_plan(start + timedelta(days=30), 1000):
+            planned = plan_nudges(user[0], user[1], start, clock.now - timedelta(hours=1) + HORIZON)
+            whole.add_planned(user[0].id, planned)
+        expected = outbox_rows(whole)
+    assert len(expected) > 150  # 40 users training 2-4 times a week, for 12 days
+    assert outbox_rows(sqlite_store) == expected
+
+
+async def test_an_hourly_pass_looks_only_at_users_with_a_nudge_in_the_new_hour(
+    sqlite_store: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_users(sqlite_store, ZONES, 20)
+    clock = FakeClock(datetime(2026, 12, 9, 12, 0, tzinfo=UTC))  # no massage nudge near
+    nudges = service(sqlite_store, FakeMessenger(), clock=clock)
+    looked_at: list[int] = []
+
+    def counting_plan(user: User, *args: object, **kwargs: object) -> object:
+        looked_at.append(user.id)
+        return plan_window(user, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(service_module, "plan_window", counting_plan)
+    first = await nudges.extend_horizon()
+    assert len(looked_at) == 20 * len(ZONES)  # the first pass plans everyone
+    looked_at.clear()
+    clock.advance(hours=1)
+    added = await nudges.extend_horizon()
+    assert 0 < added <= len(looked_at) < 20  # of 100 users
+    assert len(set(looked_at)) == len(looked_at)
+    assert sqlite_store.nudge_counts()["pending"] + sqlite_store.nudge_counts()["skipped"] == (
+        first + added
+    )
+    looked_at.clear()
+    later = sqlite_store.pending_nudges(clock.now + HORIZON, 1000)
+    [changed, *_] = [nudge for nudge in later if nudge.due_at > clock.now]
+    sqlite_store.replace_nudges(changed.user_id, clock.now, [])  # what `replan` does
+    assert sqlite_store.get_nudge(changed.id) is None
+    assert await nudges.extend_horizon() > 0  # that user's plan is made again
+    assert looked_at == [changed.user_id]
+
+
+async def test_a_planning_pass_yields_to_the_event_loop_between_slices(
+    sqlite_store: Storage,
+) -> None:
+    add_users(sqlite_store, ("UTC",), 3 * PLAN_SLICE_USERS[1])
+    nudges = service(sqlite_store, FakeMessenger())
+    turns = 0
+
+    async def ticker() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    before = turns
+    await nudges.extend_horizon()
+    task.cancel()
+    assert turns - before >= 3  # a slice is at most PLAN_SLICE_USERS[1] users
 
 
 async def test_start_and_stop_with_apscheduler_sends_due_nudges(sqlite_store: Storage) -> None:

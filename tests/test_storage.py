@@ -332,7 +332,7 @@ def test_wal_mode_synchronous_normal_and_foreign_keys_are_on(sqlite_store: Stora
 
 
 def test_new_database_has_every_table_at_the_latest_schema_version(sqlite_store: Storage) -> None:
-    assert schema_version(sqlite_store.db) == SCHEMA_VERSION == len(MIGRATIONS) == 3
+    assert schema_version(sqlite_store.db) == SCHEMA_VERSION == len(MIGRATIONS) == 4
     assert set(TABLES) <= set(sqlite_store.db.table_names())
 
 
@@ -372,6 +372,64 @@ def test_migration_from_version_1_keeps_data(db_path: Path) -> None:
             "old report",
         )
         assert store.enqueue_nudge(user.id, "pre_workout", T0, {}) is not None
+
+
+def test_migration_from_version_3_plans_every_user_from_now_once(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    db = Database(db_path)
+    assert migrate(db, target=3) == 3
+    db.execute(
+        "INSERT INTO users (platform, platform_id, tz, lead_minutes, paused, unreachable, "
+        "onboarded, massage_day, massage_time, massage_target, dialog, created_at) "
+        "VALUES ('telegram', '7', 'Europe/Berlin', 20, 0, 0, 1, 'sun', '09:00', 2, '{}', "
+        "'2025-01-01T00:00:00.000000+00:00')"
+    )
+    db.execute("INSERT INTO schedules (user_id, time, weekday) VALUES (1, '18:00', 0)")
+    db.close()
+
+    with Storage(db_path) as store:
+        ((user, entries, until),) = store.users_to_plan(T0, 10)
+        assert (user.platform_id, [e.time for e in entries], until) == ("7", ["18:00"], None)
+        store.set_planned_until([(user.id, T0)])
+        assert store.users_to_plan(T0, 10) == []
+
+
+def test_users_to_plan_lists_plans_ending_before_an_instant_earliest_first(
+    sqlite_store: Storage,
+) -> None:
+    ids = []
+    for n in range(4):
+        user = sqlite_store.user_for("telegram", str(n), "UTC")
+        sqlite_store.add_schedule(user.id, f"0{n}:00", weekday=n)
+        sqlite_store.add_schedule(user.id, f"1{n}:00", weekday=n)
+        ids.append(user.id)
+    late, early = T0 + timedelta(hours=2), T0 - timedelta(hours=1)
+    sqlite_store.set_planned_until([(ids[0], late), (ids[1], T0), (ids[2], early)])
+    listed = sqlite_store.users_to_plan(T0 + timedelta(hours=1), 10)
+    # Never planned first (plan from now), then by where the plan ends; not `late`.
+    assert [(user.id, until) for user, _, until in listed] == [
+        (ids[3], None),
+        (ids[2], early),
+        (ids[1], T0),
+    ]
+    assert [[e.time for e in entries] for _, entries, _ in listed] == [
+        ["03:00", "13:00"],
+        ["02:00", "12:00"],
+        ["01:00", "11:00"],
+    ]
+    assert [user.id for user, _, _ in sqlite_store.users_to_plan(late + timedelta(1), 2)] == [
+        ids[3],
+        ids[2],
+    ]
+
+
+def test_a_replan_clears_the_users_planning_bookmark(sqlite_store: Storage) -> None:
+    user = sqlite_store.user_for("telegram", "1", "UTC")
+    sqlite_store.set_planned_until([(user.id, T0 + timedelta(days=3))])
+    assert sqlite_store.users_to_plan(T0 + timedelta(days=2), 10) == []
+    sqlite_store.replace_nudges(user.id, T0, [])
+    ((listed, _, until),) = sqlite_store.users_to_plan(T0 + timedelta(days=2), 10)
+    assert (listed.id, until) == (user.id, None)
 
 
 def test_a_database_newer_than_the_code_is_refused(db_path: Path) -> None:

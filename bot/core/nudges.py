@@ -3,7 +3,13 @@
 **Planning.** `plan_nudges(user, entries, start, end)` lists the nudges *due* in
 [start, end) as `PlannedNudge`s; the scheduler writes them to the outbox (`Store`), which
 dedupes on (user, kind, due_at) and on (user, kind, payload["ref"]), so planning the same
-window twice, or overlapping windows, adds nothing.
+window twice, or overlapping windows, adds nothing. A plan is extended window by window:
+with `catch_up=False` a nudge belongs to the window its *nudge time* falls in (a pre-workout
+nudge's time before quiet hours move it, a massage nudge's due time), so consecutive windows
+[a, b), [b, c) plan every nudge exactly once. `plan_window(user, entries, a, b)` also says
+where the next window should start: the first nudge time at or after b. Extending the
+user's plan to any instant before it finds nothing, so the scheduler skips the user until
+then.
 
 - `pre_workout`: `user.lead_minutes` before every session start (`timeplan.session_starts`,
   DST-correct: a 02:30 session on a spring-forward day starts at 03:30 local, an ambiguous
@@ -50,6 +56,9 @@ from bot.core.turn import Turn, buttons
 
 HORIZON = timedelta(hours=48)
 """How far ahead nudges are planned (the outbox holds this much future)."""
+PLAN_LOOKAHEAD = timedelta(days=8)
+"""How far `next_plan_at` looks: a weekly session always falls within it. A user with no
+nudge in it (paused, no schedule, a one-off session further away) is looked at again then."""
 SNOOZE = timedelta(minutes=10)
 ANSWERABLE_FOR = timedelta(hours=2)
 """How long after a nudge a typed "skip", "snooze" or "start" still answers it."""
@@ -102,20 +111,42 @@ def quiet_end(user: User, moment: datetime) -> datetime | None:
     return ends if ends > moment else None
 
 
+def _lead(user: User) -> timedelta:
+    return timedelta(minutes=max(0, user.lead_minutes))
+
+
 def _pre_workout(
-    user: User, entries: Sequence[ScheduleEntry], zone: str, start: datetime, end: datetime
-) -> list[PlannedNudge]:
-    lead = timedelta(minutes=max(0, user.lead_minutes))
+    user: User,
+    entries: Sequence[ScheduleEntry],
+    zone: str,
+    start: datetime,
+    end: datetime,
+    *,
+    catch_up: bool,
+    until: datetime | None = None,
+) -> tuple[list[PlannedNudge], datetime | None]:
+    """The pre-workout nudges due in [start, end), and with `until` the first nudge time in
+    [end, until) (`until` when there is none; None without `until`)."""
+    lead = _lead(user)
+    # Catching up: every session still ahead whose nudge time is before `end`. Extending a
+    # plan: the sessions whose nudge time is in [start, end), no more (the earlier window
+    # had the others).
+    first = start + timedelta(microseconds=1) if catch_up else start + lead
     found: list[PlannedNudge] = []
+    next_at = until
     for entry in entries:
+        last = end if next_at is None else max(end, next_at)
         try:
-            sessions = session_starts(entry, zone, start + timedelta(microseconds=1), end + lead)
+            sessions = session_starts(entry, zone, first, last + lead)
         except ValueError:  # a broken stored time: no nudge rather than no nudges at all
             continue
         for session_at in sessions:
-            due = max(session_at - lead, start)
-            if due >= end:
-                continue
+            nudge_at = session_at - lead
+            if nudge_at >= end:  # the rest are later still
+                if next_at is not None:
+                    next_at = min(next_at, nudge_at)
+                break
+            due = max(nudge_at, start)
             payload: dict[str, Any] = {
                 "ref": _iso(session_at),
                 "session_at": _iso(session_at),
@@ -132,7 +163,7 @@ def _pre_workout(
                 local_end = quiet_until.astimezone(tzinfo_for(zone)).strftime("%H:%M")
                 reason = f"quiet hours: they end at {local_end}, after the session starts"
                 found.append(PlannedNudge("pre_workout", due, payload, "skipped", reason))
-    return found
+    return found, next_at
 
 
 def _first_weekday(year: int, month: int, weekday: int) -> date:
@@ -161,26 +192,69 @@ def _massage(user: User, zone: str, start: datetime, end: datetime) -> list[Plan
     return found
 
 
-def plan_nudges(
-    user: User, entries: Sequence[ScheduleEntry], start: datetime, end: datetime
-) -> list[PlannedNudge]:
-    """Every nudge due in [start, end) for this user, earliest first (see module doc)."""
-    if user.paused or user.unreachable or end <= start:
-        return []
-    zone = _zone(user)
-    planned = _pre_workout(user, entries, zone, start, end)
-    if entries or user.onboarded:
-        planned += _massage(user, zone, start, end)
+def _unique(planned: list[PlannedNudge]) -> list[PlannedNudge]:
+    """Earliest first; two sessions at the same instant: one nudge."""
     planned.sort(key=lambda p: (p.due_at, p.kind))
     seen: set[tuple[str, object]] = set()
     unique: list[PlannedNudge] = []
-    for item in planned:  # two sessions at the same instant: one nudge
+    for item in planned:
         keys = {(item.kind, item.due_at), (item.kind, item.payload.get("ref"))}
         if keys & seen:
             continue
         seen |= keys
         unique.append(item)
     return unique
+
+
+def plan_nudges(
+    user: User,
+    entries: Sequence[ScheduleEntry],
+    start: datetime,
+    end: datetime,
+    *,
+    catch_up: bool = True,
+) -> list[PlannedNudge]:
+    """Every nudge due in [start, end) for this user, earliest first (see module doc).
+
+    `catch_up` (a plan starting now): a session that starts after `start` but whose nudge
+    time has passed is nudged at `start`. Without it (extending a plan that ends at `start`):
+    only nudges whose nudge time is in [start, end)."""
+    if user.paused or user.unreachable or end <= start:
+        return []
+    zone = _zone(user)
+    planned, _ = _pre_workout(user, entries, zone, start, end, catch_up=catch_up)
+    if entries or user.onboarded:
+        planned += _massage(user, zone, start, end)
+    return _unique(planned)
+
+
+def plan_window(
+    user: User,
+    entries: Sequence[ScheduleEntry],
+    start: datetime,
+    end: datetime,
+    *,
+    catch_up: bool = False,
+) -> tuple[list[PlannedNudge], datetime]:
+    """`plan_nudges(user, entries, start, end)` (for a window of at most a few days), and
+    where the next window should start: the first nudge time at or after `end` (see module
+    doc), or `end + PLAN_LOOKAHEAD` when there is none before that. Extending the plan from
+    `end` to any earlier instant than that adds nothing. One look at each session."""
+    limit = end + PLAN_LOOKAHEAD
+    if user.paused or user.unreachable:
+        return [], limit
+    zone = _zone(user)
+    planned, found_next = _pre_workout(
+        user, entries, zone, start, end, catch_up=catch_up, until=limit
+    )
+    next_at = limit if found_next is None else found_next
+    if entries or user.onboarded:
+        for item in _massage(user, zone, start, next_at):
+            if item.due_at < end:
+                planned.append(item)
+            else:
+                next_at = min(next_at, item.due_at)
+    return _unique(planned), next_at
 
 
 def replan(turn: Turn) -> int:

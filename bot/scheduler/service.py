@@ -19,7 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.adapters.base import Delivery, Messenger, SendResult
 from bot.core.clock import Clock, system_clock
 from bot.core.content import Library, default_library
-from bot.core.nudges import HORIZON, Drop, plan_nudges, render_nudge
+from bot.core.nudges import HORIZON, Drop, plan_window, render_nudge
 from bot.core.records import Nudge, User
 from bot.core.replies import Reply
 from bot.core.turn import Turn
@@ -29,12 +29,13 @@ from bot.storage import Storage
 log = logging.getLogger(__name__)
 
 BATCH_NUDGES = 500
-BATCH_USERS = 500
+PLAN_SLICE_SECONDS = 0.004  # planning holds the event loop this long at a time, about
+PLAN_SLICE_USERS = (1, 500)  # users per slice: sized to PLAN_SLICE_SECONDS within these
 INTERRUPTED = "interrupted: delivery unknown"
 SENT_FLUSH_SECONDS = 0.05
 STOP_FLUSH_ATTEMPTS = 5
 FIRST_PASS_WAIT = timedelta(minutes=5)
-PLANNING_BACKOFF = 4.0  # during a backlog, planning pauses 4x each batch's time: <= 1/5 CPU
+PLANNING_BACKOFF = 4.0  # during a backlog, planning pauses 4x each slice's time: <= 1/5 CPU
 # Sends in flight: enough to keep the rate when each takes the measured round trip, the
 # fastest send of the last RTT_WINDOW_SECONDS. The fastest, not an average: a send's
 # duration also counts any wait in the messenger (PTB's rate limiter runs at the pacer's
@@ -369,28 +370,74 @@ class NudgeService:
     # --- planning ------------------------------------------------------------------------
 
     async def extend_horizon(self) -> int:
-        """Plan every user's next `horizon` (idempotent), in batches; returns rows added."""
-        after, added, started = 0, 0, time.monotonic()
+        """Extend every user's plan to now + `horizon`; returns rows added.
+
+        Incremental: each user's plan ends at their bookmark (`users.planned_until`, the
+        first nudge time after what is planned), so a pass only looks at users whose next
+        nudge falls in the hour the horizon moved, plans that window, and moves their
+        bookmark to their next nudge. Users never planned, or re-planned since (`replan`
+        clears the bookmark), and users whose plan ended in the past (the bot was down) are
+        planned from now. Small slices (~PLAN_SLICE_SECONDS each), yielding in between:
+        replies never wait long behind planning."""
+        end = self.clock() + self.horizon
+        users = added = slices = 0
+        longest = cpu = 0.0
+        size = 32
+        started = time.monotonic()
+        log.info("nudges: planning pass started (horizon to %s)", end.isoformat())
         while True:
-            batch_started = time.monotonic()
-            batch = self.store.schedule_batch(after, BATCH_USERS)
-            if not batch:
+            slice_started, cpu_started = time.perf_counter(), time.thread_time()
+            planned_users, planned_rows = self._plan_slice(end, size)
+            spent = time.perf_counter() - slice_started
+            cpu += time.thread_time() - cpu_started
+            if not planned_users:
                 break
-            now = self.clock()
-            with self.store.transaction():
-                for user, entries in batch:
-                    planned = plan_nudges(user, entries, now, now + self.horizon)
-                    if planned:
-                        added += self.store.add_planned(user.id, planned)
-            after = batch[-1][0].id
-            await asyncio.sleep(self.planning_pause(time.monotonic() - batch_started))
-        log.info("nudges: horizon planned, %d added in %.1f s", added, time.monotonic() - started)
+            users, added, slices = users + planned_users, added + planned_rows, slices + 1
+            longest = max(longest, spent)
+            size = _next_slice_size(size, planned_users, spent)
+            await asyncio.sleep(self.planning_pause(spent))
+        log.info(
+            "nudges: horizon planned: %d users looked at, %d added in %.2f s "
+            "(%.2f s CPU, %d slices, longest %.1f ms)",
+            users,
+            added,
+            time.monotonic() - started,
+            cpu,
+            slices,
+            longest * 1000,
+        )
         if added:
             self.wake()
         return added
 
+    def _plan_slice(self, end: datetime, limit: int) -> tuple[int, int]:
+        """Plan up to `limit` users whose plan ends before `end`, up to `end`, in one
+        transaction and without yielding (so no turn of the coach re-plans one of them
+        half-way); returns (users looked at, rows added)."""
+        batch = self.store.users_to_plan(end, limit)
+        if not batch:
+            return 0, 0
+        now = self.clock()
+        added = 0
+        marks: list[tuple[int, datetime]] = []
+        with self.store.transaction():
+            for user, entries, until in batch:
+                try:
+                    if until is None or until < now:  # new, re-planned, or the bot was down
+                        planned, mark = plan_window(user, entries, now, end, catch_up=True)
+                    else:
+                        planned, mark = plan_window(user, entries, until, end)
+                except Exception:  # one broken user must not stop everyone's plan
+                    log.exception("nudges: planning user %d failed", user.id)
+                    planned, mark = [], end  # tried again at the next pass
+                if planned:
+                    added += self.store.add_planned(user.id, planned)
+                marks.append((user.id, mark))
+            self.store.set_planned_until(marks)
+        return len(batch), added
+
     def planning_pause(self, spent: float) -> float:
-        """How long planning rests after a batch that took `spent` seconds.
+        """How long planning rests after a slice that took `spent` seconds.
 
         Planning is for later; due nudges are late already. While any dispatcher works
         through a backlog (the top of the hour, when everyone's session is at 18:00), the
@@ -650,6 +697,16 @@ class NudgeService:
             self.store.set_unreachable(user.id)
         else:
             self.store.mark_nudge(nudge.id, "failed", error=(result.error or "failed")[:500])
+
+
+def _next_slice_size(size: int, done: int, spent: float) -> int:
+    """Users for the next planning slice: what fits in PLAN_SLICE_SECONDS at the last
+    slice's pace, changing by at most 2x at a time."""
+    if done < size:  # the last slice ran out of users: its pace says little
+        return size
+    fits = size * PLAN_SLICE_SECONDS / max(spent, 1e-6)
+    low, high = PLAN_SLICE_USERS
+    return int(max(low, min(high, size * 2, max(size / 2, fits))))
 
 
 async def _wake(sender: _Sender) -> None:
