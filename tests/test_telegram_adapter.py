@@ -816,3 +816,17 @@ async def test_a_webhook_post_is_judged_by_its_headers_before_its_body_is_read(
     finally:
         await bot.stop()
     assert (forged, huge) == (403, 413)  # answered without waiting for 90 MB
+
+
+async def test_replies_lost_in_a_fault_storm_are_counted_and_logged(
+    adapter: TelegramAdapter,
+    fake: FakeTelegram,
+    store: Storage,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake.fail_next("sendMessage", status=502, times=100)  # more than every retry
+    fake.push_text("calves 7/10")
+    await until(lambda: adapter.replies_missed == 1, timeout=15)
+    assert "1 replies missed so far" in caplog.text
+    since = datetime(2020, 1, 1, tzinfo=UTC)
+    assert store.soreness_since(user_of(store).id, since)  # the report itself is kept

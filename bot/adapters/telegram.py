@@ -464,6 +464,7 @@ class TelegramAdapter:
         self.application: Application[Any, Any, Any, Any, Any, Any] = self.build_application()
         self._started = False
         self._receiver: WebhookReceiver | None = None
+        self.replies_missed = 0  # replies Telegram would not take, since start
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -625,8 +626,7 @@ class TelegramAdapter:
             chat_id=str(message.chat.id),
             private=message.chat.type == ChatType.PRIVATE,
         )
-        for reply in self.coach.handle_message(sender, text):
-            await self.answer(sender, message.chat.id, reply)
+        await self.answer_all(sender, message.chat.id, self.coach.handle_message(sender, text))
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A button tap: answer the query (stops the spinner), show the choice on the tapped
@@ -648,8 +648,7 @@ class TelegramAdapter:
             private=chat is None or chat.type == ChatType.PRIVATE,
         )
         chat_id = chat.id if chat is not None else query.from_user.id
-        for reply in self.coach.handle_button(sender, query.data or ""):
-            await self.answer(sender, chat_id, reply)
+        await self.answer_all(sender, chat_id, self.coach.handle_button(sender, query.data or ""))
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log a failed update (type and id only) and tell the user in plain words."""
@@ -696,6 +695,24 @@ class TelegramAdapter:
             log.info("could not edit a tapped message: %s", type(exc).__name__)
 
     # --- outgoing --------------------------------------------------------------------
+
+    async def answer_all(self, sender: Sender, chat_id: int | str, replies: list[Reply]) -> None:
+        """Send a turn's replies in order. One that cannot be delivered after the retries (a
+        fault storm at Telegram) is counted and logged, and the rest of the turn is dropped:
+        the state is saved already, and the user can ask again."""
+        for index, reply in enumerate(replies):
+            try:
+                await self.answer(sender, chat_id, reply)
+            except Forbidden:
+                raise  # they blocked us: `on_error` marks them unreachable
+            except TelegramError as exc:
+                self.replies_missed += len(replies) - index
+                log.warning(
+                    "Telegram: a reply could not be delivered (%s); %d replies missed so far",
+                    type(exc).__name__,
+                    self.replies_missed,
+                )
+                return
 
     async def answer(self, sender: Sender, chat_id: int | str, reply: Reply) -> None:
         """Send a reply to the chat it came from; private replies leave groups for a DM."""
