@@ -10,13 +10,23 @@ Design (issue 5)
     and inserts the new plan in one transaction: the change takes effect immediately.
 
     APScheduler (`AsyncIOScheduler`, UTC) runs two kinds of job:
-    - `nudge-horizon`, an interval job (hourly): streams users in keyset batches of 500,
-      plans each user's next 48 h and inserts what is missing, yielding to the event loop
-      between batches. Its first pass runs once the dispatchers have sent what is already
-      due (5 min at most): nothing is rebuilt at start-up, pending rows are already in the
-      file, so start-up is "recover, then dispatch" whatever the number of users, and a
-      restart's backlog does not wait behind planning 100k users. While a dispatcher works
-      through due nudges, the pass rests 4x each batch's time (at most a fifth of the CPU).
+    - `nudge-horizon`, an interval job (hourly): extends the plan to now + 48 h, only by
+      what is missing. Each user has a bookmark, `users.planned_until` (schema v4): every
+      nudge of theirs whose nudge time is before it is in the outbox, and it is their
+      next nudge time after the window last planned (`plan_window`). A pass lists, by an
+      index, only the users whose bookmark is before the new horizon (at 100,000 users
+      training 2-5 times a week, ~2,000 an hour), plans [bookmark, horizon) for each and
+      moves the bookmark on. `replan` clears it, so a user who changed something is
+      planned from now at the next pass; so is one whose plan ended in the past (the bot
+      was down). Only the first pass on a file plans every user (a new file, or one
+      migrated from v3). The pass runs in slices of ~4 ms (read, plan, write and commit
+      without yielding, so no coach turn re-plans a user half-way; then
+      `await asyncio.sleep`), so a reply waits a few ms behind planning, not a pass.
+      Its first pass runs once the dispatchers have sent what is already due (5 min at
+      most): pending rows are already in the file, so start-up is "recover, then
+      dispatch", and after a restart that pass only covers the hours the bot was away.
+      While a dispatcher works through due nudges, the pass rests 4x each slice's time
+      (at most a fifth of the CPU).
     - `nudge-wake-<platform>`, a DateTrigger re-armed for the next due time whenever a
       dispatcher runs out of due rows (plus a short poll, so rows added by the coach —
       snoozes, re-plans — are seen within seconds). It is a coroutine job, so APScheduler
@@ -26,8 +36,8 @@ Design (issue 5)
     in the table before it is sent and moves `pending -> sending -> sent | failed`, or to
     `missed` / `skipped` with a reason. Rendering (routine from current soreness, massage
     target check) takes a send permit; the rendered rows are then claimed together
-    (`pending -> sending`, one commit for as many as the permits allow, `max_in_flight`),
-    and each HTTP call starts in its slot of the global rate; after it, the row is marked.
+    (`pending -> sending`, one commit for as many as the permits allow), and each HTTP
+    call starts in its slot of the global rate; after it, the row is marked.
     `sent` marks are written in the next claim's transaction (or 50 ms later when no claim
     comes). The commit is most of a claim's cost, so one per group rather than two per
     nudge. A stop or a 429 puts claimed rows whose request had not started back to
@@ -35,10 +45,16 @@ Design (issue 5)
 
     Rates: one paced global rate per platform (`telegram_send_rate`, default 25/s;
     `discord_send_rate`), at most one message per second and one request in flight per
-    chat, and at most `max_in_flight` concurrent sends. `RETRY_LATER` (429) puts the row
-    back to `pending` and pauses the whole platform sender for `retry_after`; `BLOCKED`
-    marks the user unreachable and the row `failed`; unreachable and paused users are not
-    nudged (their due rows are closed with a reason).
+    chat, and at most as many concurrent sends as there are send permits: the rate x the
+    round trip x 2 (Little's law with headroom), at least 10 ms of sends, at most 64.
+    That is 5-6 at 25/s and 100 ms, 10 at 1000/s on a local network, and at most 640/s
+    at 100 ms. The round trip is the fastest send of the last 5 minutes, measured from
+    the answers. Not an average: a send's duration also counts its wait in PTB's rate
+    limiter, which runs at the same rate (replies sent meanwhile make nudges queue
+    there), and permits sized to that would fill the queue a reply waits in.
+    `RETRY_LATER` (429) puts the row back to `pending` and pauses the whole platform
+    sender for `retry_after`; `BLOCKED` marks the user unreachable and the row `failed`;
+    unreachable and paused users are not nudged (their due rows are closed with a reason).
 
     Start-up: rows left in `sending` by a dead process are marked `failed` with
     "interrupted: delivery unknown" and are NOT resent; pending rows more than
@@ -52,9 +68,15 @@ Delivery guarantee — honestly
       (tests/test_nudge_crash.py kills the bot exactly there: every user gets exactly one).
     - The claim had committed, the request had not reached Telegram yet: that nudge is
       lost, recorded the same way. This window is the wait for the row's slot of the global
-      rate (at most `max_in_flight` send intervals: 10 ms at 1000/s, 40 ms at 25/s), our code up to
-      the socket write, and the request's transit, for at most `max_in_flight` rows at once.
-      Telegram has no idempotency key, so closing it would risk sending twice instead.
+      rate (at most one send interval per permit), our code up to the socket write, and the
+      request's transit. Telegram has no idempotency key, so closing it would risk sending
+      twice instead.
+    How many a kill leaves unknown: the rows holding a permit, at most the permits (above).
+    On average that is the rate x the round trip, the sends in flight: at 25/s and a 100 ms
+    round trip about 3 (2.5; at most the 5-6 permits), at 1000/s on a local network a few
+    (at most 10).
+    Sizing the permits to the round trip is what keeps the rate (with one send at a time,
+    25/s became 9.6/s at 100 ms); the price is this window, which grows with the round trip.
     Everything not yet claimed is sent after a restart within the grace period.
 """
 
