@@ -23,11 +23,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.core.content import AREA_IDS, WORKOUT_IDS, default_library
+from bot.core.content import default_library
 from bot.core.recommend import current_soreness, recommend
 from bot.core.records import RedFlagEvent, SorenessReport
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+
+AREA_IDS = tuple(default_library().areas)
+WORKOUT_IDS = tuple(default_library().workouts)
 
 
 def year_of_history(seed: int) -> tuple[list[SorenessReport], list[RedFlagEvent]]:

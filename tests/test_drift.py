@@ -6,9 +6,10 @@ import re
 from pathlib import Path
 
 from bot.core.coach import Coach
-from bot.core.content import AREA_IDS, COMMANDS, WORKOUT_IDS, Library
+from bot.core.content import Library
 from bot.core.memory import MemoryStore
 from bot.core.parsing import parse_message
+from tests.contract import AREA_IDS, COMMANDS, WORKOUT_IDS
 
 
 def test_every_command_is_in_help_and_the_menu_and_the_coach(library: Library) -> None:

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.content import AREA_IDS as CONTRACT_AREA_IDS
 from bot.core.content import default_library
 from bot.core.parsing import BREAK_TOKEN, Lexicon, parse_message, tokenize
+from tests.contract import AREA_IDS as CONTRACT_AREA_IDS
 
 CASES_FILES = sorted((Path(__file__).parent / "data").glob("parser_cases*.jsonl"))
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.core.content import AREA_IDS, Library, default_library
+from bot.core.content import Library, default_library
 from bot.core.recommend import (
     DEFAULT_MINUTES,
     GO_LIGHT,
@@ -25,6 +25,7 @@ from bot.core.recommend import (
     recommend,
 )
 from bot.core.records import RedFlagEvent, SorenessReport
+from tests.contract import AREA_IDS
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)  # a Wednesday
 _ids = count(1)

@@ -830,3 +830,15 @@ async def test_replies_lost_in_a_fault_storm_are_counted_and_logged(
     assert "1 replies missed so far" in caplog.text
     since = datetime(2020, 1, 1, tzinfo=UTC)
     assert store.soreness_since(user_of(store).id, since)  # the report itself is kept
+
+
+async def test_a_guided_routine_with_long_button_data_taps_through_a_token(
+    adapter: TelegramAdapter, fake: FakeTelegram
+) -> None:
+    (routine,) = await say(fake, "/roll 20")
+    start = button_data(routine, "Start guided")
+    assert len(start.encode()) <= 64 and start.startswith("~")
+    (first,) = await tap(fake, start)
+    assert first.params["text"].startswith("<b>1/")
+    (second,) = await tap(fake, button_data(first, "Next"))
+    assert second.params["text"].startswith("<b>2/")

@@ -74,11 +74,12 @@ from telegram.ext import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.adapters.base import Delivery, SendResult
+from bot.adapters.buttons import ButtonTokens, Capabilities, fit_rows
 from bot.adapters.telegram_transport import BotApiRequest
 from bot.adapters.telegram_webhook import WebhookReceiver
 from bot.core.coach import Coach
 from bot.core.records import Store, User
-from bot.core.replies import Reply
+from bot.core.replies import Button, Reply
 from bot.core.turn import Sender
 from bot.settings import Settings
 
@@ -315,22 +316,29 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
 # ------------------------------------------------------------------ rendering
 
 
+CAPABILITIES = Capabilities(
+    max_rows=100, max_per_row=8, max_label=64, max_data=64, markup="html", images=True, files=True
+)
+"""Telegram's limits: 64 bytes of callback data, up to 100 buttons in rows of up to 8."""
+
+
 @dataclass(frozen=True, slots=True)
 class Rendered:
     """A reply as Telegram messages: HTML text chunks, a keyboard, optional media."""
 
     chunks: tuple[str, ...]
     reply: Reply
+    rows: tuple[tuple[Button, ...], ...] = ()  # the buttons within Telegram's limits
 
     @property
     def keyboard(self) -> InlineKeyboardMarkup | None:
         """The buttons as PTB objects (for media messages; text goes as plain JSON)."""
-        if not self.reply.buttons:
+        if not self.rows:
             return None
         return InlineKeyboardMarkup(
             [
                 [InlineKeyboardButton(button.label, callback_data=button.data) for button in row]
-                for row in self.reply.buttons
+                for row in self.rows
             ]
         )
 
@@ -340,13 +348,17 @@ def escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def render_reply(reply: Reply) -> Rendered:
-    """Escape the text for HTML, bold the title, split at Telegram's length limit."""
+def render_reply(reply: Reply, tokens: ButtonTokens | None = None) -> Rendered:
+    """Escape the text for HTML, bold the title, split at Telegram's length limit; fit the
+    buttons into Telegram's rows, their long data into tokens."""
     title = f"<b>{escape(reply.title)}</b>\n" if reply.title else ""
     chunks = split_html(reply.text, MAX_TEXT - len(title)) if reply.text else []
     if title:
         chunks = [title + (chunks[0] if chunks else ""), *chunks[1:]]
-    return Rendered(tuple(chunk for chunk in chunks if chunk.strip()), reply)
+    rows = fit_rows(reply.buttons, CAPABILITIES)
+    if tokens is not None:
+        rows = tuple(tuple(Button(b.label, tokens.encode(b.data), b.role) for b in r) for r in rows)
+    return Rendered(tuple(chunk for chunk in chunks if chunk.strip()), reply, rows)
 
 
 def split_html(text: str, limit: int) -> list[str]:
@@ -465,6 +477,7 @@ class TelegramAdapter:
         self._started = False
         self._receiver: WebhookReceiver | None = None
         self.replies_missed = 0  # replies Telegram would not take, since start
+        self.tokens = ButtonTokens(CAPABILITIES.max_data or 64)
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -648,7 +661,8 @@ class TelegramAdapter:
             private=chat is None or chat.type == ChatType.PRIVATE,
         )
         chat_id = chat.id if chat is not None else query.from_user.id
-        await self.answer_all(sender, chat_id, self.coach.handle_button(sender, query.data or ""))
+        data = self.tokens.decode(query.data or "")  # "" for a token from before a restart
+        await self.answer_all(sender, chat_id, self.coach.handle_button(sender, data))
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log a failed update (type and id only) and tell the user in plain words."""
@@ -748,7 +762,7 @@ class TelegramAdapter:
 
     async def deliver(self, chat_id: int | str, reply: Reply) -> None:
         """Render and send one reply: media first, the text on the last message, keyboard too."""
-        rendered = render_reply(reply)
+        rendered = render_reply(reply, self.tokens)
         bot = self.application.bot
         chunks = list(rendered.chunks)
         media: list[tuple[str, InputFile]] = []
@@ -773,7 +787,7 @@ class TelegramAdapter:
         if not chunks and not reply.buttons:
             return
         chunks = chunks or ["…"]  # a keyboard needs a message to sit on
-        keyboard = keyboard_json(reply)
+        keyboard = keyboard_json(rendered.rows)
         for index, chunk in enumerate(chunks):
             last = index == len(chunks) - 1
             await send_text(bot, chat_id, chunk, keyboard if last else None)
@@ -811,12 +825,12 @@ def _tapped_label(message: Message, data: str) -> str | None:
     return None
 
 
-def keyboard_json(reply: Reply) -> dict[str, Any] | None:
-    """The inline keyboard as Bot API JSON, straight from the reply's buttons."""
-    if not reply.buttons:
+def keyboard_json(rows: tuple[tuple[Button, ...], ...]) -> dict[str, Any] | None:
+    """The inline keyboard as Bot API JSON, straight from the fitted buttons."""
+    if not rows:
         return None
-    rows = [[{"text": b.label, "callback_data": b.data} for b in row] for row in reply.buttons]
-    return {"inline_keyboard": rows}
+    keyboard = [[{"text": b.label, "callback_data": b.data} for b in row] for row in rows]
+    return {"inline_keyboard": keyboard}
 
 
 async def send_text(

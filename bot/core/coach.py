@@ -38,7 +38,7 @@ from bot.core import (
 )
 from bot.core.clock import Clock, system_clock
 from bot.core.commands import Command, OptionValue
-from bot.core.content import Library, default_library
+from bot.core.content import ContentError, Library, default_library
 from bot.core.parsing import Parsed, parse_message
 from bot.core.records import Store, User
 from bot.core.replies import Button, Reply
@@ -141,6 +141,16 @@ class Coach:
             "nz": nudges.snooze,  # Snooze 10 min
             "nk": nudges.skip,  # Skip (the nudge is marked skipped)
         }
+        self._check_commands()
+
+    def _check_commands(self) -> None:
+        """The commands in messages.yaml are exactly the ones the coach answers: a menu entry
+        without a handler (or a handler missing from every menu) stops the bot at start."""
+        listed, handled = set(self.library.commands), set(self.commands)
+        for name in sorted(listed - handled):
+            raise ContentError(f"content/messages.yaml: commands: no handler for /{name}")
+        for name in sorted(handled - listed):
+            raise ContentError(f"content/messages.yaml: commands: /{name} is missing")
 
     # --- entry points -------------------------------------------------------------------
 
@@ -409,7 +419,7 @@ class Coach:
             text=turn.say("timezone_offer", tz=zone),
             buttons=buttons(
                 [
-                    Button(f"Yes, use {zone}", f"tz:{zone}"[:64], role="yes"),
+                    Button(f"Yes, use {zone}", f"tz:{zone}", role="yes"),
                     Button(f"No, keep {turn.user.tz}", f"tz:{onboarding.KEEP_ZONE}", role="no"),
                 ]
             ),

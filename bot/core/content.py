@@ -1,61 +1,43 @@
-"""The coaching content library: areas, workouts, massage, safety and message templates.
+"""The coaching content library: areas, workouts, massage, safety, messages and language.
 
 The words the coach uses live in `content/*.yaml` so they can be edited without touching
 code. Because a typo there would otherwise surface as a wrong reply (or a crash) deep in a
 conversation, `load_library` validates everything up front and fails with a
 `ContentError` naming the file and the key path, e.g.
 ``content/areas.yaml: areas.calves.cues: expected 2 to 4 items, got 1``.
+
+Each file's shape is a pydantic model (types, required and unknown keys, ranges, list
+lengths, templates); the few rules that span entries or files (ids that must exist, a
+phrase with two owners) are plain functions after it. The ids of areas, workouts and
+commands come from the YAML: no list in code repeats them.
 """
 
 from __future__ import annotations
 
 import functools
 import string
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
 import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
-AREA_IDS: tuple[str, ...] = (
-    "calves",
-    "shins",
-    "feet",
-    "hamstrings",
-    "quads",
-    "it_band",
-    "adductors",
-    "hip_flexors",
-    "glutes",
-    "lower_back",
-    "upper_back",
-    "lats",
-    "chest",
-    "shoulders",
-    "traps",
-    "neck",
-    "triceps",
-    "biceps",
-    "forearms",
-)
-WORKOUT_IDS: tuple[str, ...] = ("run", "cycle", "swim", "lower_body", "upper_body", "full_body")
-COMMANDS: tuple[str, ...] = (
-    "start",
-    "help",
-    "roll",
-    "sore",
-    "schedule",
-    "massage",
-    "history",
-    "settings",
-    "pause",
-    "resume",
-    "export",
-    "forget",
-)
 MASSAGE_FACTS: tuple[str, ...] = ("relaxation", "duration", "fascia", "specificity", "cost")
 REQUIRED_MESSAGES: tuple[str, ...] = ("help", "not_understood", "welcome")
+ANSWER_ROLES: tuple[str, ...] = ("yes", "no", "later", "skip")
 MIN_REMINDERS = 8
 MAX_COMMAND_DESCRIPTION = 100  # Discord's limit for slash-command descriptions
 
@@ -66,20 +48,116 @@ class ContentError(ValueError):
     """A content file is missing or wrong; the message says which file and which key."""
 
 
-@dataclass(frozen=True, slots=True)
-class Area:
+class _RuleBrokenError(Exception):
+    """A rule broken at `path` (not a ValueError, so pydantic lets it through unwrapped)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+
+
+# --- field types: each check once, with the words the error should use ----------------------
+
+
+def _text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value.strip()
+
+
+def _term(value: str) -> str:
+    """Text the parser matches: lowercase and without stray spaces."""
+    if not value.strip():
+        raise ValueError("must not be empty")
+    if value != value.strip().lower():
+        raise ValueError(f"expected lowercase text without surrounding spaces, got {value!r}")
+    return value
+
+
+def _unique(values: tuple[str, ...]) -> tuple[str, ...]:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{value!r} is listed twice")
+        seen.add(value)
+    return values
+
+
+def _items(low: int, high: int | None = None) -> AfterValidator:
+    def check(values: tuple[Any, ...]) -> tuple[Any, ...]:
+        if high is not None and not low <= len(values) <= high:
+            raise ValueError(f"expected {low} to {high} items, got {len(values)}")
+        if len(values) < low:
+            raise ValueError(f"expected at least {low} items, got {len(values)}")
+        return values
+
+    return AfterValidator(check)
+
+
+def _range(low: int, high: int) -> AfterValidator:
+    def check(value: int) -> int:
+        if not low <= value <= high:
+            raise ValueError(f"expected {low} to {high}, got {value}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _template(required: Iterable[str] = (), allowed: Iterable[str] | None = None) -> AfterValidator:
+    """A valid str.format template, with the placeholders the caller will pass."""
+    required, allowed = tuple(required), None if allowed is None else set(allowed)
+
+    def check(value: str) -> str:
+        fields = template_fields(value)
+        missing = [name for name in required if name not in fields]
+        if missing:
+            raise ValueError(f"missing placeholder {{{missing[0]}}}")
+        extra = sorted(fields - allowed) if allowed is not None else []
+        if extra:
+            raise ValueError(f"unknown placeholder {{{extra[0]}}}")
+        return value
+
+    return AfterValidator(check)
+
+
+Text = Annotated[StrictStr, AfterValidator(_text)]
+Term = Annotated[StrictStr, AfterValidator(_term)]
+Terms = Annotated[tuple[Term, ...], _items(1), AfterValidator(_unique)]
+Ids = Annotated[tuple[Text, ...], AfterValidator(_unique)]
+Template = Annotated[Text, _template()]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- what the library holds ------------------------------------------------------------------
+
+
+class Area(_Model):
     """One body area with the how-to for rolling it (or, if not rollable, what to roll instead)."""
 
-    id: str
-    name: str
-    synonyms: tuple[str, ...]
-    cues: tuple[str, ...]
-    seconds_per_side: int
-    two_sided: bool
-    cautions: tuple[str, ...]
-    related: tuple[str, ...]
-    rollable: bool
-    instead: tuple[str, ...]
+    id: str = ""
+    name: Text
+    synonyms: Terms
+    cues: Annotated[tuple[Text, ...], _items(2, 4)]
+    seconds_per_side: Annotated[StrictInt, _range(30, 120)]
+    two_sided: StrictBool
+    cautions: Annotated[tuple[Text, ...], _items(0, 3)]
+    related: Ids
+    rollable: StrictBool
+    instead: Ids = Field(default=(), validate_default=True)
+
+    @field_validator("instead")
+    @classmethod
+    def _instead_only_when_not_rollable(cls, value: tuple[str, ...], info: ValidationInfo) -> Any:
+        rollable = info.data.get("rollable")
+        if rollable is False and not value:
+            raise ValueError("required when rollable is false")
+        if rollable and value:
+            raise ValueError("only allowed when rollable is false")
+        return value
 
     @property
     def seconds(self) -> int:
@@ -87,32 +165,48 @@ class Area:
         return self.seconds_per_side * (2 if self.two_sided else 1)
 
 
-@dataclass(frozen=True, slots=True)
-class Workout:
+class Workout(_Model):
     """A kind of session; `focus` lists the areas to roll before it, most important first."""
 
-    id: str
-    name: str
-    phrases: tuple[str, ...]
-    focus: tuple[str, ...]
+    id: str = ""
+    name: Text
+    phrases: Terms
+    focus: Annotated[Ids, _items(4, 6)]
+
+    @field_validator("focus")
+    @classmethod
+    def _never_the_lower_back(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if "lower_back" in value:
+            raise ValueError("lower_back is never rolled; list the areas around it instead")
+        return value
 
 
-@dataclass(frozen=True, slots=True)
-class RedFlagKind:
+class RedFlagKind(_Model):
     """One kind of warning sign; `urgent` ones call for urgent care, not just a check-up."""
 
-    id: str
-    urgent: bool
-    terms: tuple[str, ...]
+    id: Term
+    urgent: StrictBool
+    terms: Terms
 
 
-@dataclass(frozen=True, slots=True)
-class Safety:
+class Safety(_Model):
     """Red-flag vocabulary and the replies that replace any routine when one is seen."""
 
-    flags: tuple[RedFlagKind, ...]
-    reply: str
-    urgent_reply: str
+    red_flags: Annotated[tuple[RedFlagKind, ...], _items(1)]
+    reply: Annotated[Text, _template(("areas",), ("areas",))]
+    urgent_reply: Annotated[Text, _template((), ("areas",))]
+
+    @property
+    def flags(self) -> tuple[RedFlagKind, ...]:
+        return self.red_flags
+
+    @field_validator("red_flags")
+    @classmethod
+    def _one_urgent(cls, value: tuple[RedFlagKind, ...]) -> tuple[RedFlagKind, ...]:
+        _unique(tuple(flag.id for flag in value))
+        if not any(flag.urgent for flag in value):
+            raise ValueError("at least one kind must be urgent")
+        return value
 
     def format_reply(self, area_names: Sequence[str], *, urgent: bool = False) -> str:
         """The reply with `{areas}` filled in, so callers never render an empty gap."""
@@ -120,28 +214,87 @@ class Safety:
         return template.format(areas=_join_names(area_names) if area_names else "that area")
 
 
-@dataclass(frozen=True, slots=True)
-class MassageReminder:
+class MassageReminder(_Model):
     """A nudge to book a massage; `fact` names the coaching fact it rests on."""
 
-    fact: str
-    text: str
+    fact: Text
+    text: Text
+
+    @field_validator("fact")
+    @classmethod
+    def _known_fact(cls, value: str) -> str:
+        if value not in MASSAGE_FACTS:
+            raise ValueError(f"unknown fact {value!r}; expected one of {', '.join(MASSAGE_FACTS)}")
+        return value
 
 
-@dataclass(frozen=True, slots=True)
-class MassageContent:
+class Cadence(_Model):
+    min_per_month: Annotated[StrictInt, _range(1, 31)]
+    target_per_month: Annotated[StrictInt, _range(1, 31)]
+    max_per_month: Annotated[StrictInt, _range(1, 31)]
+
+
+class MassageContent(_Model):
     """Monthly massage cadence, reminder texts and the long-soreness escalation template."""
 
-    min_per_month: int
-    target_per_month: int
-    max_per_month: int
-    reminders: tuple[MassageReminder, ...]
-    escalation: str
+    cadence: Cadence
+    reminders: Annotated[tuple[MassageReminder, ...], _items(MIN_REMINDERS)]
+    escalation: Annotated[Text, _template(("area", "days"), ("area", "days"))]
+
+    @field_validator("cadence")
+    @classmethod
+    def _ordered(cls, value: Cadence) -> Cadence:
+        low, target, high = value.min_per_month, value.target_per_month, value.max_per_month
+        if not low <= target <= high:
+            raise ValueError(f"expected min <= target <= max, got {low}, {target}, {high}")
+        return value
+
+    @field_validator("reminders")
+    @classmethod
+    def _every_fact(cls, value: tuple[MassageReminder, ...]) -> tuple[MassageReminder, ...]:
+        missing = [fact for fact in MASSAGE_FACTS if fact not in {r.fact for r in value}]
+        if missing:
+            raise ValueError(f"no reminder for fact {missing[0]!r}")
+        return value
+
+    @property
+    def min_per_month(self) -> int:
+        return self.cadence.min_per_month
+
+    @property
+    def target_per_month(self) -> int:
+        return self.cadence.target_per_month
+
+    @property
+    def max_per_month(self) -> int:
+        return self.cadence.max_per_month
+
+
+class FaqButton(_Model):
+    label: Text
+    data: Text
+
+
+class Faq(_Model):
+    """A short answer to a question about rolling or massage (faq.yaml)."""
+
+    id: Term
+    match: Annotated[tuple[Terms, ...], _items(1)]  # a phrase from every group must be said
+    answer: Text
+    button: FaqButton
+
+    @property
+    def button_label(self) -> str:
+        return self.button.label
+
+    @property
+    def button_data(self) -> str:
+        return self.button.data
 
 
 @dataclass(frozen=True, slots=True)
 class Language:
-    """The parser's grammar words from language.yaml: severities, negation, questions."""
+    """The parser's and the dialog layer's words from language.yaml, flattened for lookup."""
 
     default_severity: int
     severity_words: dict[str, int]
@@ -173,19 +326,8 @@ class Language:
 
 
 @dataclass(frozen=True, slots=True)
-class Faq:
-    """A short answer to a question about rolling or massage (faq.yaml)."""
-
-    id: str
-    match: tuple[tuple[str, ...], ...]  # a phrase from every group must be in the question
-    answer: str
-    button_label: str
-    button_data: str
-
-
-@dataclass(frozen=True, slots=True)
 class Library:
-    """Everything the coach says and knows, validated and keyed by id."""
+    """Everything the coach says and knows, validated and keyed by id (in file order)."""
 
     areas: dict[str, Area]
     groups: dict[str, tuple[str, ...]]
@@ -207,110 +349,156 @@ def _join_names(names: Sequence[str]) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1]
 
 
-# --------------------------------------------------------------------------------------
-# A tiny typed view over parsed YAML that remembers where each value came from, so every
-# check can report "file: key.path: problem" without threading paths by hand.
+def template_fields(value: str) -> set[str]:
+    """Names of the {placeholders} in a template; ValueError for a malformed one."""
+    try:
+        parsed = list(string.Formatter().parse(value))
+    except ValueError as exc:
+        raise ValueError(f"bad template: {exc}") from None
+    fields: set[str] = set()
+    for _, field_name, _, _ in parsed:
+        if field_name is not None:
+            if not field_name.isidentifier():
+                raise ValueError(f"placeholders must be names, got {{{field_name}}}")
+            fields.add(field_name)
+    return fields
 
 
-@dataclass(frozen=True, slots=True)
-class _Node:
-    file: str
-    path: str
-    value: Any
+# --- the files -------------------------------------------------------------------------------
 
-    def fail(self, problem: str) -> ContentError:
-        """An error for this value; returned so callers can `raise node.fail(...)`."""
-        return ContentError(f"{self.file}: {self.path or '(top level)'}: {problem}")
 
-    def child(self, key: str | int, value: Any) -> _Node:
-        if isinstance(key, int):
-            return _Node(self.file, f"{self.path}[{key}]", value)
-        return _Node(self.file, f"{self.path}.{key}" if self.path else key, value)
+class AreasFile(_Model):
+    areas: dict[Term, Area]
+    groups: dict[Term, Annotated[Ids, _items(2)]]
 
-    def mapping(self, required: Iterable[str] = (), optional: Iterable[str] = ()) -> dict[str, Any]:
-        """A dict with string keys; when `required` is given, also rejects unknown keys."""
-        if not isinstance(self.value, dict):
-            raise self.fail(f"expected a mapping, got {_kind(self.value)}")
-        for key in self.value:
-            if not isinstance(key, str):
-                raise self.fail(f"expected text keys, got {key!r}")
-        required = tuple(required)
-        if required:
-            _check_keys(self, required, tuple(optional))
-        return self.value
 
-    def get(self, key: str) -> _Node:
-        """The child at `key`; it must be present."""
-        data = self.mapping()
-        if key not in data:
-            raise self.child(key, None).fail("missing")
-        return self.child(key, data[key])
+class WorkoutsFile(_Model):
+    workouts: dict[Term, Workout]
 
-    def items(self) -> list[tuple[str, _Node]]:
-        return [(key, self.child(key, value)) for key, value in self.mapping().items()]
 
-    def sequence(self, low: int = 0, high: int | None = None) -> list[_Node]:
-        if not isinstance(self.value, list):
-            raise self.fail(f"expected a list, got {_kind(self.value)}")
-        _check_count(self, len(self.value), low, high)
-        return [self.child(index, value) for index, value in enumerate(self.value)]
+class MessagesFile(_Model):
+    messages: dict[StrictStr, Template]
+    commands: dict[Term, Text]
 
-    def text(self) -> str:
-        """A non-empty string; blank strings are as bad as missing ones to a user."""
-        if not isinstance(self.value, str):
-            raise self.fail(f"expected text, got {_kind(self.value)}")
-        if not self.value.strip():
-            raise self.fail("must not be empty")
-        return self.value.strip()
-
-    def term(self) -> str:
-        """Text the parser matches: lowercase and without stray spaces."""
-        value = self.text()
-        if value != value.lower() or value != self.value:
-            raise self.fail(f"expected lowercase text without surrounding spaces, got {value!r}")
+    @field_validator("commands")
+    @classmethod
+    def _menu_sized(cls, value: dict[str, str]) -> dict[str, str]:
+        for command, description in value.items():
+            if len(description) > MAX_COMMAND_DESCRIPTION:
+                raise _RuleBrokenError(
+                    f"commands.{command}", f"longer than {MAX_COMMAND_DESCRIPTION} characters"
+                )
         return value
 
-    def texts(self, low: int = 0, high: int | None = None) -> tuple[str, ...]:
-        return tuple(node.text() for node in self.sequence(low, high))
 
-    def terms(self, low: int = 1) -> tuple[str, ...]:
-        values = tuple(node.term() for node in self.sequence(low))
-        _check_unique(self, values)
-        return values
+class SeverityWords(_Model):
+    default: Annotated[StrictInt, _range(1, 10)]
+    words: dict[StrictInt, Terms]
+    intensifiers: dict[StrictInt, Terms]
+    after_intensifiers: Terms
+    softeners: Terms
 
-    def integer(self, low: int, high: int) -> int:
-        if isinstance(self.value, bool) or not isinstance(self.value, int):
-            raise self.fail(f"expected a whole number, got {_kind(self.value)}")
-        if not low <= self.value <= high:
-            raise self.fail(f"expected {low} to {high}, got {self.value}")
-        return self.value
 
-    def boolean(self) -> bool:
-        if not isinstance(self.value, bool):
-            raise self.fail(f"expected true or false, got {_kind(self.value)}")
-        return self.value
+class QuestionWords(_Model):
+    roll_words: Terms
+    cues: Terms
+    routine_words: Terms
+    targets: Terms
 
-    def ids(self, known: Sequence[str], low: int = 0, high: int | None = None) -> tuple[str, ...]:
-        """A list of ids that must all be in `known`, without repeats."""
-        values = tuple(node.text() for node in self.sequence(low, high))
-        for index, value in enumerate(values):
-            if value not in known:
-                raise self.child(index, value).fail(f"unknown id {value!r}")
-        _check_unique(self, values)
-        return values
 
-    def template(self, required: Iterable[str] = (), allowed: Iterable[str] | None = None) -> str:
-        """Text that is a valid str.format template with the fields the caller will pass."""
-        value = self.text()
-        fields = _template_fields(self, value)
-        missing = [name for name in required if name not in fields]
-        if missing:
-            raise self.fail(f"missing placeholder {{{missing[0]}}}")
-        if allowed is not None:
-            extra = sorted(fields - set(allowed))
-            if extra:
-                raise self.fail(f"unknown placeholder {{{extra[0]}}}")
-        return value
+class MassageWords(_Model):
+    not_massages: Terms
+    wishes: Terms
+    words: Terms
+    context_words: Terms
+
+
+class AnswerWords(_Model):
+    yes: Terms
+    no: Terms
+    later: Terms
+    skip: Terms
+    fillers: Terms
+
+
+class CorrectionWords(_Model):
+    strong: Terms
+    weak: Terms
+
+
+class LanguageFile(_Model):
+    severity: SeverityWords
+    negators: Terms
+    after_negators: Terms
+    clause_breaks: Terms
+    not_areas: Terms
+    not_red_flags: Terms
+    questions: QuestionWords
+    massage: MassageWords
+    number_words: dict[Term, Annotated[StrictInt, _range(0, 100)]]
+    minutes_units: Terms
+    answers: AnswerWords
+    rolled: Terms
+    shortcuts: dict[Term, Terms]
+    corrections: CorrectionWords
+    other_languages: Terms
+
+
+class FaqFile(_Model):
+    not_faq: Terms
+    question_starts: Terms
+    faqs: Annotated[tuple[Faq, ...], _items(1)]
+
+
+# --- reading and checking --------------------------------------------------------------------
+
+_File = TypeVar("_File", bound=BaseModel)
+
+
+def _read(directory: Path, filename: str, model: type[_File]) -> _File:
+    """Parse one YAML file into its model; any problem is a ContentError naming the key."""
+    label = f"{directory.name}/{filename}"
+    path = directory / filename
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ContentError(f"{label}: (top level): file not found at {path}") from None
+    except OSError as exc:
+        raise ContentError(f"{label}: (top level): cannot read file: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise ContentError(
+            f"{label}: (top level): YAML syntax error: {_yaml_problem(exc)}"
+        ) from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ContentError(f"{label}: {_first_problem(exc)}") from None
+    except _RuleBrokenError as problem:
+        raise ContentError(f"{label}: {problem.path}: {problem.message}") from None
+
+
+def _first_problem(exc: ValidationError) -> str:
+    """ "areas.calves.cues: expected 2 to 4 items, got 1" from pydantic's first error."""
+    error = exc.errors(include_url=False)[0]
+    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"])
+    path = path.lstrip(".") or "(top level)"
+    kind, given = error["type"], error.get("input")
+    wording = {
+        "missing": "missing",
+        "extra_forbidden": "unknown key",
+        "bool_type": f"expected true or false, got {_kind(given)}",
+        "int_type": f"expected a whole number, got {_kind(given)}",
+        "string_type": f"expected text, got {_kind(given)}",
+        "tuple_type": f"expected a list, got {_kind(given)}",
+        "list_type": f"expected a list, got {_kind(given)}",
+        "dict_type": f"expected a mapping, got {_kind(given)}",
+        "model_type": f"expected a mapping, got {_kind(given)}",
+        "model_attributes_type": f"expected a mapping, got {_kind(given)}",
+    }
+    message = wording.get(kind) or str(error["msg"]).removeprefix("Value error, ")
+    return f"{path}: {message}"
 
 
 def _kind(value: Any) -> str:
@@ -318,80 +506,10 @@ def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
     names = {bool: "true/false", int: "a number", float: "a number", str: "text"}
-    names.update({list: "a list", dict: "a mapping"})
-    return names.get(type(value), type(value).__name__)
-
-
-def _check_keys(node: _Node, required: Sequence[str], optional: Sequence[str]) -> None:
-    """Reject missing and unknown keys: a misspelt key would otherwise be silently ignored."""
-    data = node.value
-    for key in required:
-        if key not in data:
-            raise node.child(key, None).fail("missing")
-    for key in data:
-        if key not in required and key not in optional:
-            raise node.child(key, data[key]).fail("unknown key")
-
-
-def _check_count(node: _Node, count: int, low: int, high: int | None) -> None:
-    if high is not None and not low <= count <= high:
-        raise node.fail(f"expected {low} to {high} items, got {count}")
-    if count < low:
-        raise node.fail(f"expected at least {low} items, got {count}")
-
-
-def _check_unique(node: _Node, values: Sequence[str]) -> None:
-    seen: set[str] = set()
-    for index, value in enumerate(values):
-        if value in seen:
-            raise node.child(index, value).fail(f"{value!r} is listed twice")
-        seen.add(value)
-
-
-def _template_fields(node: _Node, value: str) -> set[str]:
-    """Names of the {placeholders} in a template; a malformed template is a content error."""
-    try:
-        parsed = list(string.Formatter().parse(value))
-    except ValueError as exc:
-        raise node.fail(f"bad template: {exc}") from None
-    fields: set[str] = set()
-    for _, field_name, _, _ in parsed:
-        if field_name is not None:
-            if not field_name.isidentifier():
-                raise node.fail(f"placeholders must be names, got {{{field_name}}}")
-            fields.add(field_name)
-    return fields
-
-
-def _check_ids(node: _Node, expected: Sequence[str], label: str) -> None:
-    """All expected ids present and no extras: the rest of the code relies on the full set."""
-    data = node.mapping()
-    for item_id in expected:
-        if item_id not in data:
-            raise node.child(item_id, None).fail(f"missing {label}")
-    for key in data:
-        if key not in expected:
-            raise node.child(key, data[key]).fail(f"unknown {label} id")
-
-
-def _read(directory: Path, filename: str, top_keys: Sequence[str]) -> _Node:
-    """Parse one YAML file and check its top-level keys."""
-    label = f"{directory.name}/{filename}"
-    top = _Node(label, "", None)
-    path = directory / filename
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise top.fail(f"file not found at {path}") from None
-    except OSError as exc:
-        raise top.fail(f"cannot read file: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        raise top.fail(f"YAML syntax error: {_yaml_problem(exc)}") from None
-    node = _Node(label, "", data)
-    node.mapping(required=top_keys)
-    return node
+    for kind, name in names.items():
+        if type(value) is kind:
+            return name
+    return "a list" if isinstance(value, list) else "a mapping"
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
@@ -401,345 +519,167 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     return f"{problem} (line {mark.line + 1})" if mark is not None else str(problem)
 
 
-# --------------------------------------------------------------------------------------
-# One loader per file.
-
-_AREA_KEYS: tuple[str, ...] = (
-    "name",
-    "synonyms",
-    "cues",
-    "seconds_per_side",
-    "two_sided",
-    "cautions",
-    "related",
-    "rollable",
-)
+def _check(rule: Callable[[], None], label: str) -> None:
+    try:
+        rule()
+    except _RuleBrokenError as problem:
+        raise ContentError(f"content/{label}: {problem.path}: {problem.message}") from None
 
 
-def _area(area_id: str, node: _Node) -> Area:
-    node.mapping(required=_AREA_KEYS, optional=("instead",))
-    instead_node = node.child("instead", node.value.get("instead") or [])
-    area = Area(
-        id=area_id,
-        name=node.get("name").text(),
-        synonyms=node.get("synonyms").terms(),
-        cues=node.get("cues").texts(2, 4),
-        seconds_per_side=node.get("seconds_per_side").integer(30, 120),
-        two_sided=node.get("two_sided").boolean(),
-        cautions=node.get("cautions").texts(0, 3),
-        related=node.get("related").ids(AREA_IDS),
-        rollable=node.get("rollable").boolean(),
-        instead=instead_node.ids(AREA_IDS),
-    )
-    _check_area_links(node, area)
-    return area
+def _known_ids(path: str, ids: Sequence[str], known: Mapping[str, object]) -> None:
+    for index, value in enumerate(ids):
+        if value not in known:
+            raise _RuleBrokenError(f"{path}[{index}]", f"unknown id {value!r}")
 
 
-def _check_area_links(node: _Node, area: Area) -> None:
-    """A non-rollable area must point somewhere else to roll; none may point at itself."""
-    if area.id in area.related:
-        raise node.get("related").fail("an area cannot be related to itself")
-    if area.rollable and area.instead:
-        raise node.get("instead").fail("only allowed when rollable is false")
-    if not area.rollable and not area.instead:
-        raise node.child("instead", None).fail("required when rollable is false")
-    if area.id in area.instead:
-        raise node.get("instead").fail("an area cannot stand in for itself")
-
-
-def _areas(node: _Node) -> dict[str, Area]:
-    areas_node = node.get("areas")
-    _check_ids(areas_node, AREA_IDS, "area")
-    areas = {area_id: _area(area_id, areas_node.get(area_id)) for area_id in AREA_IDS}
-    _check_instead_rollable(areas_node, areas)
-    _check_terms_unique(areas_node, {a.id: a.synonyms for a in areas.values()}, "synonyms")
-    return areas
-
-
-def _check_instead_rollable(node: _Node, areas: dict[str, Area]) -> None:
-    """Sending the user to another non-rollable area would leave them with nothing to do."""
-    for area in areas.values():
-        for index, other in enumerate(area.instead):
-            if not areas[other].rollable:
-                path = node.get(area.id).get("instead").child(index, other)
-                raise path.fail(f"{other!r} is not rollable either")
-
-
-def _check_terms_unique(node: _Node, terms: dict[str, tuple[str, ...]], field: str) -> None:
+def _one_owner(path: str, owners: Mapping[str, Sequence[str]], field: str = "") -> None:
     """One phrase, one meaning: the parser cannot choose between two owners of a phrase."""
     owner: dict[str, str] = {}
-    for item_id, values in terms.items():
+    for item_id, values in owners.items():
         for index, value in enumerate(values):
             if value in owner:
-                where = node.get(item_id).get(field).child(index, value)
-                raise where.fail(f"{value!r} is already used by {owner[value]!r}")
+                where = f"{path}.{item_id}{'.' + field if field else ''}[{index}]"
+                raise _RuleBrokenError(where, f"{value!r} is already used by {owner[value]!r}")
             owner[value] = item_id
 
 
-def _groups(node: _Node, areas: dict[str, Area]) -> dict[str, tuple[str, ...]]:
-    """Group words expand to several areas; they must not also be an area's synonym."""
-    synonyms = {synonym: area.id for area in areas.values() for synonym in area.synonyms}
-    groups: dict[str, tuple[str, ...]] = {}
-    for word, members in node.get("groups").items():
-        if word != word.strip().lower() or not word.strip():
-            raise members.fail("group words must be lowercase text")
+def _check_areas(file: AreasFile) -> None:
+    areas = file.areas
+    for area_id, area in areas.items():
+        _known_ids(f"areas.{area_id}.related", area.related, areas)
+        _known_ids(f"areas.{area_id}.instead", area.instead, areas)
+        if area_id in area.related:
+            raise _RuleBrokenError(
+                f"areas.{area_id}.related", "an area cannot be related to itself"
+            )
+        for index, other in enumerate(area.instead):
+            if other == area_id:
+                raise _RuleBrokenError(
+                    f"areas.{area_id}.instead", "an area cannot stand in for itself"
+                )
+            if not areas[other].rollable:
+                where = f"areas.{area_id}.instead[{index}]"
+                raise _RuleBrokenError(where, f"{other!r} is not rollable either")
+    _one_owner("areas", {a: area.synonyms for a, area in areas.items()}, "synonyms")
+    synonyms = {s: area_id for area_id, area in areas.items() for s in area.synonyms}
+    for word, members in file.groups.items():
         if word in synonyms:
-            raise members.fail(f"{word!r} is already a synonym of {synonyms[word]!r}")
-        groups[word] = members.ids(AREA_IDS, low=2)
-    return groups
+            raise _RuleBrokenError(
+                f"groups.{word}", f"{word!r} is already a synonym of {synonyms[word]!r}"
+            )
+        _known_ids(f"groups.{word}", members, areas)
 
 
-def _workout(workout_id: str, node: _Node) -> Workout:
-    node.mapping(required=("name", "phrases", "focus"))
-    focus_node = node.get("focus")
-    focus = focus_node.ids(AREA_IDS, 4, 6)
-    if "lower_back" in focus:
-        raise focus_node.fail("lower_back is never rolled; list the areas around it instead")
-    return Workout(
-        id=workout_id,
-        name=node.get("name").text(),
-        phrases=node.get("phrases").terms(),
-        focus=focus,
-    )
+def _check_workouts(file: WorkoutsFile, areas: Mapping[str, Area]) -> None:
+    for workout_id, workout in file.workouts.items():
+        _known_ids(f"workouts.{workout_id}.focus", workout.focus, areas)
+    _one_owner("workouts", {w: wk.phrases for w, wk in file.workouts.items()}, "phrases")
 
 
-def _workouts(node: _Node) -> dict[str, Workout]:
-    workouts_node = node.get("workouts")
-    _check_ids(workouts_node, WORKOUT_IDS, "workout")
-    workouts = {wid: _workout(wid, workouts_node.get(wid)) for wid in WORKOUT_IDS}
-    _check_terms_unique(workouts_node, {w.id: w.phrases for w in workouts.values()}, "phrases")
-    return workouts
-
-
-def _reminder(node: _Node) -> MassageReminder:
-    node.mapping(required=("fact", "text"))
-    fact_node = node.get("fact")
-    fact = fact_node.text()
-    if fact not in MASSAGE_FACTS:
-        raise fact_node.fail(f"unknown fact {fact!r}; expected one of {', '.join(MASSAGE_FACTS)}")
-    return MassageReminder(fact=fact, text=node.get("text").text())
-
-
-def _massage(node: _Node) -> MassageContent:
-    cadence = node.get("cadence")
-    cadence.mapping(required=("min_per_month", "target_per_month", "max_per_month"))
-    low = cadence.get("min_per_month").integer(1, 31)
-    target = cadence.get("target_per_month").integer(1, 31)
-    high = cadence.get("max_per_month").integer(1, 31)
-    if not low <= target <= high:
-        raise cadence.fail(f"expected min <= target <= max, got {low}, {target}, {high}")
-    reminders_node = node.get("reminders")
-    reminders = tuple(_reminder(item) for item in reminders_node.sequence(MIN_REMINDERS))
-    missing = [fact for fact in MASSAGE_FACTS if fact not in {r.fact for r in reminders}]
-    if missing:
-        raise reminders_node.fail(f"no reminder for fact {missing[0]!r}")
-    escalation = node.get("escalation").template(("area", "days"), ("area", "days"))
-    return MassageContent(low, target, high, reminders, escalation)
-
-
-def _red_flag(node: _Node) -> RedFlagKind:
-    node.mapping(required=("id", "urgent", "terms"))
-    return RedFlagKind(
-        id=node.get("id").term(),
-        urgent=node.get("urgent").boolean(),
-        terms=node.get("terms").terms(),
-    )
-
-
-def _safety(node: _Node) -> Safety:
-    flags_node = node.get("red_flags")
-    flags = tuple(_red_flag(item) for item in flags_node.sequence(1))
-    _check_unique(flags_node, [flag.id for flag in flags])
-    if not any(flag.urgent for flag in flags):
-        raise flags_node.fail("at least one kind must be urgent")
-    return Safety(
-        flags=flags,
-        reply=node.get("reply").template(("areas",), ("areas",)),
-        urgent_reply=node.get("urgent_reply").template((), ("areas",)),
-    )
-
-
-def _messages(node: _Node) -> dict[str, str]:
-    messages_node = node.get("messages")
-    messages = {key: child.template() for key, child in messages_node.items()}
+def _check_messages(file: MessagesFile) -> None:
     for key in REQUIRED_MESSAGES:
-        messages_node.get(key)
-    help_node = messages_node.get("help")
-    for command in COMMANDS:
-        if f"/{command}" not in messages["help"]:
-            raise help_node.fail(f"does not mention /{command}")
-    return messages
+        if key not in file.messages:
+            raise _RuleBrokenError(f"messages.{key}", "missing")
+    for command in file.commands:
+        if f"/{command}" not in file.messages["help"]:
+            raise _RuleBrokenError("messages.help", f"does not mention /{command}")
 
 
-def _commands(node: _Node) -> dict[str, str]:
-    """Exactly the commands every platform registers, each with a menu-sized description."""
-    commands_node = node.get("commands")
-    _check_ids(commands_node, COMMANDS, "command")
-    commands: dict[str, str] = {}
-    for command in COMMANDS:
-        child = commands_node.get(command)
-        text = child.text()
-        if len(text) > MAX_COMMAND_DESCRIPTION:
-            raise child.fail(f"longer than {MAX_COMMAND_DESCRIPTION} characters")
-        commands[command] = text
-    return commands
+def _check_language(file: LanguageFile, commands: Mapping[str, str]) -> None:
+    for command in file.shortcuts:
+        if command not in commands:
+            raise _RuleBrokenError(f"shortcuts.{command}", f"unknown command {command!r}")
+    owners = {role: getattr(file.answers, role) for role in ANSWER_ROLES}
+    _one_owner("answers", owners)
 
 
-def _scale(node: _Node, low: int, high: int) -> dict[str, int]:
-    """A mapping of level -> phrases, flattened to phrase -> level; one level per phrase."""
-    if not isinstance(node.value, dict):
-        raise node.fail(f"expected a mapping of level to phrases, got {_kind(node.value)}")
-    levels: dict[str, int] = {}
-    for key, value in node.value.items():
-        child = node.child(key, value)
-        level = node.child(key, key).integer(low, high)
-        for term in child.terms():
-            if term in levels:
-                raise child.fail(f"{term!r} is already at level {levels[term]}")
-            levels[term] = level
-    return levels
+def _scale(levels: Mapping[int, tuple[str, ...]], path: str, low: int, high: int) -> dict[str, int]:
+    """level -> phrases, flattened to phrase -> level; one level per phrase."""
+    flat: dict[str, int] = {}
+    for level, phrases in levels.items():
+        if not low <= level <= high:
+            raise _RuleBrokenError(f"{path}.{level}", f"expected {low} to {high}, got {level}")
+        for phrase in phrases:
+            if phrase in flat:
+                raise _RuleBrokenError(
+                    f"{path}.{level}", f"{phrase!r} is already at level {flat[phrase]}"
+                )
+            flat[phrase] = level
+    return flat
 
 
-def _number_words(node: _Node) -> dict[str, int]:
-    return {word: node.child(word, value).integer(0, 100) for word, value in node.mapping().items()}
-
-
-LANGUAGE_KEYS = (
-    "severity",
-    "negators",
-    "after_negators",
-    "clause_breaks",
-    "not_areas",
-    "not_red_flags",
-    "questions",
-    "massage",
-    "number_words",
-    "minutes_units",
-    "shortcuts",
-    "answers",
-    "corrections",
-    "other_languages",
-    "rolled",
-)
-ANSWER_ROLES = ("yes", "no", "later", "skip")
-
-
-def _language(node: _Node) -> Language:
-    severity = node.get("severity")
-    severity.mapping(
-        required=("default", "words", "intensifiers", "after_intensifiers", "softeners")
-    )
-    questions = node.get("questions")
-    questions.mapping(required=("roll_words", "cues", "routine_words", "targets"))
-    massage = node.get("massage")
-    massage.mapping(required=("not_massages", "wishes", "words", "context_words"))
+def _language(file: LanguageFile) -> Language:
+    severity, questions, massage = file.severity, file.questions, file.massage
     return Language(
-        default_severity=severity.get("default").integer(1, 10),
-        severity_words=_scale(severity.get("words"), 0, 10),
-        intensifiers=_scale(severity.get("intensifiers"), 0, 10),
-        after_intensifiers=severity.get("after_intensifiers").terms(),
-        softeners=severity.get("softeners").terms(),
-        negators=node.get("negators").terms(),
-        after_negators=node.get("after_negators").terms(),
-        clause_breaks=node.get("clause_breaks").terms(),
-        not_areas=node.get("not_areas").terms(),
-        not_red_flags=node.get("not_red_flags").terms(),
-        roll_words=questions.get("roll_words").terms(),
-        question_cues=questions.get("cues").terms(),
-        question_targets=questions.get("targets").terms(),
-        routine_words=questions.get("routine_words").terms(),
-        massage_words=massage.get("words").terms(),
-        not_massages=massage.get("not_massages").terms(),
-        massage_wishes=massage.get("wishes").terms(),
-        massage_context=massage.get("context_words").terms(),
-        number_words=_number_words(node.get("number_words")),
-        minutes_units=node.get("minutes_units").terms(),
-        shortcuts=_shortcuts(node.get("shortcuts")),
-        answers=_answers(node.get("answers")),
-        answer_fillers=node.get("answers").get("fillers").terms(),
-        rolled=node.get("rolled").terms(),
-        corrections=node.get("corrections").get("strong").terms(),
-        weak_corrections=node.get("corrections").get("weak").terms(),
-        other_languages=frozenset(node.get("other_languages").terms()),
+        default_severity=severity.default,
+        severity_words=_scale(severity.words, "severity.words", 0, 10),
+        intensifiers=_scale(severity.intensifiers, "severity.intensifiers", 0, 10),
+        after_intensifiers=severity.after_intensifiers,
+        softeners=severity.softeners,
+        negators=file.negators,
+        after_negators=file.after_negators,
+        clause_breaks=file.clause_breaks,
+        not_areas=file.not_areas,
+        not_red_flags=file.not_red_flags,
+        roll_words=questions.roll_words,
+        question_cues=questions.cues,
+        question_targets=questions.targets,
+        routine_words=questions.routine_words,
+        massage_words=massage.words,
+        not_massages=massage.not_massages,
+        massage_wishes=massage.wishes,
+        massage_context=massage.context_words,
+        number_words=dict(file.number_words),
+        minutes_units=file.minutes_units,
+        shortcuts=dict(file.shortcuts),
+        answers={role: getattr(file.answers, role) for role in ANSWER_ROLES},
+        answer_fillers=file.answers.fillers,
+        rolled=file.rolled,
+        corrections=file.corrections.strong,
+        weak_corrections=file.corrections.weak,
+        other_languages=frozenset(file.other_languages),
     )
-
-
-def _answers(node: _Node) -> dict[str, tuple[str, ...]]:
-    """Answer role -> phrases; a phrase answers one role only."""
-    node.mapping(required=ANSWER_ROLES, optional=("fillers",))
-    answers = {role: node.get(role).terms() for role in ANSWER_ROLES}
-    owner: dict[str, str] = {}
-    for role, phrases in answers.items():
-        for index, phrase in enumerate(phrases):
-            if phrase in owner:
-                where = node.get(role).child(index, phrase)
-                raise where.fail(f"{phrase!r} already answers {owner[phrase]!r}")
-            owner[phrase] = role
-    return answers
-
-
-def _shortcuts(node: _Node) -> dict[str, tuple[str, ...]]:
-    """Command id -> phrases; every key must be a real command."""
-    _check_known(node, COMMANDS, "command")
-    return {command: child.terms() for command, child in node.items()}
-
-
-def _check_known(node: _Node, known: Sequence[str], label: str) -> None:
-    for key in node.mapping():
-        if key not in known:
-            raise node.child(key, None).fail(f"unknown {label} {key!r}")
-
-
-def _faq(node: _Node) -> Faq:
-    node.mapping(required=("id", "match", "answer", "button"))
-    button = node.get("button")
-    button.mapping(required=("label", "data"))
-    data = button.get("data").text()
-    if len(data.encode("utf-8")) > 64:
-        raise button.get("data").fail("button data must fit in 64 bytes")
-    return Faq(
-        id=node.get("id").term(),
-        match=tuple(group.terms() for group in node.get("match").sequence(low=1)),
-        answer=node.get("answer").text(),
-        button_label=button.get("label").text(),
-        button_data=data,
-    )
-
-
-def _faqs(node: _Node) -> tuple[Faq, ...]:
-    faqs = tuple(_faq(child) for child in node.get("faqs").sequence(low=1))
-    _check_unique(node.get("faqs"), [faq.id for faq in faqs])
-    return faqs
 
 
 def load_library(directory: Path | None = None) -> Library:
     """Read and validate every content file; raises ContentError naming file and key."""
     folder = DEFAULT_DIRECTORY if directory is None else directory
-    areas_file = _read(folder, "areas.yaml", ("areas", "groups"))
-    workouts_file = _read(folder, "workouts.yaml", ("workouts",))
-    massage_file = _read(folder, "massage.yaml", ("cadence", "reminders", "escalation"))
-    safety_file = _read(folder, "safety.yaml", ("red_flags", "reply", "urgent_reply"))
-    messages_file = _read(folder, "messages.yaml", ("messages", "commands"))
-    faq_file = _read(folder, "faq.yaml", ("not_faq", "question_starts", "faqs"))
-    language_file = _read(
-        folder,
-        "language.yaml",
-        LANGUAGE_KEYS,
-    )
-    areas = _areas(areas_file)
+    areas_file = _read(folder, "areas.yaml", AreasFile)
+    workouts_file = _read(folder, "workouts.yaml", WorkoutsFile)
+    massage = _read(folder, "massage.yaml", MassageContent)
+    safety = _read(folder, "safety.yaml", Safety)
+    messages_file = _read(folder, "messages.yaml", MessagesFile)
+    faq_file = _read(folder, "faq.yaml", FaqFile)
+    language_file = _read(folder, "language.yaml", LanguageFile)
+    areas = {key: area.model_copy(update={"id": key}) for key, area in areas_file.areas.items()}
+    _check(lambda: _check_areas(areas_file), "areas.yaml")
+    _check(lambda: _check_workouts(workouts_file, areas), "workouts.yaml")
+    _check(lambda: _check_messages(messages_file), "messages.yaml")
+    _check(lambda: _unique_faqs(faq_file), "faq.yaml")
+    language: list[Language] = []
+    _check(lambda: _check_language(language_file, messages_file.commands), "language.yaml")
+    _check(lambda: language.append(_language(language_file)), "language.yaml")
     return Library(
         areas=areas,
-        groups=_groups(areas_file, areas),
-        workouts=_workouts(workouts_file),
-        massage=_massage(massage_file),
-        safety=_safety(safety_file),
-        messages=_messages(messages_file),
-        commands=_commands(messages_file),
-        language=_language(language_file),
-        faqs=_faqs(faq_file),
-        question_starts=faq_file.get("question_starts").terms(),
-        not_faq=faq_file.get("not_faq").terms(),
+        groups=dict(areas_file.groups),
+        workouts={k: w.model_copy(update={"id": k}) for k, w in workouts_file.workouts.items()},
+        massage=massage,
+        safety=safety,
+        messages=dict(messages_file.messages),
+        commands=dict(messages_file.commands),
+        language=language[0],
+        faqs=faq_file.faqs,
+        question_starts=faq_file.question_starts,
+        not_faq=faq_file.not_faq,
     )
+
+
+def _unique_faqs(file: FaqFile) -> None:
+    seen: set[str] = set()
+    for index, faq in enumerate(file.faqs):
+        if faq.id in seen:
+            raise _RuleBrokenError(f"faqs[{index}].id", f"{faq.id!r} is listed twice")
+        seen.add(faq.id)
 
 
 @functools.lru_cache(maxsize=1)

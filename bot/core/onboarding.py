@@ -57,7 +57,7 @@ def ask_zone(turn: Turn, text: str) -> Reply:
 
 
 def zone_buttons(turn: Turn) -> tuple[tuple[Button, ...], ...]:
-    keep = Button(f"Keep {turn.user.tz}", f"tz:{turn.user.tz}"[:64], role="yes")
+    keep = Button(f"Keep {turn.user.tz}", f"tz:{turn.user.tz}", role="yes")
     others = [Button(z.split("/")[-1].replace("_", " "), f"tz:{z}") for z in SUGGESTED_ZONES]
     if step(turn) is not None:
         last = Button("Skip setup", "o:skip", role="skip")

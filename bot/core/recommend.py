@@ -13,8 +13,8 @@ How soreness counts
 How areas are ranked
     score = decayed soreness + workout focus bonus (focus[0] gets 4, then 3.5, 3, 2.5, 2, 1.5)
     + 5 for an area the user asked about just now. Ties go by the workout's focus order, then
-    `AREA_IDS` order. The lower back is never rolled: its score is shared out equally to the
-    areas around it (`Area.instead`). Areas named in a red flag within `RED_FLAG_EXCLUSION`
+    the order of areas.yaml. The lower back is never rolled: its score is shared out equally
+    to the areas around it (`Area.instead`). Areas named in a red flag within `RED_FLAG_EXCLUSION`
     (14 days) are never in a routine. When the ranked areas don't fill the time, the routine
     goes on with areas next to them (`Area.related`) and then a general full-body warm-up.
 
@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from operator import attrgetter
 
-from bot.core.content import AREA_IDS, Area, Library
+from bot.core.content import Area, Library
 from bot.core.records import RedFlagEvent, SorenessReport
 from bot.core.timeplan import zone_or_utc
 
@@ -76,7 +76,6 @@ ESCALATION_MAX_GAP = timedelta(hours=72)
 MAX_EXPLANATION = 140
 GO_LIGHT = "go light: pressure only to a comfortable level"
 _LOWER_BACK = "lower_back"
-_AREA_ORDER = {area_id: index for index, area_id in enumerate(AREA_IDS)}
 _AT = attrgetter("at")
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -226,7 +225,8 @@ def escalations(
         for area_id, stretch in stretches.items()
         if stretch.latest.at - stretch.earliest >= ESCALATION_SPAN
     ]
-    found.sort(key=lambda item: (-item.days, _AREA_ORDER.get(item.area.id, len(AREA_IDS))))
+    order = _area_order(library)
+    found.sort(key=lambda item: (-item.days, order.get(item.area.id, len(order))))
     return found
 
 
@@ -243,6 +243,18 @@ def mid_sentence(name: str) -> str:
 
 def _plural(area: Area) -> bool:
     return area.name.endswith("s") or area.name.lower() == "feet"
+
+
+_ORDERS: dict[int, tuple[Library, dict[str, int]]] = {}
+
+
+def _area_order(library: Library) -> dict[str, int]:
+    """Each area's place in areas.yaml, the tie-breaker of every ranking; once per library."""
+    cached = _ORDERS.get(id(library))
+    if cached is None or cached[0] is not library:
+        cached = (library, {area_id: n for n, area_id in enumerate(library.areas)})
+        _ORDERS[id(library)] = cached
+    return cached[1]
 
 
 def day_words(at: datetime, now: datetime, tz: tzinfo) -> str:
@@ -415,7 +427,8 @@ def recommend(
             candidate.reasons.append(reason)
 
     very_sore: list[str] = []
-    for area_id in AREA_IDS:
+    order = _area_order(library)
+    for area_id in library.areas:
         if area_id not in soreness:
             continue
         value = soreness[area_id]
@@ -451,7 +464,7 @@ def recommend(
         return (
             -round(candidate.score, 9),
             focus_order.get(candidate.area_id, len(focus)),
-            _AREA_ORDER.get(candidate.area_id, len(AREA_IDS)),
+            order.get(candidate.area_id, len(order)),
         )
 
     ranked = sorted((c for c in candidates.values() if c.score > 0), key=rank_key)
@@ -468,7 +481,7 @@ def recommend(
             fill(area_id, f"next to your {mid_sentence(library.areas[candidate.area_id].name)}")
     for area_id in library.workouts[DEFAULT_FOCUS_WORKOUT].focus:
         fill(area_id, "general warm-up")
-    for area_id in AREA_IDS:  # a long budget, or red flags took out the usual areas
+    for area_id in library.areas:  # a long budget, or red flags took out the usual areas
         fill(area_id, "general warm-up")
 
     picks = _fit(ranking, library, budget_minutes * 60)
@@ -493,7 +506,7 @@ def recommend(
             notes.append(f"{lead}; roll your {_names(library, around)} around it instead.")
         else:
             notes.append(f"{lead}.")
-    excluded = tuple(a for a in AREA_IDS if a in flagged)
+    excluded = tuple(a for a in library.areas if a in flagged)
     by_day: dict[str, list[str]] = {}
     for area_id in excluded:
         by_day.setdefault(day_words(flagged[area_id], now, tz), []).append(area_id)
@@ -551,7 +564,8 @@ def _explain(
     has_workout = workout is not None or workout_at is not None
     clause = _workout_clause(library, workout, workout_at, now, tz) if has_workout else ""
     if shaping:
-        top = min(shaping, key=lambda a: (-round(soreness[a], 9), _AREA_ORDER.get(a, 0)))
+        order = _area_order(library)
+        top = min(shaping, key=lambda a: (-round(soreness[a], 9), order.get(a, 0)))
         area, report = library.areas[top], latest[top]
         verb = "were" if _plural(area) else "was"
         lead = (

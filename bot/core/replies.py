@@ -2,15 +2,14 @@
 
 The core never formats for a platform. A `Reply` is text (plain, never markup: adapters
 escape it for their own parse mode), an optional bold `title`, rows of `Button`s, an
-optional `Image` and an optional file `Attachment`. Button data is a short string
-(Telegram allows 64 bytes) that comes back to `Coach.handle_button` when the user taps it.
+optional `Image` and an optional file `Attachment`. Button data is a string that comes
+back to `Coach.handle_button` when the user taps it; platform limits (Telegram's 64 bytes,
+Discord's 5 rows) are the adapters' to meet (bot/adapters/buttons.py), not the core's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-MAX_BUTTON_DATA_BYTES = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,10 +23,6 @@ class Button:
     label: str
     data: str
     role: str | None = None
-
-    def __post_init__(self) -> None:
-        if len(self.data.encode("utf-8")) > MAX_BUTTON_DATA_BYTES:
-            raise ValueError(f"button data over {MAX_BUTTON_DATA_BYTES} bytes: {self.data!r}")
 
 
 @dataclass(frozen=True, slots=True)

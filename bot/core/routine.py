@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from bot.core import dialog
-from bot.core.content import AREA_IDS, Library
+from bot.core.content import Library
 from bot.core.recommend import (
     MAX_MINUTES,
     MIN_MINUTES,
@@ -158,26 +158,22 @@ def _clock(seconds: int) -> str:
     return f"{minutes} min" if not rest else f"{minutes} min {rest} s"
 
 
-GUIDED_STEP_SECONDS = 15  # routine times are multiples of 15 s, so they pack into one digit
+MAX_GUIDED_SECONDS = 20 * 60
 
 
 def guided_data(picks: Sequence[AreaPick], step: int = 0) -> str:
-    """Button data for step `step` of a guided session over `picks`, self-contained.
+    """Button data for step `step` of a guided session over `picks`, self-contained, so the
+    button needs no state stored on our side: "g:0:calves.120,hamstrings.90".
 
-    Each area packs into three base-36 characters (its place in AREA_IDS, then its time in
-    15-second units), so a five-area routine fits Telegram's 64 bytes with room to spare
-    and the button needs no state stored on our side: "g:0:3045069..."
+    It can be longer than a platform allows (Telegram: 64 bytes); such adapters map long
+    data to a short token of their own (bot/adapters/buttons.py).
     """
-    codes = "".join(
-        _base36(AREA_IDS.index(pick.area.id), 1) + _base36(pick.seconds // GUIDED_STEP_SECONDS, 2)
-        for pick in picks
-    )
-    return f"g:{step}:{codes}"
+    return f"g:{step}:" + ",".join(f"{pick.area.id}.{pick.seconds}" for pick in picks)
 
 
 def guided_step(turn: Turn, argument: str) -> Reply:
     """One area of a guided session, with a Next (or Done) button carrying the rest."""
-    steps = _guided_steps(argument)
+    steps = _guided_steps(turn.library, argument)
     if steps is None:
         return Reply(text=turn.say("button_expired"))
     step, picks = steps
@@ -205,7 +201,7 @@ def guided_step(turn: Turn, argument: str) -> Reply:
 
 def guided_end(turn: Turn, argument: str) -> Reply:
     """`ge:<step>:...`: the routine stopped early; the areas rolled so far still count."""
-    steps = _guided_steps(argument)
+    steps = _guided_steps(turn.library, argument)
     if steps is None:
         return Reply(text=turn.say("button_expired"))
     step, picks = steps
@@ -235,26 +231,19 @@ def record_finished(turn: Turn, picks: list[tuple[str, int]]) -> None:
     turn.store.record_rolling(turn.user.id, turn.now, sum(s for _, s in picks), areas)
 
 
-def _guided_steps(argument: str) -> tuple[int, list[tuple[str, int]]] | None:
-    """ "2:304..." -> (2, [("hamstrings", 60), ...]); None for anything malformed."""
-    step_text, _, codes = argument.partition(":")
-    if not step_text.isdigit() or not codes or len(codes) % 3:
+def _guided_steps(library: Library, argument: str) -> tuple[int, list[tuple[str, int]]] | None:
+    """ "2:calves.120,quads.90" -> (2, [("calves", 120), ("quads", 90)]); None for anything
+    malformed or naming an area the library does not have."""
+    step_text, _, listed = argument.partition(":")
+    if not step_text.isdigit() or not listed:
         return None
-    try:
-        picks = [
-            (AREA_IDS[int(codes[i], 36)], int(codes[i + 1 : i + 3], 36) * GUIDED_STEP_SECONDS)
-            for i in range(0, len(codes), 3)
-        ]
-    except (ValueError, IndexError):
-        return None
+    picks: list[tuple[str, int]] = []
+    for item in listed.split(","):
+        area_id, _, seconds = item.partition(".")
+        if area_id not in library.areas or not seconds.isdigit():
+            return None
+        if not 0 < int(seconds) <= MAX_GUIDED_SECONDS:
+            return None
+        picks.append((area_id, int(seconds)))
     step = int(step_text)
     return (step, picks) if step <= len(picks) else None
-
-
-def _base36(value: int, width: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    text = ""
-    for _ in range(width):
-        value, rest = divmod(value, 36)
-        text = digits[rest] + text
-    return text
