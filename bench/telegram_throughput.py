@@ -9,7 +9,7 @@ request after `--latency` milliseconds (default: a run at 0 ms, then one at 100 
 the real Bot API's round trip). The echo bot handles updates concurrently
 (`concurrent_updates(True)`: up to 256 at once, no ordering) and uses PTB's own HTTP client
 (httpx) by default; `--echo-transport bot` gives it the bot's transport
-(bot/adapters/telegram_transport.py) instead, to compare like with like.
+(bot/adapters/telegram/transport.py) instead, to compare like with like.
 The bot is `TelegramAdapter` with the real coach and a real SQLite file in a temporary
 directory.
 
@@ -49,8 +49,9 @@ from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot.adapters.telegram import TelegramAdapter, escape
-from bot.adapters.telegram_transport import BotApiRequest
+from bot.adapters.telegram import TelegramAdapter
+from bot.adapters.telegram.rendering import escape
+from bot.adapters.telegram.transport import BotApiRequest
 from bot.core.coach import Coach
 from bot.core.content import default_library
 from bot.settings import Settings

@@ -22,7 +22,7 @@ import pytest
 import trustme
 from telegram.error import NetworkError, TimedOut
 
-from bot.adapters.telegram_transport import MAX_ANSWER_BYTES, BotApiRequest
+from bot.adapters.telegram.transport import MAX_ANSWER_BYTES, BotApiRequest
 from tests.test_telegram_transport import OK, answer, bot_on, opened, serving
 
 DEADLINE = 1.0  # the read timeout every case runs with

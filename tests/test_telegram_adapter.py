@@ -21,17 +21,12 @@ import aiohttp
 import pytest
 
 from bot.adapters.base import Delivery
-from bot.adapters.telegram import (
-    OPEN_PRIVATE_CHAT,
-    SENT_PRIVATELY,
-    USER_QUEUE_LIMIT,
-    TelegramAdapter,
-    escape,
-    file_url_for,
-    redact_token_in_logs,
-    render_reply,
-)
+from bot.adapters.policy import redact_token_in_logs
+from bot.adapters.telegram import TelegramAdapter, file_url_for
+from bot.adapters.telegram.limits import USER_QUEUE_LIMIT
+from bot.adapters.telegram.rendering import escape, render_reply
 from bot.core.coach import Coach
+from bot.core.content import default_library
 from bot.core.replies import Button, Image, Reply
 from bot.core.turn import Sender, Turn
 from bot.settings import Settings
@@ -374,7 +369,7 @@ async def test_private_reply_asked_in_a_group_goes_to_the_private_chat(
     assert document.method == "sendDocument"
     assert document.params["chat_id"] == USER
     assert notice.params["chat_id"] == GROUP
-    assert notice.params["text"] == SENT_PRIVATELY
+    assert notice.params["text"] == default_library().messages["private_sent"]
 
 
 async def test_private_reply_in_a_group_without_a_private_chat_says_how_to_open_one(
@@ -383,7 +378,8 @@ async def test_private_reply_in_a_group_without_a_private_chat_says_how_to_open_
     fake.block_user(USER)  # the private chat answers 403
     (notice,) = await say(fake, "/history", chat_type="supergroup")
     assert notice.params["chat_id"] == GROUP
-    assert notice.params["text"] == OPEN_PRIVATE_CHAT.format(username="recovery_coach_bot")
+    opening = default_library().messages["private_open_chat"]
+    assert notice.params["text"] == opening.format(username="recovery_coach_bot")
     assert "Calves" not in notice.params["text"]
 
 
@@ -612,7 +608,9 @@ async def test_a_failing_update_gets_the_error_text_and_the_next_is_handled(
     assert apology.params["text"] == tg_coach.library.messages["error"]
     (help_reply,) = await say(fake, "/help")
     assert "/roll" in help_reply.params["text"]
-    failures = [r for r in caplog.records if r.name == "bot.adapters.telegram" and r.exc_info]
+    failures = [
+        r for r in caplog.records if r.name.startswith("bot.adapters.telegram") and r.exc_info
+    ]
     assert failures and "simulated bug" in str(failures[0].exc_info[1])  # type: ignore[index]
 
 

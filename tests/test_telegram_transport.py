@@ -21,8 +21,8 @@ from telegram import Bot
 from telegram.error import NetworkError, TimedOut
 from telegram.ext import ExtBot
 
-from bot.adapters.telegram import RetryingRateLimiter
-from bot.adapters.telegram_transport import BotApiRequest, _redacted
+from bot.adapters.telegram.limits import RetryingRateLimiter
+from bot.adapters.telegram.transport import BotApiRequest, _redacted
 from tests.fakes.telegram_api import FakeTelegram
 
 CHAT = 1001

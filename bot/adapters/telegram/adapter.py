@@ -1,0 +1,477 @@
+"""The Telegram adapter: the whole coach over python-telegram-bot (PTB ≥ 22).
+
+Incoming: one `MessageHandler` for text (commands included: the coach routes them) and one
+`CallbackQueryHandler` for button taps. Both call the synchronous coach directly — it is
+SQLite-fast — and send every `Reply` back. State is always per user (`effective_user.id`),
+never per chat, so a user is the same person in a group and in their private chat. A
+tapped message is edited to show the choice and loses its keyboard.
+
+The package, one idea per module: `rendering` (replies as HTML messages and keyboards),
+`groups` (what in a group is meant for the bot), `limits` (rate limits, retries, fairness
+between users), `transport` (the HTTP client PTB talks through), `webhook` (Telegram's
+posts, checked before they are read). The policy every adapter shares (token redaction in
+logs, splitting long text, the words of the private-reply fallback) is bot/adapters/policy.py.
+
+Outgoing: `TelegramAdapter.send` is the `Messenger` entry point the scheduler uses for
+nudges; it maps Telegram's errors onto `Delivery` values and marks users who blocked the
+bot as unreachable. An error handler logs a failed update and tells the user in plain
+words; one bad update never stops the bot.
+
+Secrets: the token is part of every request URL. We never log Bot objects or URLs, keep
+the HTTP client loggers at WARNING, and `redact_token_in_logs` scrubs the token from any log
+record as defence in depth.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from telegram import BotCommand, CallbackQuery, InputFile, Message, Update
+from telegram.constants import ChatType, ParseMode
+from telegram.error import Forbidden, RetryAfter, TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.adapters.base import Delivery, SendResult
+from bot.adapters.buttons import ButtonTokens
+from bot.adapters.policy import REDACTED, quiet_http_loggers, redact_token_in_logs
+from bot.adapters.telegram.groups import text_for_coach
+from bot.adapters.telegram.limits import (
+    RATE_LIMIT_RETRIES,
+    PerUserUpdateProcessor,
+    RetryingRateLimiter,
+    retry_after_seconds,
+)
+from bot.adapters.telegram.rendering import (
+    CAPABILITIES,
+    CHOSEN,
+    MAX_CAPTION,
+    MAX_TEXT,
+    escape,
+    keyboard_json,
+    render_reply,
+    send_text,
+    tapped_label,
+)
+from bot.adapters.telegram.transport import BotApiRequest
+from bot.adapters.telegram.webhook import WebhookReceiver
+from bot.core.coach import Coach
+from bot.core.records import Store, User
+from bot.core.replies import Reply
+from bot.core.turn import Sender
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+ALLOWED_UPDATES = ("message", "callback_query")
+
+
+class TelegramAdapter:
+    """The coach on Telegram; also the `Messenger` the scheduler sends nudges through."""
+
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        coach: Coach,
+        store: Store,
+        settings: Settings,
+        *,
+        poll_timeout: float = 10.0,
+        rate_limit_retries: int = RATE_LIMIT_RETRIES,
+    ) -> None:
+        if not settings.telegram_token:
+            raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+        self.coach = coach
+        self.store = store
+        self.settings = settings
+        self.poll_timeout = poll_timeout
+        self.rate_limit_retries = rate_limit_retries
+        self.slow_down = coach.library.messages["slow_down"]  # missing: fail at start-up
+        # Before the Application exists: PTB's Bot logs its URL (with the token) at DEBUG.
+        self._undo_redaction = redact_token_in_logs(settings.telegram_token)
+        self.application: Application[Any, Any, Any, Any, Any, Any] = self.build_application()
+        self._started = False
+        self._receiver: WebhookReceiver | None = None
+        self.replies_missed = 0  # replies Telegram would not take, since start
+        self.tokens = ButtonTokens(CAPABILITIES.max_data or 64)
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    def build_application(self) -> Application[Any, Any, Any, Any, Any, Any]:
+        """A PTB Application wired to our handlers, rate limiter and base URLs."""
+        settings = self.settings
+        token = settings.telegram_token or ""
+        base_url = settings.telegram_base_url
+        self.requests = (_http_request(base_url, pool_size=64), _http_request(base_url, 2))
+        application = (
+            ApplicationBuilder()
+            .token(token)
+            .base_url(base_url)
+            .base_file_url(file_url_for(base_url, settings.telegram_base_file_url))
+            .request(self.requests[0])
+            .get_updates_request(self.requests[1])
+            .rate_limiter(
+                RetryingRateLimiter(
+                    overall_max_rate=settings.telegram_send_rate,
+                    max_retries=self.rate_limit_retries,
+                )
+            )
+            .job_queue(None)  # nudges are the scheduler's job, not PTB's JobQueue
+            .concurrent_updates(
+                PerUserUpdateProcessor(key=self.queue_key, on_overflow=self.on_overflow)
+            )
+            .build()
+        )
+        updates = filters.UpdateType.MESSAGE & (filters.TEXT | filters.CAPTION)
+        application.add_handler(MessageHandler(updates, self.on_message))
+        application.add_handler(CallbackQueryHandler(self.on_callback))
+        application.add_error_handler(self.on_error)
+        return application
+
+    async def start(self) -> None:
+        """Connect, publish the command menu and start polling (or the webhook server)."""
+        quiet_http_loggers()
+        app = self.application
+        await app.initialize()
+        await self.publish_commands()
+        await app.start()
+        updater = app.updater
+        assert updater is not None
+        if self.settings.telegram_webhook_url:
+            await self._start_webhook()
+            log.info("Telegram adapter running as @%s (webhook)", app.bot.username)
+        else:
+            await updater.start_polling(
+                poll_interval=0.0,
+                timeout=timedelta(seconds=self.poll_timeout),
+                allowed_updates=list(ALLOWED_UPDATES),
+            )
+            log.info("Telegram adapter running as @%s (long polling)", app.bot.username)
+        self._started = True
+        settle_long_lived_objects()
+
+    async def stop(self) -> None:
+        """Stop receiving, finish the updates in hand, close the HTTP clients."""
+        app = self.application
+        try:
+            if self._receiver is not None:
+                await self._receiver.stop()
+                self._receiver = None
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+            await app.shutdown()
+        finally:
+            for request in self.requests:  # PTB skips this when `initialize` failed
+                await request.shutdown()
+            self._started = False
+            self._undo_redaction()
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[TelegramAdapter]:
+        """Started for the duration of the block, stopped after it (even on errors)."""
+        try:
+            await self.start()
+        except BaseException:
+            with contextlib.suppress(Exception):  # close what the failed start opened
+                await self.stop()
+            raise
+        try:
+            yield self
+        finally:
+            await self.stop()
+
+    async def publish_commands(self) -> None:
+        """One menu line per command in content/messages.yaml, so Telegram's menu lists them."""
+        commands = [
+            BotCommand(name, description)
+            for name, description in self.coach.library.commands.items()
+        ]
+        await self.application.bot.set_my_commands(commands)
+
+    async def _start_webhook(self) -> None:
+        """Register the webhook with a fresh secret, then serve it (see webhook.py)."""
+        url = self.settings.telegram_webhook_url or ""
+        secret = secrets.token_urlsafe(32)  # Telegram echoes it in a header; new each start
+        self._receiver = WebhookReceiver(
+            self.application,
+            urlsplit(url).path,
+            secret,
+            self.settings.telegram_webhook_listen,
+            self.settings.telegram_webhook_port,
+        )
+        await self._receiver.start()
+        await self.application.bot.set_webhook(
+            url, allowed_updates=list(ALLOWED_UPDATES), secret_token=secret
+        )
+
+    # --- incoming --------------------------------------------------------------------
+
+    def queue_key(self, update: object) -> int | None:
+        """The user whose queue an update joins, or None if it needs no turn of theirs.
+
+        Messages not meant for us (group chatter, other bots' commands) and updates from no
+        user or from a bot are handled at once: the handlers ignore them, so they neither
+        wait behind anyone nor count towards a user's limit.
+        """
+        if not isinstance(update, Update):
+            return None
+        user = update.effective_user
+        if user is None or user.is_bot:
+            return None
+        message = update.message
+        if message is not None:
+            bot = self.application.bot
+            if text_for_coach(message, bot.id, bot.username) is None:
+                return None
+        return user.id
+
+    async def on_overflow(self, update: object) -> None:
+        """A user has `USER_QUEUE_LIMIT` updates waiting: say once that the rest were dropped."""
+        if not isinstance(update, Update):
+            return
+        chat, user = update.effective_chat, update.effective_user
+        chat_id = chat.id if chat is not None else user.id if user is not None else None
+        if chat_id is None:
+            return
+        try:
+            await self.deliver(chat_id, Reply(text=self.slow_down))
+        except TelegramError as exc:
+            log.info("could not send the slow-down message: %s", type(exc).__name__)
+
+    async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A text message: to the coach if it is meant for us, replies back to the chat."""
+        message, user = update.message, update.effective_user
+        if message is None or user is None or user.is_bot:
+            return
+        bot = context.bot
+        text = text_for_coach(message, bot.id, bot.username)
+        if text is None:
+            return
+        sender = Sender(
+            PLATFORM,
+            str(user.id),
+            chat_id=str(message.chat.id),
+            private=message.chat.type == ChatType.PRIVATE,
+        )
+        await self.answer_all(sender, message.chat.id, self.coach.handle_message(sender, text))
+
+    async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A button tap: answer the query (stops the spinner), show the choice on the tapped
+        message and take its keyboard away, then reply."""
+        query = update.callback_query
+        if query is None:
+            return
+        try:
+            await query.answer()
+        except TelegramError as exc:  # too old to answer: still handle the tap
+            log.info("could not answer a callback query: %s", type(exc).__name__)
+        await self.show_choice(query)
+        message = query.message
+        chat = message.chat if message is not None else None
+        sender = Sender(
+            PLATFORM,
+            str(query.from_user.id),
+            chat_id=str(chat.id) if chat is not None else None,
+            private=chat is None or chat.type == ChatType.PRIVATE,
+        )
+        chat_id = chat.id if chat is not None else query.from_user.id
+        data = self.tokens.decode(query.data or "")  # "" for a token from before a restart
+        await self.answer_all(sender, chat_id, self.coach.handle_button(sender, data))
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log a failed update (type and id only) and tell the user in plain words."""
+        error = context.error
+        update_id = update.update_id if isinstance(update, Update) else None
+        if not isinstance(update, Update):
+            log.error("Telegram error outside an update", exc_info=error)
+            return
+        chat, user = update.effective_chat, update.effective_user
+        if isinstance(error, Forbidden):
+            log.warning("Telegram update %s: forbidden (%s)", update_id, error)
+            if chat is not None and chat.type == ChatType.PRIVATE and user is not None:
+                self._mark_unreachable_by_id(str(user.id))
+            return
+        log.error("Telegram update %s failed", update_id, exc_info=error)
+        if chat is None:
+            return
+        try:
+            await context.bot.send_message(chat.id, self.coach.library.messages["error"])
+        except TelegramError as exc:
+            log.warning("could not send the error message: %s", type(exc).__name__)
+
+    async def show_choice(self, query: CallbackQuery) -> None:
+        """Edit the tapped message in place: its text, then the choice, no keyboard.
+
+        As people expect of chat apps: old buttons do not linger, and a choice cannot be
+        tapped twice. A message that cannot be edited (too old, a photo's caption, already
+        changed) only loses its keyboard; if even that fails, the tap is still handled.
+        """
+        message = query.message
+        if not isinstance(message, Message):
+            return
+        label = tapped_label(message, query.data or "")
+        text = message.text_html if message.text else None
+        try:
+            if text is not None and label is not None:
+                shown = f"{text}\n\n{CHOSEN} {escape(label)}"
+                if len(shown) <= MAX_TEXT:
+                    await message.edit_text(shown, parse_mode=ParseMode.HTML, reply_markup=None)
+                    return
+            if message.reply_markup is not None:
+                await message.edit_reply_markup(reply_markup=None)
+        except TelegramError as exc:
+            log.info("could not edit a tapped message: %s", type(exc).__name__)
+
+    # --- outgoing --------------------------------------------------------------------
+
+    async def answer_all(self, sender: Sender, chat_id: int | str, replies: list[Reply]) -> None:
+        """Send a turn's replies in order. One that cannot be delivered after the retries (a
+        fault storm at Telegram) is counted and logged, and the rest of the turn is dropped:
+        the state is saved already, and the user can ask again."""
+        for index, reply in enumerate(replies):
+            try:
+                await self.answer(sender, chat_id, reply)
+            except Forbidden:
+                raise  # they blocked us: `on_error` marks them unreachable
+            except TelegramError as exc:
+                self.replies_missed += len(replies) - index
+                log.warning(
+                    "Telegram: a reply could not be delivered (%s); %d replies missed so far",
+                    type(exc).__name__,
+                    self.replies_missed,
+                )
+                return
+
+    async def answer(self, sender: Sender, chat_id: int | str, reply: Reply) -> None:
+        """Send a reply to the chat it came from; private replies leave groups for a DM."""
+        if not reply.private or sender.private:
+            await self.deliver(chat_id, reply)
+            return
+        try:
+            await self.deliver(_chat_id(sender.user_id), reply)
+        except Forbidden:  # they never opened a private chat with us (or blocked us)
+            username = self.application.bot.username
+            text = self.coach.library.messages["private_open_chat"].format(username=username)
+            await self.deliver(chat_id, Reply(text=text))
+        else:
+            await self.deliver(chat_id, Reply(text=self.coach.library.messages["private_sent"]))
+
+    async def send(self, user: User, reply: Reply) -> SendResult:
+        """Push a reply nobody asked for (a nudge). The `Messenger` protocol."""
+        if user.unreachable:
+            return SendResult(Delivery.BLOCKED, error="the user blocked the bot")
+        try:
+            await self.deliver(_chat_id(user.chat_id or user.platform_id), reply)
+        except Forbidden as exc:
+            self._mark_unreachable(user)
+            return SendResult(Delivery.BLOCKED, error=self._describe(exc))
+        except RetryAfter as exc:
+            return SendResult(
+                Delivery.RETRY_LATER,
+                retry_after=retry_after_seconds(exc),
+                error=self._describe(exc),
+            )
+        except TelegramError as exc:
+            return SendResult(Delivery.FAILED, error=self._describe(exc))
+        return SendResult(Delivery.SENT)
+
+    async def deliver(self, chat_id: int | str, reply: Reply) -> None:
+        """Render and send one reply: media first, the text on the last message, keyboard too."""
+        rendered = render_reply(reply, self.tokens)
+        bot = self.application.bot
+        chunks = list(rendered.chunks)
+        media: list[tuple[str, InputFile]] = []
+        if reply.image is not None:
+            media.append(("photo", InputFile(reply.image.png, filename=reply.image.filename)))
+        if reply.attachment is not None:
+            attachment = reply.attachment
+            media.append(("document", InputFile(attachment.data, filename=attachment.filename)))
+        caption = chunks[0] if len(chunks) == 1 and len(chunks[0]) <= MAX_CAPTION else None
+        for index, (kind, file) in enumerate(media):
+            last = index == len(media) - 1
+            extra: dict[str, Any] = {}
+            if last and caption is not None:
+                extra = {"caption": caption, "parse_mode": ParseMode.HTML}
+                extra["reply_markup"] = rendered.keyboard
+            if kind == "photo":
+                await bot.send_photo(chat_id, photo=file, **extra)
+            else:
+                await bot.send_document(chat_id, document=file, **extra)
+        if caption is not None and media:
+            return
+        if not chunks and not reply.buttons:
+            return
+        chunks = chunks or ["…"]  # a keyboard needs a message to sit on
+        keyboard = keyboard_json(rendered.rows)
+        for index, chunk in enumerate(chunks):
+            last = index == len(chunks) - 1
+            await send_text(bot, chat_id, chunk, keyboard if last else None)
+
+    # --- helpers ---------------------------------------------------------------------
+
+    def _mark_unreachable(self, user: User) -> None:
+        """Stop nudging someone who blocked us; the coach clears it when they write again."""
+        fresh = self.store.get_user(user.id) if user.id else None
+        target = fresh or user
+        user.unreachable = True
+        if not target.unreachable:
+            target.unreachable = True
+            self.store.save_user(target)
+            log.info("a Telegram user blocked the bot; marked unreachable")
+
+    def _mark_unreachable_by_id(self, platform_id: str) -> None:
+        self._mark_unreachable(self.coach.user(Sender(PLATFORM, platform_id)))
+
+    def _describe(self, error: TelegramError) -> str:
+        text = f"{type(error).__name__}: {error}"
+        token = self.settings.telegram_token
+        return text.replace(token, REDACTED) if token else text
+
+
+def settle_long_lived_objects() -> None:
+    """Move everything loaded at start-up out of the garbage collector's sight.
+
+    The content library, the parser's phrase tables, time-zone data and PTB's objects live as
+    long as the process. Without this, every full collection walks all of them again, and a
+    turn that allocates a little triggers those collections: measured at about a quarter of
+    the bot's time per update (bench/telegram_throughput.py, ratio 0.68 -> 0.87).
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def file_url_for(base_url: str, file_url: str | None) -> str:
+    """TELEGRAM_BASE_FILE_URL, or the Bot API's file URL next to the base URL."""
+    if file_url and file_url.strip():
+        return file_url.strip()
+    if base_url.endswith("/bot"):
+        return base_url[: -len("/bot")] + "/file/bot"
+    return base_url.rstrip("/") + "/file/bot"
+
+
+def _http_request(base_url: str, pool_size: int) -> BotApiRequest:
+    """PTB's HTTP client (see transport.py). Plain-HTTP base URLs (a local Bot API
+    server, the test fake) have no TLS to verify."""
+    return BotApiRequest(pool_size, verify_tls=not base_url.startswith("http://"))
+
+
+def _chat_id(value: str) -> int | str:
+    """Telegram chat ids are integers; "@channel" names stay strings."""
+    return int(value) if value.lstrip("-").isdigit() else value
