@@ -294,7 +294,8 @@ class Faq(_Model):
 
 @dataclass(frozen=True, slots=True)
 class Language:
-    """The parser's and the dialog layer's words from language.yaml, flattened for lookup."""
+    """The parser's and the dialog layer's words from language.yaml, flattened for lookup
+    (the grammar's word sections stay as their validated models)."""
 
     default_severity: int
     severity_words: dict[str, int]
@@ -323,6 +324,19 @@ class Language:
     corrections: tuple[str, ...]  # enough alone to correct the last report
     weak_corrections: tuple[str, ...]  # only with the reported area named as wrong
     other_languages: frozenset[str]
+    # The grammar's own words, one section of language.yaml each (the parser binds them
+    # onto its Lexicon once; the schedule reader onto its vocabulary).
+    tokens: TokenWords
+    severity_numbers: SeverityNumberWords
+    now_words: tuple[str, ...]
+    state_verbs: tuple[str, ...]
+    negation: NegationWords
+    warning_signs: WarningSignWords
+    workout_mentions: WorkoutMentionWords
+    intent_words: IntentWords
+    massage_reports: MassageReportWords
+    time_budget: TimeBudgetWords
+    schedules: ScheduleWords
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,6 +440,107 @@ class CorrectionWords(_Model):
     weak: Terms
 
 
+class TokenWords(_Model):
+    fillers: Terms
+    contractions: dict[Term, Term]
+
+
+class SeverityNumberWords(_Model):
+    prefixes: Terms
+    not_units: Terms
+
+
+class NegationWords(_Model):
+    inability: Terms
+    answers: Terms
+    denial_ends: Terms
+
+
+class WarningSignWords(_Model):
+    subject_gap: Terms
+    asleep: Terms
+    modifier_gaps: Terms
+    numb_triggers: Terms
+    breathing: Terms
+
+
+class WorkoutMentionWords(_Model):
+    past_before: Terms
+    past_after: Terms
+    called_off: Terms
+    training_verbs: Terms
+    upper_body_areas: Annotated[Ids, _items(1)]
+
+
+class IntentWords(_Model):
+    question_starts: Terms
+    yes_no_starts: Terms
+    roll_question_starts: Terms
+    roll_verbs: Terms
+    meta_questions: Terms
+    review: Terms
+    rolling_done: Terms
+    asking: Terms
+    start_words: Terms
+    settings: Terms
+
+
+class MassageReportWords(_Model):
+    planned: Terms
+    called_off: Terms
+    asking: Terms
+
+
+class TimeBudgetWords(_Model):
+    have: Terms
+    only: Terms
+    skip: Terms
+    after: Terms
+    until: Terms
+    to: Terms
+    duration_after: Terms
+    openers: Terms
+    not_before: Terms
+    past: Terms
+    not_a_budget: Terms
+    fillers: Terms
+
+
+class ScheduleWords(_Model):
+    """Words for training days and times; `days` holds one list per weekday, Monday first."""
+
+    days: tuple[Terms, ...]
+    weekdays: Terms
+    weekends: Terms
+    every_day: Terms
+    today: Terms
+    tonight: Terms
+    tomorrow: Terms
+    morning: Terms
+    evening: Terms
+    noon: Terms
+    midnight: Terms
+    range_words: Terms
+    at_words: Terms
+    oclock: Terms
+    time_fillers: Terms
+    not_time_units: Terms
+    workout_words: dict[Term, Term]
+
+    @field_validator("days")
+    @classmethod
+    def _a_week(cls, value: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
+        if len(value) != 7:
+            raise ValueError(f"expected 7 days, Monday first, got {len(value)}")
+        seen: set[str] = set()
+        for words in value:
+            for word in words:
+                if word in seen:
+                    raise ValueError(f"{word!r} names two days")
+                seen.add(word)
+        return value
+
+
 class LanguageFile(_Model):
     severity: SeverityWords
     negators: Terms
@@ -442,6 +557,17 @@ class LanguageFile(_Model):
     shortcuts: dict[Term, Terms]
     corrections: CorrectionWords
     other_languages: Terms
+    tokens: TokenWords
+    severity_numbers: SeverityNumberWords
+    now_words: Terms
+    state_verbs: Terms
+    negation: NegationWords
+    warning_signs: WarningSignWords
+    workout_mentions: WorkoutMentionWords
+    intent_words: IntentWords
+    massage_reports: MassageReportWords
+    time_budget: TimeBudgetWords
+    schedules: ScheduleWords
 
 
 class FaqFile(_Model):
@@ -638,6 +764,17 @@ def _language(file: LanguageFile) -> Language:
         corrections=file.corrections.strong,
         weak_corrections=file.corrections.weak,
         other_languages=frozenset(file.other_languages),
+        tokens=file.tokens,
+        severity_numbers=file.severity_numbers,
+        now_words=file.now_words,
+        state_verbs=file.state_verbs,
+        negation=file.negation,
+        warning_signs=file.warning_signs,
+        workout_mentions=file.workout_mentions,
+        intent_words=file.intent_words,
+        massage_reports=file.massage_reports,
+        time_budget=file.time_budget,
+        schedules=file.schedules,
     )
 
 
