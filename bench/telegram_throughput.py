@@ -202,7 +202,7 @@ async def run_bot(fake: FakeTelegram, workdir: Path, scenario: Scenario[T], firs
         bot_db_path=workdir / "bench.sqlite3",
     )
     with Storage(settings.bot_db_path) as store:
-        adapter = TelegramAdapter(Coach(store), store, settings)
+        adapter = TelegramAdapter(Coach(store), settings)
         await adapter.start()
         try:
             return await scenario(fake, first)

@@ -13,6 +13,7 @@ import signal
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ async def run_bot(settings: Settings) -> int:
             chat = ConsoleChat(coach, files_dir=settings.bot_db_path.parent / "exports")
             if settings.bot_log_level == "INFO":
                 logging.getLogger().setLevel(logging.WARNING)  # keep the chat readable
-            async with run_nudges(store, settings, [chat], library=coach.library, clock=clock):
+            async with run_nudges(store, [chat], **nudge_options(settings, coach)):
                 await chat.run()  # nudges due while the chat is open are printed in it
             return 0
         if settings.discord_token:
@@ -58,14 +59,25 @@ async def run_bot(settings: Settings) -> int:
             log.warning("%s; DISCORD_BOT_TOKEN is ignored, running Telegram only.", message)
         from bot.adapters.telegram import TelegramAdapter
 
-        adapter = TelegramAdapter(coach, store, settings)
+        adapter = TelegramAdapter(coach, settings)
         # Nudges stop first: their sends need the adapter's HTTP session until the last one.
         async with (
             telegram_reachable(adapter, settings),
-            run_nudges(store, settings, [adapter], library=coach.library, clock=clock),
+            run_nudges(store, [adapter], **nudge_options(settings, coach)),
         ):
             await until_stopped()
         return 0
+
+
+def nudge_options(settings: Settings, coach: Coach) -> dict[str, Any]:
+    """The scheduler's settings: each platform's send rate (the scheduler paces nudges; the
+    Telegram adapter's own limiter keeps no overall rate, so the two never run in series)."""
+    return {
+        "rates": {"telegram": settings.telegram_send_rate, "discord": settings.discord_send_rate},
+        "grace": timedelta(minutes=settings.bot_nudge_grace_minutes),
+        "library": coach.library,
+        "clock": coach.clock,
+    }
 
 
 @contextlib.contextmanager

@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 from sqlite_utils import Database
 
 from bot.core.clock import Clock, system_clock
-from bot.core.memory import as_json_dict, utc
 from bot.core.records import (
+    NUDGE_STATUSES,
     PLANNED_KINDS,
     MassageRecord,
     Nudge,
@@ -41,14 +41,13 @@ from bot.core.records import (
     ScheduleEntry,
     SorenessReport,
     User,
+    as_json_dict,
+    utc,
 )
 
 if TYPE_CHECKING:
-    from bot.core.records import Store
+    from bot.core.ports import Outbox
 
-NUDGE_STATUSES = ("pending", "sending", "sent", "failed", "missed", "skipped")
-"""`pending` waits to be sent; `claim_nudge` moves it to `sending` just before the send;
-`sent`, `failed`, `missed` (too late to be useful) and `skipped` (paused, quiet hours...) end it."""
 PLAN_SKIP_PREFIX = "plan: "
 """`error` prefix of rows the planner recorded as skipped (quiet hours): a re-plan replaces them."""
 
@@ -805,5 +804,5 @@ class Storage:
 
 if TYPE_CHECKING:
 
-    def _implements_store(store: Storage) -> Store:
+    def _implements_the_outbox(store: Storage) -> Outbox:
         return store

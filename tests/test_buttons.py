@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.adapters.buttons import ButtonTokens, Capabilities, fit_rows
+from bot.adapters.buttons import ButtonTokens, fit_rows
+from bot.core.ports import Capabilities
 from bot.core.replies import Button
 
 DISCORD = Capabilities(max_rows=5, max_per_row=5, max_label=80, max_data=100)

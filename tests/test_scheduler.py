@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.base import Delivery, SendResult
 from bot.core.nudges import HORIZON, plan_nudges, plan_window
+from bot.core.ports import Delivery, SendResult
 from bot.core.records import User
 from bot.core.replies import Reply
 from bot.scheduler import NudgeService, Pacer

@@ -20,13 +20,13 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.adapters.base import Delivery
 from bot.adapters.policy import redact_token_in_logs
 from bot.adapters.telegram import TelegramAdapter, file_url_for
 from bot.adapters.telegram.limits import USER_QUEUE_LIMIT
 from bot.adapters.telegram.rendering import escape, render_reply
 from bot.core.coach import Coach
 from bot.core.content import default_library
+from bot.core.ports import Delivery
 from bot.core.replies import Button, Image, Reply
 from bot.core.turn import Sender, Turn
 from bot.settings import Settings
@@ -86,7 +86,7 @@ def tg_coach(store: Storage, clock: FakeClock) -> Coach:
 async def adapter(
     fake: FakeTelegram, store: Storage, tg_coach: Coach, tmp_path: Path
 ) -> AsyncIterator[TelegramAdapter]:
-    bot = TelegramAdapter(tg_coach, store, make_settings(fake, tmp_path), poll_timeout=1)
+    bot = TelegramAdapter(tg_coach, make_settings(fake, tmp_path), poll_timeout=1)
     await bot.start()
     try:
         yield bot
@@ -506,7 +506,7 @@ async def test_latency_overlaps_every_users_reply(
     """At a real round trip, N users' replies are all on the wire before the first returns."""
     users = [3001 + n for n in range(6)]
     async with FakeTelegram(latency=0.2) as slow:
-        bot = TelegramAdapter(tg_coach, store, make_settings(slow, tmp_path), poll_timeout=1)
+        bot = TelegramAdapter(tg_coach, make_settings(slow, tmp_path), poll_timeout=1)
         async with bot.running():
             for user in users:
                 slow.push_text("/help", user_id=user)
@@ -631,7 +631,7 @@ async def test_5xx_is_retried(adapter: TelegramAdapter, fake: FakeTelegram) -> N
     assert [c.status for c in fake.calls_to("sendMessage")] == [502, 502, 200]
 
 
-async def test_send_to_a_user_who_blocked_the_bot_marks_them_unreachable(
+async def test_send_to_a_user_who_blocked_the_bot_says_blocked_and_writes_nothing(
     adapter: TelegramAdapter, fake: FakeTelegram, store: Storage
 ) -> None:
     await say(fake, "hi")
@@ -641,7 +641,8 @@ async def test_send_to_a_user_who_blocked_the_bot_marks_them_unreachable(
     result = await adapter.send(user, Reply(text="Time to roll!"))
     assert result.delivery is Delivery.BLOCKED
     assert "blocked" in result.error
-    assert user_of(store).unreachable
+    assert not user_of(store).unreachable  # the scheduler owns that flag
+    store.set_unreachable(user.id)  # as the scheduler does on BLOCKED
     attempts = len(fake.calls_to("sendMessage"))
     assert (await adapter.send(user_of(store), Reply(text="again"))).delivery is Delivery.BLOCKED
     assert len(fake.calls_to("sendMessage")) == attempts  # no more 403s asked for
@@ -654,7 +655,7 @@ async def test_send_maps_rate_limits_and_other_errors(
     fake: FakeTelegram, store: Storage, tg_coach: Coach, tmp_path: Path
 ) -> None:
     bot = TelegramAdapter(
-        tg_coach, store, make_settings(fake, tmp_path), poll_timeout=1, rate_limit_retries=0
+        tg_coach, make_settings(fake, tmp_path), poll_timeout=1, rate_limit_retries=0
     )
     await bot.start()
     try:
@@ -687,7 +688,7 @@ async def test_the_token_appears_in_no_log_record(  # noqa: PLR0917
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    bot = TelegramAdapter(tg_coach, store, make_settings(fake, tmp_path), poll_timeout=1)
+    bot = TelegramAdapter(tg_coach, make_settings(fake, tmp_path), poll_timeout=1)
     for name in ("telegram", "httpx", "httpcore", "bot", "aiohttp", "asyncio"):
         caplog.set_level(logging.DEBUG, logger=name)
     await bot.start()
@@ -761,7 +762,7 @@ async def test_webhook_mode_registers_the_url_and_answers_posted_updates(
             "telegram_webhook_port": port,
         }
     )
-    bot = TelegramAdapter(tg_coach, store, settings)
+    bot = TelegramAdapter(tg_coach, settings)
     await bot.start()
     try:
         assert fake.webhook is not None and fake.webhook["url"] == url
@@ -803,7 +804,7 @@ async def test_a_webhook_post_is_judged_by_its_headers_before_its_body_is_read(
     settings = make_settings(fake, tmp_path).model_copy(
         update={"telegram_webhook_url": url, "telegram_webhook_port": port}
     )
-    bot = TelegramAdapter(tg_coach, store, settings)
+    bot = TelegramAdapter(tg_coach, settings)
     await bot.start()
     try:
         secret = fake.webhook["secret_token"]  # type: ignore[index]

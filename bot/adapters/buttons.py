@@ -12,24 +12,11 @@ from __future__ import annotations
 
 import itertools
 from collections import OrderedDict
-from dataclasses import dataclass
 
+from bot.core.ports import Capabilities
 from bot.core.replies import Button
 
 TOKEN_MARK = "~"  # token data starts with it; the core's own data never does
-
-
-@dataclass(frozen=True, slots=True)
-class Capabilities:
-    """What a platform can show: None means no limit."""
-
-    max_rows: int | None = None
-    max_per_row: int | None = None
-    max_label: int | None = None  # characters
-    max_data: int | None = None  # bytes of button data
-    markup: str = "plain"  # how text is formatted: "plain", "html", "markdown"
-    images: bool = False
-    files: bool = False
 
 
 def fit_rows(

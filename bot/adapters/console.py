@@ -21,8 +21,8 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
-from bot.adapters.base import Delivery, SendResult
 from bot.core.coach import Coach
+from bot.core.ports import Delivery, SendResult
 from bot.core.records import User
 from bot.core.replies import Button, Reply
 from bot.core.turn import Sender

@@ -40,7 +40,8 @@ from bot.core.clock import Clock, system_clock
 from bot.core.commands import Command, OptionValue
 from bot.core.content import ContentError, Library, default_library
 from bot.core.parsing import Parsed, parse_message
-from bot.core.records import Store, User
+from bot.core.ports import Store
+from bot.core.records import User
 from bot.core.replies import Button, Reply
 from bot.core.safety import red_flag_reply
 from bot.core.timeplan import parse_timezone

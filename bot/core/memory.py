@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import fields, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from itertools import count
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.core.clock import Clock, system_clock
 from bot.core.records import (
+    NUDGE_STATUSES,
     PLANNED_KINDS,
     MassageRecord,
     Nudge,
@@ -27,33 +28,15 @@ from bot.core.records import (
     ScheduleEntry,
     SorenessReport,
     User,
+    as_json_dict,
+    utc,
 )
 
 if TYPE_CHECKING:
-    from bot.core.records import Store
+    from bot.core.ports import Outbox
 
 _Timed = TypeVar("_Timed", SorenessReport, MassageRecord, RedFlagEvent, RollingSession)
 _Row = TypeVar("_Row")
-
-
-def utc(at: datetime) -> datetime:
-    """`at` as an aware UTC datetime; a naive datetime is a bug and raises `ValueError`."""
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise ValueError(f"naive datetime {at!r}: pass a timezone-aware datetime")
-    return at.astimezone(UTC)
-
-
-def as_json_dict(record: Any) -> dict[str, Any]:
-    """A record dataclass as a JSON-serialisable dict (datetimes and dates as ISO strings)."""
-    out: dict[str, Any] = {}
-    for f in fields(record):
-        value = getattr(record, f.name)
-        if isinstance(value, datetime | date):
-            value = value.isoformat()
-        elif isinstance(value, tuple):
-            value = list(value)
-        out[f.name] = value
-    return out
 
 
 def _copy_user(user: User) -> User:
@@ -86,6 +69,7 @@ class MemoryStore:
         self._nudges: dict[int, dict[int, Nudge]] = {}
         self._nudge_errors: dict[int, str | None] = {}
         self._sent_at: dict[int, datetime] = {}
+        self._planned_until: dict[int, datetime] = {}  # user id -> where their plan ends
 
     def _tables(self) -> tuple[dict[int, dict[int, Any]], ...]:
         return (
@@ -293,6 +277,8 @@ class MemoryStore:
         error: str | None = None,
         sent_at: datetime | None = None,
     ) -> bool:
+        if status not in NUDGE_STATUSES:
+            raise ValueError(f"unknown nudge status {status!r}")
         nudge = self.get_nudge(nudge_id)
         if nudge is None:
             return False
@@ -323,6 +309,12 @@ class MemoryStore:
             )
             if nudge.kind in PLANNED_KINDS and nudge.due_at > now and replaceable:
                 del rows[nudge.id]
+        self._planned_until.pop(user_id, None)
+        return self.add_planned(user_id, planned)
+
+    # the outbox (the scheduler's side)
+
+    def add_planned(self, user_id: int, planned: Sequence[PlannedNudge]) -> int:
         added = 0
         for item in planned:
             error = None if item.reason is None else "plan: " + item.reason
@@ -331,6 +323,104 @@ class MemoryStore:
             ):
                 added += 1
         return added
+
+    def users_to_plan(
+        self, before: datetime, limit: int
+    ) -> list[tuple[User, list[ScheduleEntry], datetime | None]]:
+        never = datetime.min.replace(tzinfo=UTC)
+        due = [
+            (self._planned_until.get(user_id, never), user_id)
+            for user_id in self._users
+            if self._planned_until.get(user_id, never) < utc(before)
+        ]
+        due.sort()
+        return [
+            (
+                _copy_user(self._users[user_id]),
+                self.schedules(user_id),
+                None if until == never else until,
+            )
+            for until, user_id in due[:limit]
+        ]
+
+    def set_planned_until(self, marks: Sequence[tuple[int, datetime]]) -> None:
+        for user_id, until in marks:
+            if user_id in self._users:
+                self._planned_until[user_id] = utc(until)
+
+    def _all_nudges(self, platform: str | None = None) -> list[Nudge]:
+        return [
+            nudge
+            for user_id, rows in self._nudges.items()
+            if platform is None or self._users[user_id].platform == platform
+            for nudge in rows.values()
+        ]
+
+    def pending_nudges(
+        self, until: datetime, limit: int, platform: str | None = None
+    ) -> list[Nudge]:
+        due = [
+            n
+            for n in self._all_nudges(platform)
+            if n.status == "pending" and n.due_at <= utc(until)
+        ]
+        return sorted(due, key=lambda n: (n.due_at, n.id))[:limit]
+
+    def next_due(self, platform: str | None = None) -> datetime | None:
+        pending = [n.due_at for n in self._all_nudges(platform) if n.status == "pending"]
+        return min(pending, default=None)
+
+    def _move(self, nudge_id: int, expected: str, **changes: Any) -> bool:
+        nudge = self.get_nudge(nudge_id)
+        if nudge is None or nudge.status != expected:
+            return False
+        self._nudges[nudge.user_id][nudge_id] = replace(nudge, **changes)
+        return True
+
+    def claim_nudge(self, nudge_id: int) -> bool:
+        nudge = self.get_nudge(nudge_id)
+        attempts = 0 if nudge is None else nudge.attempts + 1
+        return self._move(nudge_id, "pending", status="sending", attempts=attempts)
+
+    def release_nudge(self, nudge_id: int, error: str | None = None) -> bool:
+        if not self._move(nudge_id, "sending", status="pending"):
+            return False
+        self._nudge_errors[nudge_id] = error
+        return True
+
+    def unclaim_nudge(self, nudge_id: int) -> bool:
+        nudge = self.get_nudge(nudge_id)
+        attempts = 0 if nudge is None else max(0, nudge.attempts - 1)
+        return self._move(nudge_id, "sending", status="pending", attempts=attempts)
+
+    def mark_sent(self, sent: Sequence[tuple[int, datetime]]) -> None:
+        for nudge_id, at in sent:
+            self.mark_nudge(nudge_id, "sent", sent_at=at)
+
+    def fail_interrupted(self, error: str = "interrupted: delivery unknown") -> int:
+        stuck = [n for n in self._all_nudges() if n.status == "sending"]
+        for nudge in stuck:
+            self.mark_nudge(nudge.id, "failed", error=error)
+        return len(stuck)
+
+    def expire_nudges(self, before: datetime, error: str) -> int:
+        late = [n for n in self._all_nudges() if n.status == "pending" and n.due_at < utc(before)]
+        for nudge in late:
+            self.mark_nudge(nudge.id, "missed", error=error)
+        return len(late)
+
+    def set_unreachable(self, user_id: int, unreachable: bool = True) -> bool:
+        user = self._users.get(user_id)
+        if user is None:
+            return False
+        self._users[user_id] = replace(user, unreachable=unreachable)
+        return True
+
+    def nudge_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(NUDGE_STATUSES, 0)
+        for nudge in self._all_nudges():
+            counts[nudge.status] += 1
+        return counts
 
     # the user's own data
 
@@ -362,5 +452,5 @@ class MemoryStore:
 
 if TYPE_CHECKING:
 
-    def _implements_store(store: MemoryStore) -> Store:
+    def _implements_the_outbox(store: MemoryStore) -> Outbox:
         return store

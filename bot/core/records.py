@@ -1,17 +1,15 @@
-"""The coach's state as plain records, and the `Store` protocol that keeps them.
+"""The coach's state as plain records (the protocols that keep them are in `ports`).
 
-`bot.storage.Storage` implements `Store` over SQLite; `bot.core.memory.MemoryStore`
-implements it in memory for tests and benchmarks. Times are timezone-aware UTC datetimes;
-local times (a workout at 18:00) are kept as "HH:MM" strings in the user's time zone.
+Times are timezone-aware UTC datetimes; local times (a workout at 18:00) are kept as
+"HH:MM" strings in the user's time zone. `utc` and `as_json_dict` are the conversions every
+store shares.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any, Protocol
+from dataclasses import dataclass, field, fields
+from datetime import UTC, date, datetime
+from typing import Any
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -88,6 +86,9 @@ class RollingSession:
     areas: tuple[str, ...]
 
 
+NUDGE_STATUSES = ("pending", "sending", "sent", "failed", "missed", "skipped")
+"""`pending` waits to be sent; `claim_nudge` moves it to `sending` just before the send;
+`sent`, `failed`, `missed` (too late to be useful) and `skipped` (paused, quiet hours...) end it."""
 NUDGE_KINDS = ("pre_workout", "massage", "massage_behind", "snooze")
 """`pre_workout` before a session, `massage` monthly, `massage_behind` mid-month when behind,
 `snooze` a nudge the user asked to see again 10 minutes later."""
@@ -124,110 +125,21 @@ class Nudge:
     attempts: int
 
 
-class Store(Protocol):
-    """Everything the coach reads and writes. One implementation per backend, no SQL elsewhere."""
+def utc(at: datetime) -> datetime:
+    """`at` as an aware UTC datetime; a naive datetime is a bug and raises `ValueError`."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"naive datetime {at!r}: pass a timezone-aware datetime")
+    return at.astimezone(UTC)
 
-    def transaction(self) -> AbstractContextManager[None]:
-        """Writes inside commit together or not at all; nested blocks are allowed."""
-        ...
 
-    def user_for(self, platform: str, platform_id: str, default_tz: str) -> User:
-        """The user with that platform key, created with defaults on first contact."""
-        ...
-
-    def get_user(self, user_id: int) -> User | None: ...
-
-    def save_user(self, user: User) -> None: ...
-
-    def add_schedule(
-        self,
-        user_id: int,
-        time: str,
-        weekday: int | None = None,
-        on_date: date | None = None,
-        workout: str | None = None,
-    ) -> ScheduleEntry: ...
-
-    def schedules(self, user_id: int) -> list[ScheduleEntry]: ...
-
-    def remove_schedule(self, user_id: int, entry_id: int) -> bool: ...
-
-    def clear_schedules(self, user_id: int) -> int: ...
-
-    def record_soreness(
-        self, user_id: int, area: str, severity: int, at: datetime, note: str = ""
-    ) -> SorenessReport: ...
-
-    def get_soreness(self, user_id: int, report_id: int) -> SorenessReport | None: ...
-
-    def update_soreness(
-        self, user_id: int, report_id: int, *, area: str | None = None, severity: int | None = None
-    ) -> SorenessReport | None: ...
-
-    def delete_soreness(self, user_id: int, report_id: int) -> bool: ...
-
-    def soreness_since(self, user_id: int, since: datetime) -> list[SorenessReport]:
-        """Reports at or after `since`, oldest first."""
-        ...
-
-    def record_massage(self, user_id: int, at: datetime, note: str = "") -> MassageRecord: ...
-
-    def delete_massage(self, user_id: int, massage_id: int) -> bool: ...
-
-    def massages_since(self, user_id: int, since: datetime) -> list[MassageRecord]:
-        """Massages at or after `since`, oldest first."""
-        ...
-
-    def last_massage(self, user_id: int) -> MassageRecord | None: ...
-
-    def record_red_flag(
-        self, user_id: int, at: datetime, areas: tuple[str, ...], text: str
-    ) -> RedFlagEvent: ...
-
-    def red_flags_since(self, user_id: int, since: datetime) -> list[RedFlagEvent]: ...
-
-    def record_rolling(
-        self, user_id: int, at: datetime, seconds: int, areas: tuple[str, ...]
-    ) -> RollingSession: ...
-
-    def rolling_since(self, user_id: int, since: datetime) -> list[RollingSession]: ...
-
-    def enqueue_nudge(
-        self, user_id: int, kind: str, due_at: datetime, payload: dict[str, Any]
-    ) -> int | None:
-        """Plan a nudge; the new id, or None when (user_id, kind, due_at) is already planned
-        or, when `payload` has a "ref", a nudge of that kind with that ref exists."""
-        ...
-
-    def get_nudge(self, nudge_id: int) -> Nudge | None: ...
-
-    def pending_nudges_of(self, user_id: int) -> list[Nudge]:
-        """The user's pending nudges, earliest first (e.g. to cancel a snooze on Skip)."""
-        ...
-
-    def latest_sent_nudge(self, user_id: int, since: datetime) -> tuple[Nudge, datetime] | None:
-        """The user's most recent nudge sent at or after `since`, and when it was sent (so a
-        typed "skip" can answer it)."""
-        ...
-
-    def mark_nudge(
-        self,
-        nudge_id: int,
-        status: str,
-        *,
-        error: str | None = None,
-        sent_at: datetime | None = None,
-    ) -> bool: ...
-
-    def replace_nudges(self, user_id: int, now: datetime, planned: Sequence[PlannedNudge]) -> int:
-        """Drop the user's pending (and plan-time skipped) rows of `PLANNED_KINDS` due after
-        `now`, then add `planned` (deduplicated as `enqueue_nudge` does); returns rows added."""
-        ...
-
-    def export_user(self, user_id: int) -> dict[str, Any]:
-        """Every row about this user, JSON-serialisable."""
-        ...
-
-    def forget_user(self, user_id: int) -> int:
-        """Delete every row about this user; returns how many rows went."""
-        ...
+def as_json_dict(record: Any) -> dict[str, Any]:
+    """A record dataclass as a JSON-serialisable dict (datetimes and dates as ISO strings)."""
+    out: dict[str, Any] = {}
+    for f in fields(record):
+        value = getattr(record, f.name)
+        if isinstance(value, datetime | date):
+            value = value.isoformat()
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[f.name] = value
+    return out

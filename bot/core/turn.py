@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
 from bot.core.content import Library
-from bot.core.records import Store, User
+from bot.core.ports import Store
+from bot.core.records import User
 from bot.core.replies import Button, Reply
 from bot.core.timeplan import zone_or_utc
 

@@ -11,20 +11,19 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.adapters.base import Delivery, Messenger, SendResult
 from bot.core.clock import Clock, system_clock
 from bot.core.content import Library, default_library
 from bot.core.nudges import HORIZON, Drop, plan_window, render_nudge
+from bot.core.ports import Delivery, Messenger, Outbox, SendResult
 from bot.core.records import Nudge, User
 from bot.core.replies import Reply
 from bot.core.turn import Turn
-from bot.settings import Settings
-from bot.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +217,7 @@ class NudgeService:
 
     def __init__(
         self,
-        store: Storage,
+        store: Outbox,
         messengers: Sequence[Messenger],
         *,
         rates: Mapping[str, float] | None = None,
@@ -247,14 +246,6 @@ class NudgeService:
         self.scheduler: AsyncIOScheduler | None = None
         self._loops: list[asyncio.Task[None]] = []
         self.started = asyncio.Event()
-
-    @classmethod
-    def from_settings(
-        cls, store: Storage, settings: Settings, messengers: Sequence[Messenger], **kwargs: object
-    ) -> NudgeService:
-        rates = {"telegram": settings.telegram_send_rate, "discord": settings.discord_send_rate}
-        grace = timedelta(minutes=settings.bot_nudge_grace_minutes)
-        return cls(store, messengers, rates=rates, grace=grace, **kwargs)  # type: ignore[arg-type]
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -718,15 +709,11 @@ async def _wake(sender: _Sender) -> None:
 
 @contextlib.asynccontextmanager
 async def run_nudges(
-    store: Storage,
-    settings: Settings,
-    messengers: Sequence[Messenger],
-    *,
-    library: Library | None = None,
-    clock: Clock = system_clock,
+    store: Outbox, messengers: Sequence[Messenger], **options: Any
 ) -> AsyncIterator[NudgeService]:
-    """Run a `NudgeService` for `messengers` for the duration of the block."""
-    service = NudgeService.from_settings(store, settings, messengers, library=library, clock=clock)
+    """Run a `NudgeService` for `messengers` for the duration of the block; `options` are
+    `NudgeService`'s (rates, grace, library, clock...)."""
+    service = NudgeService(store, messengers, **options)
     await service.start()
     try:
         yield service

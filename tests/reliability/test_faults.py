@@ -53,7 +53,7 @@ async def test_a_fan_out_through_a_fault_storm_loses_nothing(tmp_path: Path) -> 
         with Storage(settings.bot_db_path, clock=clock) as store:
             seed(store)
             coach = Coach(store, clock=clock)
-            adapter = TelegramAdapter(coach, store, settings, poll_timeout=1)
+            adapter = TelegramAdapter(coach, settings, poll_timeout=1)
             for chat in BLOCKED:
                 fake.block_user(chat)
             fake.fail_next("sendMessage", status=429, retry_after=1, times=3)

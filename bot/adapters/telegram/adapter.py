@@ -45,7 +45,6 @@ from telegram.ext import (
     filters,
 )
 
-from bot.adapters.base import Delivery, SendResult
 from bot.adapters.buttons import ButtonTokens
 from bot.adapters.policy import REDACTED, quiet_http_loggers, redact_token_in_logs
 from bot.adapters.telegram.groups import text_for_coach
@@ -69,7 +68,8 @@ from bot.adapters.telegram.rendering import (
 from bot.adapters.telegram.transport import BotApiRequest
 from bot.adapters.telegram.webhook import WebhookReceiver
 from bot.core.coach import Coach
-from bot.core.records import Store, User
+from bot.core.ports import Delivery, SendResult
+from bot.core.records import User
 from bot.core.replies import Reply
 from bot.core.turn import Sender
 from bot.settings import Settings
@@ -88,7 +88,6 @@ class TelegramAdapter:
     def __init__(
         self,
         coach: Coach,
-        store: Store,
         settings: Settings,
         *,
         poll_timeout: float = 10.0,
@@ -97,7 +96,6 @@ class TelegramAdapter:
         if not settings.telegram_token:
             raise ValueError("TELEGRAM_BOT_TOKEN is not set")
         self.coach = coach
-        self.store = store
         self.settings = settings
         self.poll_timeout = poll_timeout
         self.rate_limit_retries = rate_limit_retries
@@ -126,10 +124,9 @@ class TelegramAdapter:
             .request(self.requests[0])
             .get_updates_request(self.requests[1])
             .rate_limiter(
-                RetryingRateLimiter(
-                    overall_max_rate=settings.telegram_send_rate,
-                    max_retries=self.rate_limit_retries,
-                )
+                # No overall rate here: the scheduler paces nudges at TELEGRAM_SEND_RATE and
+                # is that rate's one owner. Per-group limits and 429 retries stay.
+                RetryingRateLimiter(overall_max_rate=0, max_retries=self.rate_limit_retries)
             )
             .job_queue(None)  # nudges are the scheduler's job, not PTB's JobQueue
             .concurrent_updates(
@@ -302,11 +299,9 @@ class TelegramAdapter:
         if not isinstance(update, Update):
             log.error("Telegram error outside an update", exc_info=error)
             return
-        chat, user = update.effective_chat, update.effective_user
-        if isinstance(error, Forbidden):
-            log.warning("Telegram update %s: forbidden (%s)", update_id, error)
-            if chat is not None and chat.type == ChatType.PRIVATE and user is not None:
-                self._mark_unreachable_by_id(str(user.id))
+        chat = update.effective_chat
+        if isinstance(error, Forbidden):  # they blocked us mid-reply; the next nudge's 403 marks
+            log.warning("Telegram update %s: forbidden (%s)", update_id, error)  # them (scheduler)
             return
         log.error("Telegram update %s failed", update_id, exc_info=error)
         if chat is None:
@@ -379,8 +374,7 @@ class TelegramAdapter:
             return SendResult(Delivery.BLOCKED, error="the user blocked the bot")
         try:
             await self.deliver(_chat_id(user.chat_id or user.platform_id), reply)
-        except Forbidden as exc:
-            self._mark_unreachable(user)
+        except Forbidden as exc:  # the scheduler marks them unreachable: one owner of that flag
             return SendResult(Delivery.BLOCKED, error=self._describe(exc))
         except RetryAfter as exc:
             return SendResult(
@@ -425,19 +419,6 @@ class TelegramAdapter:
             await send_text(bot, chat_id, chunk, keyboard if last else None)
 
     # --- helpers ---------------------------------------------------------------------
-
-    def _mark_unreachable(self, user: User) -> None:
-        """Stop nudging someone who blocked us; the coach clears it when they write again."""
-        fresh = self.store.get_user(user.id) if user.id else None
-        target = fresh or user
-        user.unreachable = True
-        if not target.unreachable:
-            target.unreachable = True
-            self.store.save_user(target)
-            log.info("a Telegram user blocked the bot; marked unreachable")
-
-    def _mark_unreachable_by_id(self, platform_id: str) -> None:
-        self._mark_unreachable(self.coach.user(Sender(PLATFORM, platform_id)))
 
     def _describe(self, error: TelegramError) -> str:
         text = f"{type(error).__name__}: {error}"

@@ -16,8 +16,9 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
 
-from bot.adapters.buttons import ButtonTokens, Capabilities, fit_rows
+from bot.adapters.buttons import ButtonTokens, fit_rows
 from bot.adapters.policy import split_text
+from bot.core.ports import Capabilities
 from bot.core.replies import Button, Reply
 
 MAX_TEXT = 4096  # Bot API limit for a message

@@ -1,0 +1,143 @@
+"""The Outbox contract, held by every store: SQLite (`Storage`) and memory (`MemoryStore`).
+
+The Store half of the contract is tests/test_storage.py's `store` fixture tests; this file
+is the scheduler's half. A PostgreSQL store joins the `outbox` fixture's params.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.core.memory import MemoryStore
+from bot.core.ports import Outbox
+from bot.core.records import PlannedNudge
+from bot.storage import Storage
+
+T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", "memory"])
+def outbox(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Outbox]:
+    if request.param == "memory":
+        yield MemoryStore()
+    else:
+        with Storage(tmp_path / "bot.sqlite3") as sqlite:
+            yield sqlite
+
+
+def nudge(outbox: Outbox, platform: str = "telegram", who: str = "1", minutes: int = 0) -> int:
+    user = outbox.user_for(platform, who, "UTC")
+    due = T0 + timedelta(minutes=minutes)
+    nudge_id = outbox.enqueue_nudge(user.id, "pre_workout", due, {"ref": f"{who}-{minutes}"})
+    assert nudge_id is not None
+    return nudge_id
+
+
+def status(outbox: Outbox, nudge_id: int) -> str:
+    found = outbox.get_nudge(nudge_id)
+    assert found is not None
+    return found.status
+
+
+def test_pending_nudges_come_earliest_first_and_by_platform(outbox: Outbox) -> None:
+    late = nudge(outbox, who="a", minutes=5)
+    early = nudge(outbox, who="b", minutes=1)
+    other = nudge(outbox, platform="discord", who="c", minutes=2)
+    assert [n.id for n in outbox.pending_nudges(T0 + timedelta(hours=1), 10)] == [
+        early,
+        other,
+        late,
+    ]
+    assert [n.id for n in outbox.pending_nudges(T0 + timedelta(hours=1), 10, "telegram")] == [
+        early,
+        late,
+    ]
+    assert outbox.pending_nudges(T0, 10) == []  # nothing due yet
+    assert outbox.next_due("discord") == T0 + timedelta(minutes=2)
+
+
+def test_a_claim_is_taken_once_and_counts_an_attempt(outbox: Outbox) -> None:
+    nudge_id = nudge(outbox)
+    assert outbox.claim_nudge(nudge_id)
+    assert not outbox.claim_nudge(nudge_id)
+    found = outbox.get_nudge(nudge_id)
+    assert found is not None and (found.status, found.attempts) == ("sending", 1)
+
+
+def test_release_and_unclaim_put_a_claim_back(outbox: Outbox) -> None:
+    released, unclaimed = nudge(outbox, who="a"), nudge(outbox, who="b")
+    for nudge_id in (released, unclaimed):
+        outbox.claim_nudge(nudge_id)
+    assert outbox.release_nudge(released, error="rate limited")
+    assert outbox.unclaim_nudge(unclaimed)
+    assert not outbox.release_nudge(released)  # only a claimed row goes back
+    attempts = {n.id: n.attempts for n in outbox.pending_nudges(T0, 10)}
+    assert attempts == {released: 1, unclaimed: 0}  # an unclaim undoes the attempt
+
+
+def test_sent_marks_stamp_their_times(outbox: Outbox) -> None:
+    nudge_id = nudge(outbox)
+    outbox.claim_nudge(nudge_id)
+    outbox.mark_sent([(nudge_id, T0 + timedelta(seconds=3))])
+    assert status(outbox, nudge_id) == "sent"
+    user = outbox.user_for("telegram", "1", "UTC")
+    latest = outbox.latest_sent_nudge(user.id, T0)
+    assert latest is not None and latest[1] == T0 + timedelta(seconds=3)
+
+
+def test_recovery_fails_what_was_in_flight_and_expires_what_is_too_late(outbox: Outbox) -> None:
+    in_flight, stale, fresh = (
+        nudge(outbox, who="a"),
+        nudge(outbox, who="b"),
+        nudge(outbox, who="c", minutes=30),
+    )
+    outbox.claim_nudge(in_flight)
+    assert outbox.fail_interrupted() == 1
+    assert outbox.expire_nudges(T0 + timedelta(minutes=10), "missed: bot was down") == 1
+    assert (status(outbox, in_flight), status(outbox, stale), status(outbox, fresh)) == (
+        "failed",
+        "missed",
+        "pending",
+    )
+    counts = outbox.nudge_counts()
+    assert (counts["failed"], counts["missed"], counts["pending"], counts["sent"]) == (1, 1, 1, 0)
+
+
+def test_planning_bookmarks_list_each_user_until_they_are_planned(outbox: Outbox) -> None:
+    first = outbox.user_for("telegram", "1", "UTC")
+    second = outbox.user_for("telegram", "2", "UTC")
+    outbox.add_schedule(first.id, "18:00", weekday=0)
+    listed = outbox.users_to_plan(T0, 10)
+    assert {user.id for user, _, _ in listed} == {first.id, second.id}
+    assert all(until is None for _, _, until in listed)  # never planned: from now
+    outbox.set_planned_until([(first.id, T0 + timedelta(hours=48))])
+    assert [user.id for user, _, _ in outbox.users_to_plan(T0 + timedelta(hours=1), 10)] == [
+        second.id
+    ]
+    listed = outbox.users_to_plan(T0 + timedelta(hours=49), 10)
+    assert [(user.id, until) for user, _, until in listed] == [
+        (second.id, None),  # never planned comes first
+        (first.id, T0 + timedelta(hours=48)),
+    ]
+    assert [entry.weekday for entry in listed[1][1]] == [0]
+
+
+def test_planned_rows_are_added_once(outbox: Outbox) -> None:
+    user = outbox.user_for("telegram", "1", "UTC")
+    planned = [PlannedNudge("pre_workout", T0, {"ref": "s1"})]
+    assert outbox.add_planned(user.id, planned) == 1
+    assert outbox.add_planned(user.id, planned) == 0
+
+
+def test_the_unreachable_flag_is_set_alone(outbox: Outbox) -> None:
+    user = outbox.user_for("telegram", "1", "UTC")
+    user.lead_minutes = 45
+    outbox.save_user(user)
+    assert outbox.set_unreachable(user.id)
+    again = outbox.get_user(user.id)
+    assert again is not None and again.unreachable and again.lead_minutes == 45
+    assert not outbox.set_unreachable(99_999)
