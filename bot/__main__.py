@@ -2,8 +2,7 @@
 
 With no token set it opens a terminal chat (the embedded default). With
 TELEGRAM_BOT_TOKEN it runs the Telegram bot. The Discord adapter is not built yet: a
-DISCORD_BOT_TOKEN alone is refused with a message, and beside a Telegram token it is
-ignored with a warning.
+DISCORD_BOT_TOKEN is refused with one line until that adapter exists.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import sys
 from contextlib import closing
 from pathlib import Path
 
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, StartupError, load_settings
 
 DESCRIPTION = """\
 Recovery coach bot: foam-rolling routines before every workout, soreness tracking and
@@ -25,7 +24,7 @@ massage reminders.
 Modes (chosen from the environment or .env, see .env.example):
   no token set           terminal chat on this machine, state in BOT_DB_PATH
   TELEGRAM_BOT_TOKEN     Telegram bot (long polling; webhook when TELEGRAM_WEBHOOK_URL is set)
-  DISCORD_BOT_TOKEN      not available yet in this version (ignored beside Telegram)
+  DISCORD_BOT_TOKEN      not available yet in this version (refused with one line)
 
 Commands:
   python -m bot backup PATH   a consistent copy of the database, also while the bot runs
@@ -49,7 +48,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"recovery coach: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings)
-    from bot.app import StartupError
 
     if args.command == "backup":
         return backup(settings.bot_db_path, args.path)

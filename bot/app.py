@@ -1,7 +1,9 @@
 """Wiring: one database, one coach, and the adapters the settings ask for.
 
-Kept apart from `__main__` so tests and benchmarks can start exactly what production
-starts, against a fake platform server.
+`PLATFORMS` is the registry of platforms: the ones the settings enable start together in
+one process, sharing the database, the coach and one nudge scheduler (which paces each
+platform at its own send rate). With none enabled, the terminal chat runs. Kept apart from
+`__main__` so tests and benchmarks start exactly what production starts.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ import contextlib
 import logging
 import signal
 import sqlite3
-import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,58 +24,86 @@ from filelock import FileLock, Timeout
 from bot.adapters.console import ConsoleChat
 from bot.core.clock import Clock
 from bot.core.coach import Coach
+from bot.core.ports import Adapter
 from bot.scheduler import run_nudges
-from bot.settings import Settings
+from bot.settings import Settings, StartupError
 from bot.storage import NewerSchemaError, Storage
 
 log = logging.getLogger(__name__)
 
 
-class StartupError(RuntimeError):
-    """The bot cannot start: one line for the user, naming the setting to fix."""
+@dataclass(frozen=True, slots=True)
+class Platform:
+    """A platform the bot can run on: when the settings enable it, how to build its adapter
+    (imported only then), and its send rate, which the scheduler owns."""
+
+    name: str
+    enabled: Callable[[Settings], bool]
+    build: Callable[[Coach, Settings], Adapter]
+    send_rate: Callable[[Settings], float]
+
+
+def _telegram(coach: Coach, settings: Settings) -> Adapter:
+    from bot.adapters.telegram import TelegramAdapter
+
+    return TelegramAdapter(coach, settings)
+
+
+def _discord(coach: Coach, settings: Settings) -> Adapter:
+    raise StartupError(
+        "DISCORD_BOT_TOKEN: the Discord adapter is not available yet in this version; "
+        "unset it to use the terminal chat or Telegram"
+    )
+
+
+PLATFORMS: tuple[Platform, ...] = (
+    Platform(
+        "telegram", lambda s: bool(s.telegram_token), _telegram, lambda s: s.telegram_send_rate
+    ),
+    Platform("discord", lambda s: bool(s.discord_token), _discord, lambda s: s.discord_send_rate),
+)
+"""Every platform, in start order. A new one plugs in here (docs/architecture.md)."""
 
 
 async def run_bot(settings: Settings) -> int:
-    """Run until the adapters stop; returns the process exit code."""
+    """Run until the adapters stop (or the terminal chat ends); returns the exit code."""
     clock = settings.clock
     with (
         one_bot_per_database(settings.bot_db_path),
         open_storage(settings.bot_db_path, clock) as store,
     ):
         coach = Coach(store, clock=clock, default_tz=settings.bot_default_tz)
-        if not settings.telegram_token and not settings.discord_token:
-            chat = ConsoleChat(coach, files_dir=settings.bot_db_path.parent / "exports")
-            if settings.bot_log_level == "INFO":
-                logging.getLogger().setLevel(logging.WARNING)  # keep the chat readable
-            async with run_nudges(store, [chat], **nudge_options(settings, coach)):
-                await chat.run()  # nudges due while the chat is open are printed in it
-            return 0
-        if settings.discord_token:
-            message = "The Discord adapter is not available yet in this version"
-            if not settings.telegram_token:
-                print(
-                    f"{message}. Unset DISCORD_BOT_TOKEN to use the terminal chat.",
-                    file=sys.stderr,
-                )
-                return 2
-            log.warning("%s; DISCORD_BOT_TOKEN is ignored, running Telegram only.", message)
-        from bot.adapters.telegram import TelegramAdapter
-
-        adapter = TelegramAdapter(coach, settings)
-        # Nudges stop first: their sends need the adapter's HTTP session until the last one.
-        async with (
-            telegram_reachable(adapter, settings),
-            run_nudges(store, [adapter], **nudge_options(settings, coach)),
-        ):
+        enabled = [p for p in PLATFORMS if p.enabled(settings)]
+        if not enabled:
+            return await run_console(store, coach, settings)
+        adapters = [platform.build(coach, settings) for platform in enabled]
+        rates = {platform.name: platform.send_rate(settings) for platform in enabled}
+        async with contextlib.AsyncExitStack() as running:
+            for adapter in adapters:
+                await running.enter_async_context(adapter.running())
+            # Nudges stop first: their sends need the adapters' sessions until the last one.
+            await running.enter_async_context(
+                run_nudges(store, adapters, **nudge_options(settings, coach, rates))
+            )
             await until_stopped()
         return 0
 
 
-def nudge_options(settings: Settings, coach: Coach) -> dict[str, Any]:
-    """The scheduler's settings: each platform's send rate (the scheduler paces nudges; the
-    Telegram adapter's own limiter keeps no overall rate, so the two never run in series)."""
+async def run_console(store: Storage, coach: Coach, settings: Settings) -> int:
+    """The terminal chat, the embedded default: nudges due while it is open print in it."""
+    chat = ConsoleChat(coach, files_dir=settings.bot_db_path.parent / "exports")
+    if settings.bot_log_level == "INFO":
+        logging.getLogger().setLevel(logging.WARNING)  # keep the chat readable
+    rates = {chat.platform: settings.telegram_send_rate}
+    async with run_nudges(store, [chat], **nudge_options(settings, coach, rates)):
+        await chat.run()
+    return 0
+
+
+def nudge_options(settings: Settings, coach: Coach, rates: dict[str, float]) -> dict[str, Any]:
+    """The scheduler's settings. It is the one owner of each platform's send rate."""
     return {
-        "rates": {"telegram": settings.telegram_send_rate, "discord": settings.discord_send_rate},
+        "rates": rates,
         "grace": timedelta(minutes=settings.bot_nudge_grace_minutes),
         "library": coach.library,
         "clock": coach.clock,
@@ -133,30 +163,6 @@ def _why_unusable(path: Path, exc: Exception) -> str:
     if "not a database" in text or "malformed" in text:
         return "the file is not a SQLite database (or it is damaged)"
     return "the file or its folder cannot be created there"
-
-
-@contextlib.asynccontextmanager
-async def telegram_reachable(adapter: Any, settings: Settings) -> AsyncIterator[None]:
-    """The adapter running, or a `StartupError` when the Bot API cannot be used at all."""
-    from telegram.error import InvalidToken, NetworkError
-
-    try:
-        async with adapter.running():
-            yield
-            return
-    except InvalidToken:
-        log.debug("Telegram refused the token", exc_info=True)
-        raise StartupError(
-            "TELEGRAM_BOT_TOKEN: Telegram refused the token (revoked or mistyped); "
-            "get the current one from @BotFather"
-        ) from None
-    except NetworkError as exc:  # TimedOut is a NetworkError too
-        log.debug("cannot reach the Bot API", exc_info=True)
-        where = settings.telegram_base_url.removesuffix("/bot")
-        raise StartupError(
-            f"TELEGRAM_BASE_URL: cannot reach the Bot API at {where} ({type(exc).__name__}); "
-            "check the address and this machine's network or proxy"
-        ) from None
 
 
 async def until_stopped() -> None:

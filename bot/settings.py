@@ -23,6 +23,10 @@ class SettingsError(ValueError):
     """The configuration is wrong; the message names each setting and what is wrong."""
 
 
+class StartupError(RuntimeError):
+    """The bot cannot start: one line for the user, naming the setting to fix."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.core.coach import Coach
-from bot.core.ports import Delivery, SendResult
+from bot.core.ports import Capabilities, Delivery, SendResult
 from bot.core.records import User
 from bot.core.replies import Button, Reply
 from bot.core.turn import Sender
@@ -38,6 +38,7 @@ class ConsoleChat:
     """A chat with one local user over stdin/stdout; also a `Messenger` for nudges."""
 
     platform = "console"
+    capabilities = Capabilities()  # a terminal shows any number of lettered choices
 
     def __init__(
         self,

@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 
 from telegram import BotCommand, CallbackQuery, InputFile, Message, Update
 from telegram.constants import ChatType, ParseMode
-from telegram.error import Forbidden, RetryAfter, TelegramError
+from telegram.error import Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -72,7 +72,7 @@ from bot.core.ports import Delivery, SendResult
 from bot.core.records import User
 from bot.core.replies import Reply
 from bot.core.turn import Sender
-from bot.settings import Settings
+from bot.settings import Settings, StartupError
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,7 @@ class TelegramAdapter:
     """The coach on Telegram; also the `Messenger` the scheduler sends nudges through."""
 
     platform = PLATFORM
+    capabilities = CAPABILITIES
 
     def __init__(
         self,
@@ -182,17 +183,36 @@ class TelegramAdapter:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[TelegramAdapter]:
-        """Started for the duration of the block, stopped after it (even on errors)."""
+        """Started for the duration of the block, stopped after it (even on errors). A token
+        Telegram refuses or a Bot API out of reach is a `StartupError`, one line."""
         try:
             await self.start()
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(Exception):  # close what the failed start opened
                 await self.stop()
+            if isinstance(exc, InvalidToken | NetworkError):
+                raise self._startup_error(exc) from None
             raise
         try:
             yield self
         finally:
             await self.stop()
+
+    def _startup_error(self, exc: InvalidToken | NetworkError) -> StartupError:
+        """One line naming the setting: a token Telegram refused, or a Bot API out of reach
+        (details at DEBUG)."""
+        if isinstance(exc, InvalidToken):
+            log.debug("Telegram refused the token", exc_info=exc)
+            return StartupError(
+                "TELEGRAM_BOT_TOKEN: Telegram refused the token (revoked or mistyped); "
+                "get the current one from @BotFather"
+            )
+        log.debug("cannot reach the Bot API", exc_info=exc)  # TimedOut is a NetworkError too
+        where = self.settings.telegram_base_url.removesuffix("/bot")
+        return StartupError(
+            f"TELEGRAM_BASE_URL: cannot reach the Bot API at {where} "
+            f"({type(exc).__name__}); check the address and this machine's network or proxy"
+        )
 
     async def publish_commands(self) -> None:
         """One menu line per command in content/messages.yaml, so Telegram's menu lists them."""
