@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -321,6 +322,26 @@ async def test_a_planning_pass_yields_to_the_event_loop_between_slices(
     await nudges.extend_horizon()
     task.cancel()
     assert turns - before >= 3  # a slice is at most PLAN_SLICE_USERS[1] users
+
+
+async def test_a_planning_pass_checkpoints_the_log_in_a_worker_thread(
+    sqlite_store: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not in a slice's commit on the event loop, where its fsyncs held replies."""
+    add_users(sqlite_store, ("UTC",), 200)
+    threads: list[int] = []
+    checkpoint = sqlite_store.checkpoint_wal
+
+    def recording_checkpoint() -> tuple[int, int]:
+        threads.append(threading.get_ident())
+        return checkpoint()
+
+    monkeypatch.setattr(sqlite_store, "checkpoint_wal", recording_checkpoint)
+    monkeypatch.setattr(service_module, "PLAN_CHECKPOINT_SLICES", 1)
+    monkeypatch.setattr(service_module, "PLAN_SLICE_USERS", (1, 20))
+    await service(sqlite_store, FakeMessenger()).extend_horizon()
+    assert threads
+    assert threading.get_ident() not in threads
 
 
 async def test_start_and_stop_with_apscheduler_sends_due_nudges(sqlite_store: Storage) -> None:

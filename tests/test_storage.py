@@ -432,6 +432,14 @@ def test_a_replan_clears_the_users_planning_bookmark(sqlite_store: Storage) -> N
     assert (listed.id, until) == (user.id, None)
 
 
+def test_the_log_is_checkpointed_on_a_connection_of_its_own(sqlite_store: Storage) -> None:
+    user = sqlite_store.user_for("telegram", "1", "UTC")
+    sqlite_store.add_schedule(user.id, "18:00", weekday=0)
+    frames, copied = sqlite_store.checkpoint_wal()
+    assert frames == copied > 0
+    assert sqlite_store.schedules(user.id)[0].time == "18:00"
+
+
 def test_a_database_newer_than_the_code_is_refused(db_path: Path) -> None:
     with Storage(db_path) as store:
         store.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")

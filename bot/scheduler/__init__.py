@@ -22,6 +22,9 @@ Design (issue 5)
       migrated from v3). The pass runs in slices of ~4 ms (read, plan, write and commit
       without yielding, so no coach turn re-plans a user half-way; then
       `await asyncio.sleep`), so a reply waits a few ms behind planning, not a pass.
+      Every 4 slices a worker thread checkpoints SQLite's write-ahead log on its own
+      connection: otherwise the commit that takes the log past 1,000 pages does it, with
+      its fsyncs, on the event loop (50-200 ms, the longest holds of a pass).
       Its first pass runs once the dispatchers have sent what is already due (5 min at
       most): pending rows are already in the file, so start-up is "recover, then
       dispatch", and after a restart that pass only covers the hours the bot was away.
@@ -49,9 +52,10 @@ Design (issue 5)
     round trip x 2 (Little's law with headroom), at least 10 ms of sends, at most 64.
     That is 5-6 at 25/s and 100 ms, 10 at 1000/s on a local network, and at most 640/s
     at 100 ms. The round trip is the fastest send of the last 5 minutes, measured from
-    the answers. Not an average: a send's duration also counts its wait in PTB's rate
-    limiter, which runs at the same rate (replies sent meanwhile make nudges queue
-    there), and permits sized to that would fill the queue a reply waits in.
+    the answers. Not an average: a send's duration also counts any wait inside the
+    messenger (a rate limiter, a connection pool), and permits sized to that let more
+    sends queue there and measure longer still (with PTB's overall limit at the same
+    rate as the pacer, 35 of 64 permits and replies waiting ~1 s behind nudges).
     `RETRY_LATER` (429) puts the row back to `pending` and pauses the whole platform
     sender for `retry_after`; `BLOCKED` marks the user unreachable and the row `failed`;
     unreachable and paused users are not nudged (their due rows are closed with a reason).

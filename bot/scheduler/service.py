@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, TypeGuard, runtime_checkable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 BATCH_NUDGES = 500
 PLAN_SLICE_SECONDS = 0.004  # planning holds the event loop this long at a time, about
 PLAN_SLICE_USERS = (1, 500)  # users per slice: sized to PLAN_SLICE_SECONDS within these
+PLAN_CHECKPOINT_SLICES = 4  # a WAL checkpoint in a worker thread after this many slices
 INTERRUPTED = "interrupted: delivery unknown"
 SENT_FLUSH_SECONDS = 0.05
 STOP_FLUSH_ATTEMPTS = 5
@@ -37,11 +38,11 @@ FIRST_PASS_WAIT = timedelta(minutes=5)
 PLANNING_BACKOFF = 4.0  # during a backlog, planning pauses 4x each slice's time: <= 1/5 CPU
 # Sends in flight: enough to keep the rate when each takes the measured round trip, the
 # fastest send of the last RTT_WINDOW_SECONDS. The fastest, not an average: a send's
-# duration also counts any wait in the messenger (PTB's rate limiter runs at the pacer's
-# rate, so replies sent meanwhile make nudges queue there), and sizing to that would let
-# more sends queue there, measure longer still, and grow to MAX_IN_FLIGHT queued nudges a
-# reply then waits behind. A slower network is followed once a whole window is slower.
-# Before any answer: 10 ms of sends, what the sender always allowed.
+# duration also counts any wait inside the messenger (a rate limiter, a connection pool;
+# with PTB's overall limit at the pacer's rate, replies made nudges queue there), and
+# sizing to that lets more sends queue, measure longer still, and grow to MAX_IN_FLIGHT
+# queued nudges a reply waits behind. A slower network is followed once a whole window
+# is slower. Before any answer: 10 ms of sends, what the sender always allowed.
 RTT_WINDOW_SECONDS = 300.0
 RTT_BUCKETS = 10  # the window's fastest sends are kept per 30 s
 IN_FLIGHT_HEADROOM = 2.0  # x rate x round trip: answers slower than the fastest one
@@ -374,19 +375,30 @@ class NudgeService:
         users = added = slices = 0
         longest = cpu = 0.0
         size = 32
+        checkpoint: asyncio.Future[tuple[int, int]] | None = None
         started = time.monotonic()
         log.info("nudges: planning pass started (horizon to %s)", end.isoformat())
-        while True:
-            slice_started, cpu_started = time.perf_counter(), time.thread_time()
-            planned_users, planned_rows = self._plan_slice(end, size)
-            spent = time.perf_counter() - slice_started
-            cpu += time.thread_time() - cpu_started
-            if not planned_users:
-                break
-            users, added, slices = users + planned_users, added + planned_rows, slices + 1
-            longest = max(longest, spent)
-            size = _next_slice_size(size, planned_users, spent)
-            await asyncio.sleep(self.planning_pause(spent))
+        try:
+            while True:
+                slice_started, cpu_started = time.perf_counter(), time.thread_time()
+                planned_users, planned_rows = self._plan_slice(end, size)
+                spent = time.perf_counter() - slice_started
+                cpu += time.thread_time() - cpu_started
+                if not planned_users:
+                    break
+                users, added, slices = users + planned_users, added + planned_rows, slices + 1
+                longest = max(longest, spent)
+                size = _next_slice_size(size, planned_users, spent)
+                # The log's checkpoint in a thread, so that no slice's commit runs it (with
+                # its fsyncs) on the event loop.
+                idle = checkpoint is None or checkpoint.done()
+                if slices % PLAN_CHECKPOINT_SLICES == 0 and idle and _has_log(self.store):
+                    checkpoint = asyncio.ensure_future(asyncio.to_thread(self.store.checkpoint_wal))
+                await asyncio.sleep(self.planning_pause(spent))
+        finally:
+            if checkpoint is not None:
+                with contextlib.suppress(Exception):
+                    await checkpoint
         log.info(
             "nudges: horizon planned: %d users looked at, %d added in %.2f s "
             "(%.2f s CPU, %d slices, longest %.1f ms)",
@@ -409,7 +421,7 @@ class NudgeService:
         if not batch:
             return 0, 0
         now = self.clock()
-        added = 0
+        added, due_now = 0, False
         marks: list[tuple[int, datetime]] = []
         with self.store.transaction():
             for user, entries, until in batch:
@@ -423,8 +435,11 @@ class NudgeService:
                     planned, mark = [], end  # tried again at the next pass
                 if planned:
                     added += self.store.add_planned(user.id, planned)
+                    due_now = due_now or planned[0].due_at <= now
                 marks.append((user.id, mark))
             self.store.set_planned_until(marks)
+        if due_now:  # a session about to start: its nudge goes now, not at the next poll
+            self.wake()
         return len(batch), added
 
     def planning_pause(self, spent: float) -> float:
@@ -688,6 +703,17 @@ class NudgeService:
             self.store.set_unreachable(user.id)
         else:
             self.store.mark_nudge(nudge.id, "failed", error=(result.error or "failed")[:500])
+
+
+@runtime_checkable
+class _WriteAheadLog(Protocol):
+    """A store with a write-ahead log to checkpoint (SQLite's `Storage`)."""
+
+    def checkpoint_wal(self) -> tuple[int, int]: ...
+
+
+def _has_log(store: object) -> TypeGuard[_WriteAheadLog]:
+    return isinstance(store, _WriteAheadLog)
 
 
 def _next_slice_size(size: int, done: int, spent: float) -> int:
