@@ -8,7 +8,9 @@ a clock time, a filler to drop) is each reader's own next stage.
 `normalise` lower-cases and cuts the text, folds curly quotes, splits hyphenated words
 ("pain-free" is "pain free"; the schedule reader keeps hyphens, which make ranges such as
 "mon-fri"), expands "b4" and glues what belongs to a number ("6 pm" is "6pm", "6 / 10" is
-"6/10"). `split` then cuts the text into raw tokens with one regular expression.
+"6/10"). `split` then cuts the text into raw tokens with one regular expression;
+`split_runs` does the same but keeps words and numbers written together as one run ("f1",
+"3x10"), which the schedule reader needs.
 
 The parser's own reading (`tokenize`) turns raw tokens into canonical ones: numbers become
 typed tokens ("#sev" for "6/10", "#time" for "6:30pm", "#min" for "10min", "#num"), and
@@ -49,6 +51,7 @@ _DIGIT_RE = re.compile(r"\d")
 _HYPHEN_RE = re.compile(r"(?<=[a-z0-9])-(?=[a-z0-9])")
 _B4_RE = re.compile(r"\bb4\b")
 _SILENT_MARKS = "&+':=$£€"
+_GLUE_GAP_RE = re.compile(r"[\w']+")  # between two tokens of one run (see `split_runs`)
 
 
 @dataclass(slots=True)
@@ -59,8 +62,12 @@ class Tokens:
     numbers: dict[int, int]  # index of a #num/#sev/#min token -> its value
 
 
-def normalise(text: str, limit: int = MAX_TEXT, *, keep_hyphens: bool = False) -> str:
-    """Lower-cased text, cut at `limit`, ready for `split` (see the module docstring)."""
+def normalise(
+    text: str, limit: int = MAX_TEXT, *, keep_hyphens: bool = False, glue: bool = True
+) -> str:
+    """Lower-cased text, cut at `limit`, ready for `split` (see the module docstring).
+
+    The schedule reader keeps hyphens and glues "am"/"pm" by its own rule (`glue=False`)."""
     text = text[:limit].lower()
     if not text.isascii():
         text = text.replace("’", "'").replace("‘", "'")
@@ -70,12 +77,36 @@ def normalise(text: str, limit: int = MAX_TEXT, *, keep_hyphens: bool = False) -
         text = _HYPHEN_RE.sub(" ", text)
     if "b4" in text:
         text = _B4_RE.sub("before", text)  # texting shorthand; the split would cut it
-    return _GLUE_RE.sub("", text) if _DIGIT_RE.search(text) else text
+    return _GLUE_RE.sub("", text) if glue and _DIGIT_RE.search(text) else text
 
 
 def split(normalised: str) -> list[str]:
     """The raw tokens of normalised text: numbers, words, commands, punctuation marks."""
     return _TOKEN_RE.findall(normalised)
+
+
+def split_runs(normalised: str) -> list[str]:
+    """Raw tokens as `split` gives them, except that words and numbers written together
+    (or joined by an apostrophe or a letter the split skips, "café9") stay one run: "f1",
+    "m4", "3x10", "mon6pm", "18h30". The schedule reader must not find a day and an hour in
+    "F1 race sunday 9am"."""
+    runs: list[str] = []
+    start = end = -1  # where the last run starts and ends
+    glued = False  # the last run ends in a word or a number
+    for match in _TOKEN_RE.finditer(normalised):
+        raw = match.group()
+        if (
+            glued
+            and raw[0].isalnum()
+            and (match.start() == end or _GLUE_GAP_RE.fullmatch(normalised, end, match.start()))
+        ):
+            runs[-1] = normalised[start : match.end()]
+        else:
+            runs.append(raw)
+            start = match.start()
+        glued = raw[-1].isalnum()
+        end = match.end()
+    return runs
 
 
 def classify_number(raw: str) -> Piece:
