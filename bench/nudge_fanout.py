@@ -1,14 +1,19 @@
 """Nudge fan-out: N users due at the same minute, sent by the real `python -m bot`.
 
-    .venv/bin/python bench/nudge_fanout.py                # 100,000 users
+    .venv/bin/python bench/nudge_fanout.py                # 100,000 users, at 0 and 100 ms
     .venv/bin/python bench/nudge_fanout.py --users 5000   # quicker
+    .venv/bin/python bench/nudge_fanout.py --latency 0.1  # one round-trip time only
 
-What it does, in a temp directory:
-1. Seeds N Telegram users, each with a weekly session 30 minutes from now and that
-   session's pending pre-workout nudge already in the outbox, due now (what a previous
-   process would have planned): the restart-with-a-full-outbox case.
-2. Starts the fake Telegram Bot API (tests/fakes/telegram_api.py) in this process and
-   `python -m bot` as a subprocess pointed at it (real python-telegram-bot, real SQLite).
+What it does, in a temp directory, at a fixed instant (Wednesday 9 Dec 2026 12:00 UTC, the
+bot's `BOT_CLOCK_START` and the seeding clock: no monthly massage nudge falls within the
+48 h the bot plans, so a run on the first Saturday of a month measures the same thing):
+1. Seeds N Telegram users, each with a weekly session 30 minutes after that instant and
+   that session's pending pre-workout nudge already in the outbox, due then (what a
+   previous process would have planned): the restart-with-a-full-outbox case.
+2. For each --latency (default 0 and 0.1 s: every Bot API answer that late, like a real
+   round trip), starts the fake Telegram Bot API (tests/fakes/telegram_api.py) in this
+   process and `python -m bot` as a subprocess pointed at it (real python-telegram-bot,
+   real SQLite), each run on a fresh copy of the seeded files.
 3. High-rate run: TELEGRAM_SEND_RATE=--rate (default 1000/s, the settings' maximum) until
    every user got a nudge. Start-up = process spawn until the first nudge reaches the fake
    (imports, PTB initialise and recovery included); "ready" = until the service logs that
@@ -20,7 +25,9 @@ What it does, in a temp directory:
 Duplicates = messages beyond the first per chat; lost = users with no message at the end
 of the high-rate run. p99 lateness = sent_at - due_at from the outbox, counted from the
 bot's start for nudges due before it (at 1000/s, 100,000 nudges take 100 s to go out, so
-the last ones are ~100 s late by construction). The last line is JSON.
+the last ones are ~100 s late by construction). Round trip and sends in flight: what the
+bot logged at its stop. At 100 ms the sends in flight are capped at 64: 640/s at most.
+The last line is JSON, one entry per latency.
 """
 
 from __future__ import annotations
@@ -30,6 +37,8 @@ import asyncio
 import gc
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -50,13 +59,15 @@ from bot.storage import Storage  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
 
 FIRST_CHAT = 800_000_000
+START = datetime(2026, 12, 9, 12, 0, tzinfo=UTC)  # a Wednesday: no massage nudge within 48 h
+STOP_LINE = re.compile(r"round trip ([\d.]+) ms .*?(\d+) sends in flight allowed")
 
 
 def seed(db_path: Path, users: int) -> None:
-    now = datetime.now(UTC)
-    session = (now + timedelta(minutes=30)).replace(second=0, microsecond=0)  # due <= now
+    now = START
+    session = now + timedelta(minutes=30)  # its nudge is due at START
     hhmm = f"{session:%H:%M}"
-    with Storage(db_path) as store, store.transaction():
+    with Storage(db_path, clock=lambda: now) as store, store.transaction():
         for n in range(users):
             chat = str(FIRST_CHAT + n)
             user = store.user_for("telegram", chat, "UTC")
@@ -71,6 +82,7 @@ def seed(db_path: Path, users: int) -> None:
 def start_bot(db_path: Path, fake: FakeTelegram, rate: float, log: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
+        "BOT_CLOCK_START": START.isoformat(),
         "BOT_DB_PATH": str(db_path),
         "TELEGRAM_BOT_TOKEN": fake.token,
         "TELEGRAM_BASE_URL": fake.base_url,
@@ -95,10 +107,9 @@ async def stop(process: subprocess.Popen[bytes]) -> None:
     process.wait(5)
 
 
-def lateness_p99(db_path: Path, started: datetime) -> float:
-    """p99 of how late nudges went out, counted from when the bot started if they were due
-    before: seeding the outbox takes a while, and that wait is the benchmark's, not the bot's.
-    """
+def lateness_p99(db_path: Path, started: datetime = START) -> float:
+    """p99 of how late nudges went out, counted from when the bot started (its clock reads
+    START then) if they were due before: the wait before the start is the benchmark's."""
     with Storage(db_path) as store:
         rows = store.db.execute(
             "SELECT due_at, sent_at FROM nudges WHERE status = 'sent'"
@@ -122,7 +133,6 @@ async def run(  # noqa: PLR0917
 ) -> dict[str, Any]:
     fake.clear_calls()
     spawned = time.monotonic()
-    spawned_at = datetime.now(UTC)
     process = start_bot(db_path, fake, rate, log)
     ps = psutil.Process(process.pid)
     rss = 0
@@ -162,8 +172,8 @@ async def run(  # noqa: PLR0917
         span = calls[-1].at - first
         achieved = (len(calls) - 1) / span if span > 0 else float(len(calls))
     per_chat = Counter(int(c.params["chat_id"]) for c in calls)
+    stopped = STOP_LINE.findall(log.read_text(errors="replace"))
     return {
-        "spawned_at": spawned_at,
         "startup_s": round(first - spawned, 2),
         "rss_mb": round(rss / 2**20, 1),
         "achieved_rate": round(achieved, 1),
@@ -172,6 +182,54 @@ async def run(  # noqa: PLR0917
         "unsent_at_stop": users - len(per_chat),
         "ready_s": None if ready_at is None else round(ready_at - spawned, 2),
         "completed": len(per_chat) >= users,
+        "round_trip_ms": float(stopped[-1][0]) if stopped else None,
+        "sends_in_flight": int(stopped[-1][1]) if stopped else None,
+    }
+
+
+async def one_latency(
+    args: argparse.Namespace, latency: float, tmp_path: Path, templates: tuple[Path, Path]
+) -> dict[str, Any]:
+    """The high-rate and the default-rate run with every answer `latency` s late."""
+    tag = f"{latency * 1000:g}ms"
+    high_db, sample_db = tmp_path / f"high-{tag}.sqlite3", tmp_path / f"sample-{tag}.sqlite3"
+    for template, copy in zip(templates, (high_db, sample_db), strict=True):
+        shutil.copyfile(template, copy)
+    async with FakeTelegram(latency=latency) as fake:
+        high = await run(
+            high_db, fake, args.rate, tmp_path / f"high-{tag}.log", args.users, args.high_window
+        )
+        high["p99_lateness_s"] = lateness_p99(high_db)
+        print(f"{tag} high rate:", json.dumps(high), flush=True)
+        sample = await run(
+            sample_db,
+            fake,
+            args.default_rate,
+            tmp_path / f"sample-{tag}.log",
+            args.sample_users,
+            args.window,
+        )
+        print(f"{tag} default rate ({args.window:.0f} s window):", json.dumps(sample), flush=True)
+    return {
+        "latency_s": latency,
+        "users": args.users,
+        "startup_s": high["startup_s"],
+        "ready_s": high["ready_s"],
+        "rss_mb": high["rss_mb"],
+        "configured_rate": args.rate,
+        "achieved_rate": high["achieved_rate"],
+        "ratio": round(high["achieved_rate"] / args.rate, 3),
+        "sends_in_flight": high["sends_in_flight"],
+        "round_trip_ms": high["round_trip_ms"],
+        "duplicates": int(high["duplicates"] + sample["duplicates"]),
+        "lost": int(high["unsent_at_stop"]) if high["completed"] else None,
+        "unsent_at_stop": high["unsent_at_stop"],
+        "p99_lateness_s": high["p99_lateness_s"],
+        "default_configured_rate": args.default_rate,
+        "default_achieved_rate": sample["achieved_rate"],
+        "default_ratio": round(sample["achieved_rate"] / args.default_rate, 3),
+        "default_sends_in_flight": sample["sends_in_flight"],
+        "default_window_s": args.window,
     }
 
 
@@ -185,49 +243,26 @@ async def main() -> None:
     parser.add_argument(
         "--high-window", type=float, default=None, help="time-box the high-rate run (s)"
     )
+    parser.add_argument(
+        "--latency",
+        type=float,
+        nargs="+",
+        default=[0.0, 0.1],
+        help="seconds every Bot API answer takes; one run each (default: 0 and 0.1)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
-        high_db, sample_db = tmp_path / "high.sqlite3", tmp_path / "sample.sqlite3"
+        templates = (tmp_path / "high.sqlite3", tmp_path / "sample.sqlite3")
         began = time.monotonic()
-        seed(high_db, args.users)
-        seed(sample_db, args.sample_users)
+        seed(templates[0], args.users)
+        seed(templates[1], args.sample_users)
         seconds = time.monotonic() - began
         print(f"seeded {args.users:,} + {args.sample_users:,} users in {seconds:.1f} s")
-        async with FakeTelegram() as fake:
-            high = await run(
-                high_db, fake, args.rate, tmp_path / "high.log", args.users, args.high_window
-            )
-            high["p99_lateness_s"] = lateness_p99(high_db, high.pop("spawned_at"))
-            print("high rate:", json.dumps(high))
-            sample = await run(
-                sample_db,
-                fake,
-                args.default_rate,
-                tmp_path / "sample.log",
-                args.sample_users,
-                args.window,
-            )
-            sample.pop("spawned_at")
-            print(f"default rate ({args.window:.0f} s window):", json.dumps(sample))
-    result = {
-        "users": args.users,
-        "startup_s": high["startup_s"],
-        "ready_s": high["ready_s"],
-        "rss_mb": high["rss_mb"],
-        "configured_rate": args.rate,
-        "achieved_rate": high["achieved_rate"],
-        "ratio": round(high["achieved_rate"] / args.rate, 3),
-        "duplicates": int(high["duplicates"] + sample["duplicates"]),
-        "lost": int(high["unsent_at_stop"]) if high["completed"] else None,
-        "unsent_at_stop": high["unsent_at_stop"],
-        "p99_lateness_s": high["p99_lateness_s"],
-        "default_configured_rate": args.default_rate,
-        "default_achieved_rate": sample["achieved_rate"],
-        "default_ratio": round(sample["achieved_rate"] / args.default_rate, 3),
-        "default_window_s": args.window,
-    }
-    print(json.dumps(result))
+        results = [
+            await one_latency(args, latency, tmp_path, templates) for latency in args.latency
+        ]
+    print(json.dumps(results))
 
 
 if __name__ == "__main__":
