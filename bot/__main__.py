@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sqlite3
 import sys
 from contextlib import closing
 from pathlib import Path
 
+from bot import logs
 from bot.settings import Settings, SettingsError, StartupError, load_settings
 
 DESCRIPTION = """\
@@ -84,13 +84,8 @@ def backup(database: Path, target: Path) -> int:
 
 
 def configure_logging(settings: Settings) -> None:
-    """Our level for our loggers; HTTP client loggers stay at WARNING (their URLs hold tokens)."""
-    logging.basicConfig(
-        level=settings.bot_log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("aiohttp", "httpx", "httpcore", "telegram", "discord.http", "apscheduler"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    """Key=value or JSON lines at BOT_LOG_LEVEL (see bot/logs.py)."""
+    logs.configure_logging(settings.bot_log_level, settings.bot_log_format)
 
 
 async def run(settings: Settings) -> int:

@@ -7,6 +7,7 @@ appear in those lines: they are `SecretStr` and errors are rebuilt without the i
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -39,9 +40,12 @@ class Settings(BaseSettings):
     telegram_send_rate: float = Field(default=25.0, gt=0, le=1000)
     discord_bot_token: SecretStr | None = None
     discord_api_base_url: str | None = None
+    discord_gateway_url: str | None = None
+    discord_guild_id: int | None = Field(default=None, gt=0)
     discord_send_rate: float = Field(default=40.0, gt=0, le=1000)
     bot_db_path: Path = Path("./data/bot.sqlite3")
     bot_log_level: LogLevel = "INFO"
+    bot_log_format: Literal["text", "json"] = "text"
     bot_default_tz: str = "UTC"
     bot_nudge_grace_minutes: int = Field(default=15, ge=1, le=24 * 60)
     bot_clock_start: AwareDatetime | None = None  # tests and demos: run as if it were then
@@ -61,10 +65,39 @@ class Settings(BaseSettings):
             raise ValueError("unknown time zone; use an IANA name like Europe/Berlin")
         return zone
 
+    @field_validator("bot_log_format", mode="before")
+    @classmethod
+    def _lower_format(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
     @field_validator("bot_log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("discord_api_base_url")
+    @classmethod
+    def _versioned_api(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        url = value.strip().rstrip("/")
+        if not url.startswith(("http://", "https://")) or not re.search(r"/v\d+$", url):
+            raise ValueError("must be http(s) and end in the API version, e.g. .../api/v10")
+        return url
+
+    @field_validator("discord_gateway_url")
+    @classmethod
+    def _websocket_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.strip().startswith(("ws://", "wss://")):
+            raise ValueError("must be a ws:// or wss:// URL, e.g. wss://gateway.discord.gg/")
+        return value.strip()
+
+    @field_validator("discord_guild_id", mode="before")
+    @classmethod
+    def _blank_guild(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("telegram_bot_token", "discord_bot_token", mode="before")
     @classmethod

@@ -24,7 +24,7 @@ from bot.adapters.policy import redact_token_in_logs
 from bot.adapters.telegram import TelegramAdapter, file_url_for
 from bot.adapters.telegram.limits import USER_QUEUE_LIMIT
 from bot.adapters.telegram.rendering import escape, render_reply
-from bot.core.coach import Coach
+from bot.core.coach import Coach, Outcome
 from bot.core.content import default_library
 from bot.core.ports import Delivery
 from bot.core.replies import Button, Image, Reply
@@ -596,14 +596,14 @@ async def test_a_failing_update_gets_the_error_text_and_the_next_is_handled(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    real = tg_coach.handle_message
+    real = tg_coach.respond
 
-    def flaky(sender: Sender, text: str) -> list[Reply]:
+    def flaky(sender: Sender, text: str) -> Outcome:
         if text == "boom":
             raise RuntimeError("simulated bug")
         return real(sender, text)
 
-    monkeypatch.setattr(tg_coach, "handle_message", flaky)
+    monkeypatch.setattr(tg_coach, "respond", flaky)
     (apology,) = await say(fake, "boom")
     assert apology.params["text"] == tg_coach.library.messages["error"]
     (help_reply,) = await say(fake, "/help")
@@ -694,14 +694,14 @@ async def test_the_token_appears_in_no_log_record(  # noqa: PLR0917
     await bot.start()
     for name in ("httpx", "httpcore"):  # start() quietens them; prove redaction holds anyway
         caplog.set_level(logging.DEBUG, logger=name)
-    real = tg_coach.handle_message
+    real = tg_coach.respond
 
-    def flaky(sender: Sender, text: str) -> list[Reply]:
+    def flaky(sender: Sender, text: str) -> Outcome:
         if text == "boom":
             raise RuntimeError(f"bug while talking to {fake.base_url}{fake.token}")
         return real(sender, text)
 
-    monkeypatch.setattr(tg_coach, "handle_message", flaky)
+    monkeypatch.setattr(tg_coach, "respond", flaky)
     try:
         await say(fake, "/start")
         await say(fake, "calves 6/10")
@@ -841,3 +841,19 @@ async def test_a_guided_routine_with_long_button_data_taps_through_a_token(
     assert first.params["text"].startswith("<b>1/")
     (second,) = await tap(fake, button_data(first, "Next"))
     assert second.params["text"].startswith("<b>2/")
+
+
+async def test_one_log_line_per_update_with_what_it_was_and_never_the_text(
+    adapter: TelegramAdapter, fake: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    (noted,) = await say(fake, "my quokka-shaped calves are 7/10")
+    await tap(fake, button_data(noted, "Undo"))
+    handled = [r for r in caplog.records if r.name == "bot.turns"]
+    assert [(r.platform, r.update, r.handled_as) for r in handled] == [  # type: ignore[attr-defined]
+        ("telegram", "message", "soreness"),
+        ("telegram", "button", "other"),
+    ]
+    assert all(r.latency_ms >= 0 and r.outcome == "ok" for r in handled)  # type: ignore[attr-defined]
+    info = [r.getMessage() for r in caplog.records if r.levelno <= logging.INFO]
+    assert not any("quokka" in line for line in info)

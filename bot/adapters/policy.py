@@ -8,15 +8,19 @@
 - **Words.** The private-reply fallback in groups and the error reply are message templates
   in content/messages.yaml (`private_sent`, `private_open_chat`, `error`), like everything
   the bot says.
+- **One log line per handled update** (`log_handled`): platform, what came in, what the
+  coach took it for, latency and outcome; never what the user wrote.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 REDACTED = "[REDACTED]"
+turns = logging.getLogger("bot.turns")
 
 
 def redact_token_in_logs(token: str) -> Callable[[], None]:
@@ -101,3 +105,20 @@ def _hard_split(line: str, limit: int, encode: Callable[[str], str]) -> list[str
         return [encoded]
     step = max(limit // 5, 1)
     return [encode(line[i : i + step]) for i in range(0, len(line), step)]
+
+
+def log_handled(platform: str, update: str, handled_as: str, started: float) -> None:
+    """One INFO line per handled update: `handled platform=telegram update=message
+    handled_as=soreness latency_ms=3.1 outcome=ok`. `started` is a `time.perf_counter()`."""
+    if not turns.isEnabledFor(logging.INFO):
+        return
+    turns.info(
+        "handled",
+        extra={
+            "platform": platform,
+            "update": update,
+            "handled_as": handled_as,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+            "outcome": "error" if handled_as == "error" else "ok",
+        },
+    )

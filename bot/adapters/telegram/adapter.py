@@ -28,6 +28,7 @@ import contextlib
 import gc
 import logging
 import secrets
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -46,7 +47,7 @@ from telegram.ext import (
 )
 
 from bot.adapters.buttons import ButtonTokens
-from bot.adapters.policy import REDACTED, quiet_http_loggers, redact_token_in_logs
+from bot.adapters.policy import REDACTED, log_handled, quiet_http_loggers, redact_token_in_logs
 from bot.adapters.telegram.groups import text_for_coach
 from bot.adapters.telegram.limits import (
     RATE_LIMIT_RETRIES,
@@ -287,7 +288,10 @@ class TelegramAdapter:
             chat_id=str(message.chat.id),
             private=message.chat.type == ChatType.PRIVATE,
         )
-        await self.answer_all(sender, message.chat.id, self.coach.handle_message(sender, text))
+        started = time.perf_counter()
+        outcome = self.coach.respond(sender, text)
+        await self.answer_all(sender, message.chat.id, outcome.replies)
+        log_handled(PLATFORM, "message", outcome.handled_as, started)
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A button tap: answer the query (stops the spinner), show the choice on the tapped
@@ -310,7 +314,10 @@ class TelegramAdapter:
         )
         chat_id = chat.id if chat is not None else query.from_user.id
         data = self.tokens.decode(query.data or "")  # "" for a token from before a restart
-        await self.answer_all(sender, chat_id, self.coach.handle_button(sender, data))
+        started = time.perf_counter()
+        outcome = self.coach.press(sender, data)
+        await self.answer_all(sender, chat_id, outcome.replies)
+        log_handled(PLATFORM, "button", outcome.handled_as, started)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log a failed update (type and id only) and tell the user in plain words."""
