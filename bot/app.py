@@ -50,10 +50,9 @@ def _telegram(coach: Coach, settings: Settings) -> Adapter:
 
 
 def _discord(coach: Coach, settings: Settings) -> Adapter:
-    raise StartupError(
-        "DISCORD_BOT_TOKEN: the Discord adapter is not available yet in this version; "
-        "unset it to use the terminal chat or Telegram"
-    )
+    from bot.adapters.discord import DiscordAdapter
+
+    return DiscordAdapter(coach, settings)
 
 
 PLATFORMS: tuple[Platform, ...] = (

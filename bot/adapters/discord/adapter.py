@@ -1,0 +1,507 @@
+"""The Discord adapter: the whole coach over discord.py (≥ 2.7).
+
+Incoming, through one `discord.Client` on the gateway:
+- **Slash commands** (`slash`): one per command, typed options from
+  `bot.core.commands.OPTIONS`, synced at start-up globally or to `DISCORD_GUILD_ID`. A run
+  reaches the coach as `Coach.handle_command(sender, name, options)`.
+- **Buttons** (`components`): every tap reaches `on_coach_button` through one dynamic item
+  registered at start-up, so buttons on old messages work after a restart. The tapped
+  message is edited to show the choice and loses its buttons (that edit is the
+  acknowledgement); data the coach no longer knows gets an ephemeral "expired" line.
+- **Messages** (`channels`): everything in a DM, mentions of the bot in servers. No
+  privileged intent is asked for.
+
+Every interaction is acknowledged within Discord's 3 seconds: the coach's turn is a few
+milliseconds, so the first reply is the acknowledgement; commands whose work may be slow
+(`SLOW_COMMANDS`), and interactions already `DEFER_AFTER` seconds old when their turn
+comes, are deferred first (ephemerally in servers: whether an answer is ephemeral is fixed
+at that moment, and it may hold personal data).
+
+State is per Discord user (`Sender("discord", user id)`), the same in every server and in
+DMs; a DM's channel id becomes the user's `chat_id`, where nudges go. In servers, replies
+the coach marks `private` are ephemeral when answering an interaction, and go by DM when
+answering a mention.
+
+Outgoing: `DiscordAdapter.send` is the `Messenger` entry point the scheduler uses for
+nudges: a DM (the channel opened when not known yet). A 403 there is `Delivery.BLOCKED`
+(the scheduler marks the user unreachable; the adapter writes no state), a long 429
+`RETRY_LATER`; see `limits` for rate limits and the invalid-request guard. A failing
+handler is logged and answered with the error line; the bot keeps running.
+
+Secrets: the token goes in discord.py's Authorization header, which nothing logs;
+`redact_token_in_logs` scrubs it from any log record anyway, and discord.py's HTTP and
+webhook loggers (URLs with interaction tokens, request bodies) stay at WARNING.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import weakref
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import discord
+from discord import app_commands
+
+from bot.adapters.buttons import ButtonTokens
+from bot.adapters.discord import endpoints
+from bot.adapters.discord.channels import text_for_coach
+from bot.adapters.discord.components import CoachButton
+from bot.adapters.discord.limits import (
+    INVALID_REQUEST_LIMIT,
+    MAX_RATE_LIMIT_WAIT,
+    InvalidRequests,
+    delivery_of,
+    describe,
+)
+from bot.adapters.discord.rendering import (
+    CAPABILITIES,
+    Outgoing,
+    render_reply,
+    tapped_label,
+    with_choice,
+)
+from bot.adapters.discord.slash import build_tree
+from bot.adapters.policy import redact_token_in_logs
+from bot.core.coach import Coach
+from bot.core.commands import OptionValue
+from bot.core.ports import Delivery, SendResult
+from bot.core.records import User
+from bot.core.replies import Reply
+from bot.core.turn import Sender
+from bot.settings import Settings, StartupError
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+SLOW_COMMANDS = frozenset({"export", "history"})  # the whole history read, a file built
+DEFER_AFTER = 1.5  # seconds since Discord created the interaction: defer before the turn
+CONNECT_TIMEOUT = 60.0
+QUIET_LOGGERS = {"discord.http": logging.WARNING, "discord.webhook.async_": logging.WARNING}
+INTENTS = discord.Intents(guilds=True, guild_messages=True, dm_messages=True)
+"""Servers, and messages in servers and DMs: none of them privileged."""
+
+
+class CoachClient(discord.Client):
+    """discord.py's client with the adapter's handlers, command tree and buttons."""
+
+    def __init__(self, adapter: DiscordAdapter, **options: Any) -> None:
+        super().__init__(**options)
+        self.adapter = adapter
+        guild = adapter.guild
+        self.tree = build_tree(self, adapter.coach.library, adapter.on_command, guild)
+        self.tree.on_error = adapter.on_tree_error  # type: ignore[method-assign]
+
+    async def setup_hook(self) -> None:
+        """After login, before the gateway: buttons registered, commands synced."""
+        self.add_dynamic_items(CoachButton)
+        await self.adapter.sync_commands()
+
+    async def on_connect(self) -> None:
+        self.adapter.connected.set()
+
+    async def on_message(self, message: discord.Message) -> None:
+        await self.adapter.on_message(message)
+
+    async def on_coach_button(self, interaction: discord.Interaction[Any], custom_id: str) -> None:
+        await self.adapter.on_button(interaction, custom_id)
+
+
+class DiscordAdapter:
+    """The coach on Discord; also the `Messenger` the scheduler sends nudges through."""
+
+    platform = PLATFORM
+    capabilities = CAPABILITIES
+
+    def __init__(
+        self,
+        coach: Coach,
+        settings: Settings,
+        *,
+        guild_ready_timeout: float = 2.0,
+        invalid_request_limit: int = INVALID_REQUEST_LIMIT,
+        connect_timeout: float = CONNECT_TIMEOUT,
+    ) -> None:
+        if not settings.discord_token:
+            raise ValueError("DISCORD_BOT_TOKEN is not set")
+        self.coach = coach
+        self.settings = settings
+        self.token = settings.discord_token
+        self.guild_ready_timeout = guild_ready_timeout
+        self.connect_timeout = connect_timeout
+        self.messages = coach.library.messages
+        self.expired = Reply(text=self.messages["button_expired"])  # missing: fail at start-up
+        self.guild = (
+            discord.Object(settings.discord_guild_id) if settings.discord_guild_id else None
+        )
+        self.tokens = ButtonTokens(CAPABILITIES.max_data or 100)
+        self.invalid = InvalidRequests(invalid_request_limit)
+        self.client: CoachClient | None = None
+        self.connected = asyncio.Event()
+        self.replies_missed = 0  # replies Discord would not take, since start
+        self._task: asyncio.Task[None] | None = None
+        self._undo: list[Any] = []
+        self._turns: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    def build_client(self) -> CoachClient:
+        return CoachClient(
+            self,
+            intents=INTENTS,
+            guild_ready_timeout=self.guild_ready_timeout,
+            max_ratelimit_timeout=MAX_RATE_LIMIT_WAIT,
+            http_trace=self.invalid.trace_config(),
+            allowed_mentions=discord.AllowedMentions.none(),
+            chunk_guilds_at_startup=False,
+            member_cache_flags=discord.MemberCacheFlags.none(),
+            max_messages=None,
+        )
+
+    async def start(self) -> None:
+        """Log in (buttons registered, commands synced), connect to the gateway and return
+        once Discord has said READY."""
+        quiet_discord_loggers()
+        self._undo.append(redact_token_in_logs(self.token))
+        where = endpoints.Endpoints.from_settings(self.settings)
+        self._undo.append(endpoints.point_discord_py_at(where))
+        self.connected.clear()
+        client = self.client = self.build_client()
+        await client.login(self.token)
+        if where.gateway is None:
+            await endpoints.use_the_apis_gateway(client.http)
+        self._task = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
+        ready = asyncio.create_task(self.connected.wait())
+        try:
+            await asyncio.wait(
+                {ready, self._task},
+                timeout=self.connect_timeout,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            ready.cancel()
+        if self._task.done():
+            self._task.result()  # the gateway refused us: raise why
+        if not self.connected.is_set():
+            raise TimeoutError(f"no READY from the Discord gateway in {self.connect_timeout:.0f} s")
+        user = client.user
+        log.info("Discord adapter running as %s (%s)", user, user.id if user else "?")
+        gc.collect()
+        gc.freeze()  # start-up objects live as long as the process (see the Telegram adapter)
+
+    async def stop(self) -> None:
+        """Close the gateway and HTTP session; put discord.py's URLs and logging back."""
+        try:
+            if self.client is not None:
+                await self.client.close()
+            if self._task is not None:
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await asyncio.wait_for(self._task, 10)
+        finally:
+            self._task = None
+            while self._undo:
+                self._undo.pop()()
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[DiscordAdapter]:
+        """Started for the duration of the block, stopped after it (even on errors). A
+        refused token or an unreachable Discord is a `StartupError`, one line."""
+        try:
+            await self.start()
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                await self.stop()
+            error = self._startup_error(exc)
+            if error is not None:
+                raise error from None
+            raise
+        try:
+            yield self
+        finally:
+            await self.stop()
+
+    def _startup_error(self, exc: BaseException) -> StartupError | None:
+        log.debug("Discord start-up failed: %s", describe(exc, self.token))
+        if isinstance(exc, discord.LoginFailure) or (
+            isinstance(exc, discord.ConnectionClosed) and exc.code == 4004
+        ):
+            return StartupError(
+                "DISCORD_BOT_TOKEN: Discord refused the token (reset or mistyped); copy the "
+                "current one from the Developer Portal (Bot, Reset Token)"
+            )
+        if isinstance(exc, discord.PrivilegedIntentsRequired):
+            return StartupError("DISCORD_BOT_TOKEN: Discord refused the intents the bot asked for")
+        if isinstance(exc, aiohttp.ClientError | OSError | TimeoutError | discord.GatewayNotFound):
+            where = self.settings.discord_api_base_url or endpoints.DISCORD_API
+            return StartupError(
+                f"DISCORD_API_BASE_URL: cannot reach Discord at {where} "
+                f"({type(exc).__name__}); check the address and this machine's network or proxy"
+            )
+        return None
+
+    async def sync_commands(self) -> None:
+        """Publish the slash commands: to `DISCORD_GUILD_ID` (at once, for development) or
+        globally. A failure is logged; the commands Discord has stay usable."""
+        assert self.client is not None
+        try:
+            synced = await self.client.tree.sync(guild=self.guild)
+        except discord.HTTPException as exc:
+            log.error("Discord: could not sync the slash commands: %s", describe(exc, self.token))
+            return
+        where = f"to guild {self.guild.id}" if self.guild else "globally"
+        log.info("Discord: %d slash commands synced %s", len(synced), where)
+
+    # --- incoming --------------------------------------------------------------------
+
+    def sender_of(self, interaction: discord.Interaction[Any]) -> Sender:
+        """Who is talking: the user, in their DM (private) or a server channel."""
+        channel = interaction.channel
+        private = interaction.guild_id is None and getattr(channel, "type", None) in (
+            discord.ChannelType.private,
+            None,
+        )
+        channel_id = interaction.channel_id
+        return Sender(
+            PLATFORM,
+            str(interaction.user.id),
+            chat_id=str(channel_id) if channel_id is not None else None,
+            private=private,
+        )
+
+    async def on_command(
+        self, interaction: discord.Interaction[Any], name: str, options: dict[str, OptionValue]
+    ) -> None:
+        """A slash command: to the coach as a structured command, replies back."""
+        try:
+            deferred = False
+            if name in SLOW_COMMANDS or _age(interaction) > DEFER_AFTER:
+                await interaction.response.defer(
+                    ephemeral=interaction.guild_id is not None, thinking=True
+                )
+                deferred = True
+            sender = self.sender_of(interaction)
+            replies = self.coach.handle_command(sender, name, options)
+            await self.answer_interaction(interaction, sender, replies, deferred=deferred)
+        except Exception as exc:
+            await self.failed(interaction, exc)
+
+    async def on_button(self, interaction: discord.Interaction[Any], custom_id: str) -> None:
+        """A tap: the coach's answer; the tapped message shows the choice, without buttons."""
+        try:
+            if _age(interaction) > DEFER_AFTER:
+                await interaction.response.defer()  # a component's defer: the message stays
+            sender = self.sender_of(interaction)
+            data = self.tokens.decode(custom_id)  # "" for a token from before a restart
+            replies = self.coach.handle_button(sender, data)
+            if replies == [self.expired]:
+                await self._expired(interaction)
+                return
+            await self.show_choice(interaction, custom_id)
+            await self.answer_interaction(interaction, sender, replies, deferred=False)
+        except Exception as exc:
+            await self.failed(interaction, exc)
+
+    async def _expired(self, interaction: discord.Interaction[Any]) -> None:
+        """Only the person who tapped sees it; the message stays as it is for the others."""
+        outgoing = render_reply(self.expired)[0].send_kwargs()
+        if interaction.response.is_done():
+            await interaction.followup.send(ephemeral=True, **outgoing)
+        else:
+            await interaction.response.send_message(ephemeral=True, **outgoing)
+
+    async def show_choice(self, interaction: discord.Interaction[Any], custom_id: str) -> None:
+        """Edit the tapped message: the choice under its text, no buttons. This is the
+        acknowledgement (or follows a defer); if the edit is refused, the tap is still
+        answered."""
+        message = interaction.message
+        embeds = with_choice(message, tapped_label(message, custom_id)) if message else []
+        try:
+            if interaction.response.is_done():
+                await interaction.edit_original_response(embeds=embeds, view=None)
+            else:
+                await interaction.response.edit_message(embeds=embeds, view=None)
+        except discord.HTTPException as exc:
+            log.info("Discord: could not edit a tapped message: %s", describe(exc, self.token))
+            if not interaction.response.is_done():
+                await interaction.response.defer()
+
+    async def on_message(self, message: discord.Message) -> None:
+        """A DM, or a server message that mentions the bot: to the coach, replies back.
+        One person's messages are answered one at a time, in order."""
+        client = self.client
+        if client is None or client.user is None:
+            return
+        text = text_for_coach(message, client.user.id)
+        if text is None:
+            return
+        author = message.author
+        sender = Sender(
+            PLATFORM, str(author.id), chat_id=str(message.channel.id), private=message.guild is None
+        )
+        lock = self._turns.get(author.id)
+        if lock is None:
+            lock = self._turns[author.id] = asyncio.Lock()
+        async with lock:
+            try:
+                replies = self.coach.handle_message(sender, text)
+                await self.answer_message(message, sender, replies)
+            except Exception:
+                log.exception("Discord: a message from a user failed")
+                with contextlib.suppress(Exception):  # Discord out of reach: logged above
+                    await message.channel.send(embeds=[_error_embed(self.messages["error"])])
+
+    async def on_tree_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        """A command discord.py could not run (unknown to the tree, a failed transform)."""
+        await self.failed(interaction, error)
+
+    async def failed(self, interaction: discord.Interaction[Any], error: BaseException) -> None:
+        """Log a failed interaction (type and id, never its token) and say sorry to the
+        user, ephemerally."""
+        if isinstance(error, discord.Forbidden):
+            log.warning("Discord interaction %s: forbidden (%s)", interaction.id, error)
+            return
+        log.error(
+            "Discord interaction %s (%s) failed",
+            interaction.id,
+            interaction.type.name,
+            exc_info=(type(error), error, error.__traceback__),
+        )
+        embeds = [_error_embed(self.messages["error"])]
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(embeds=embeds, ephemeral=True)
+            else:
+                await interaction.response.send_message(embeds=embeds, ephemeral=True)
+        except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            log.warning("Discord: could not send the error message: %s", describe(exc, self.token))
+
+    # --- outgoing --------------------------------------------------------------------
+
+    async def answer_interaction(
+        self,
+        interaction: discord.Interaction[Any],
+        sender: Sender,
+        replies: list[Reply],
+        *,
+        deferred: bool,
+    ) -> None:
+        """A turn's replies in order: the first as the response (or into the deferred one),
+        the rest as followups; each ephemeral in a server when it is private."""
+        first = True
+        for reply in replies:
+            ephemeral = reply.private and not sender.private
+            for outgoing in render_reply(reply, self.tokens):
+                if first and deferred:
+                    await interaction.edit_original_response(**outgoing.edit_kwargs())
+                elif first and not interaction.response.is_done():
+                    await interaction.response.send_message(
+                        ephemeral=ephemeral, **outgoing.send_kwargs()
+                    )
+                else:
+                    await interaction.followup.send(ephemeral=ephemeral, **outgoing.send_kwargs())
+                first = False
+
+    async def answer_message(
+        self, message: discord.Message, sender: Sender, replies: list[Reply]
+    ) -> None:
+        """Replies to a message, in its channel; private ones in a server go by DM. One
+        Discord would not take (after discord.py's retries) is counted and logged, and the
+        rest of the turn is dropped: the state is saved already, and the user can ask again."""
+        for index, reply in enumerate(replies):
+            try:
+                if reply.private and not sender.private:
+                    await self._privately(message, reply)
+                else:
+                    reference = message if index == 0 and message.guild is not None else None
+                    await self.deliver(message.channel, reply, reference=reference)
+            except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+                self.replies_missed += len(replies) - index
+                log.warning(
+                    "Discord: a reply could not be delivered (%s); %d replies missed so far",
+                    describe(exc, self.token),
+                    self.replies_missed,
+                )
+                return
+
+    async def _privately(self, message: discord.Message, reply: Reply) -> None:
+        """A personal reply asked for in a server: by DM, and a line in the channel."""
+        try:
+            channel = await message.author.create_dm()
+            await self.deliver(channel, reply)
+        except discord.Forbidden:  # DMs closed to the bot
+            notice = self.messages["private_dms_closed"]
+        else:
+            notice = self.messages["private_sent"]
+        await self.deliver(message.channel, Reply(text=notice), reference=message)
+
+    async def send(self, user: User, reply: Reply) -> SendResult:
+        """Push a reply nobody asked for (a nudge) by DM. The `Messenger` protocol."""
+        if user.unreachable:
+            return SendResult(Delivery.BLOCKED, error="the user does not take DMs from the bot")
+        wait = self.invalid.retry_after()
+        if wait:
+            return SendResult(
+                Delivery.RETRY_LATER, retry_after=wait, error="too many invalid requests"
+            )
+        client = self.client
+        if client is None or client.is_closed():
+            return SendResult(Delivery.RETRY_LATER, retry_after=5.0, error="not connected")
+        try:
+            channel = await self.dm_channel(client, user)
+            await self.deliver(channel, reply)
+        except (discord.DiscordException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            return delivery_of(exc, self.token)
+        return SendResult(Delivery.SENT)
+
+    async def dm_channel(self, client: discord.Client, user: User) -> discord.abc.Messageable:
+        """The user's DM channel: known from their own DMs (`chat_id`), else opened."""
+        if user.chat_id and user.chat_id.isdigit():
+            return client.get_partial_messageable(
+                int(user.chat_id), type=discord.ChannelType.private
+            )
+        return await client.create_dm(discord.Object(int(user.platform_id)))
+
+    async def deliver(
+        self,
+        channel: discord.abc.Messageable,
+        reply: Reply,
+        *,
+        reference: discord.Message | None = None,
+    ) -> None:
+        """Render and send one reply (usually one message)."""
+        for index, outgoing in enumerate(render_reply(reply, self.tokens)):
+            await _send(channel, outgoing, reference if index == 0 else None)
+
+
+async def _send(
+    channel: discord.abc.Messageable, outgoing: Outgoing, reference: discord.Message | None
+) -> None:
+    kwargs = outgoing.send_kwargs()
+    if reference is not None:
+        kwargs["reference"] = reference
+        kwargs["mention_author"] = False
+    await channel.send(**kwargs)
+
+
+def _age(interaction: discord.Interaction[Any]) -> float:
+    """Seconds since Discord created the interaction (its id says when)."""
+    return (discord.utils.utcnow() - interaction.created_at).total_seconds()
+
+
+def _error_embed(text: str) -> discord.Embed:
+    return render_reply(Reply(text=text))[0].embeds[0]
+
+
+def quiet_discord_loggers() -> None:
+    """discord.py's HTTP and webhook loggers print URLs (interaction tokens in them) and
+    request bodies at DEBUG: they stay at WARNING."""
+    for name, level in QUIET_LOGGERS.items():
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < level:
+            logger.setLevel(level)
