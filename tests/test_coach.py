@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.coach import Coach
+from bot.core.content import DEFAULT_DIRECTORY, load_library
 from bot.core.memory import MemoryStore
 from bot.core.turn import Sender
 from tests.conversation import Conversation, FakeClock
@@ -479,3 +481,13 @@ def test_done_rolling_said_in_words_is_logged(conversation: Conversation) -> Non
     assert "logged that rolling session" in conversation.last_text
     conversation.say("/history")
     assert "Rolling: 1 session" in conversation.last_text
+
+
+def test_the_coach_reads_messages_with_the_library_it_was_given(tmp_path: Path) -> None:
+    folder = tmp_path / "content"
+    shutil.copytree(DEFAULT_DIRECTORY, folder)
+    areas = folder / "areas.yaml"
+    areas.write_text(areas.read_text().replace("synonyms: [calf,", "synonyms: [wheels, calf,"))
+    coach = Coach(MemoryStore(), library=load_library(folder))
+    replies = coach.handle_message(Sender("test", "1"), "my wheels are 6/10")
+    assert "calves 6/10" in replies[-1].text

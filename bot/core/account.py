@@ -90,7 +90,10 @@ def set_quiet(turn: Turn, value: str) -> Reply:
         turn.outcome = "control"
         return Reply(text=turn.say("quiet_off"))
     start_text, _, end_text = value.replace(" to ", "-").partition("-")
-    start, end = parse_clock_time(start_text.strip()), parse_clock_time(end_text.strip())
+    start, end = (
+        parse_clock_time(start_text.strip(), turn.library),
+        parse_clock_time(end_text.strip(), turn.library),
+    )
     if start is None or end is None or start == end:
         return Reply(text=turn.say("quiet_help"))
     turn.user.quiet_start, turn.user.quiet_end = start, end
@@ -102,7 +105,7 @@ def set_massage_day(turn: Turn, value: str) -> Reply:
     """ "sun 09:00": the monthly massage check-in on the first such day at that time."""
     words = value.lower().split()
     day = next((w[:3] for w in words if w[:3] in WEEKDAYS), None)
-    time = next((t for t in (parse_clock_time(w) for w in words) if t), None)
+    time = next((t for t in (parse_clock_time(w, turn.library) for w in words) if t), None)
     if day is None or time is None:
         return Reply(text=turn.say("massage_day_help"))
     turn.user.massage_day, turn.user.massage_time = day, time
@@ -162,8 +165,8 @@ def control_from_text(turn: Turn, text: str) -> Reply | None:
         return set_lead(turn, str(minutes))
     quiet = _QUIET.search(lowered)
     if quiet is not None:
-        start = parse_clock_time(_evening(quiet[1]))
-        end = parse_clock_time(quiet[2]) if quiet[2] else "07:00"
+        start = parse_clock_time(_evening(quiet[1]), turn.library)
+        end = parse_clock_time(quiet[2], turn.library) if quiet[2] else "07:00"
         if start is None or end is None:
             return Reply(text=turn.say("quiet_help"))
         return set_quiet(turn, f"{start}-{end}")

@@ -239,7 +239,7 @@ class Coach:
     def _route_text(self, turn: Turn, text: str) -> Reply:
         if text.startswith("/"):
             return self._route_command(turn, commands.from_text(text))
-        parsed = parse_message(text)
+        parsed = parse_message(text, turn.library)
         if parsed.red_flag:
             return self._red_flag(turn, parsed, text)
         answer = self._typed_answer(turn, text, parsed)
@@ -252,7 +252,7 @@ class Coach:
         if handler is None:
             return self._unknown_command(turn, command.name)
         if command.text:
-            parsed = parse_message(command.text)
+            parsed = parse_message(command.text, turn.library)
             if parsed.red_flag:  # "/roll 10, my calf went numb": safety first, always
                 return self._red_flag(turn, parsed, command.text)
         turn.outcome = "command"
@@ -482,7 +482,7 @@ class Coach:
     # --- commands -----------------------------------------------------------------------
 
     def _roll_command(self, turn: Turn, command: Command) -> Reply:
-        parsed = parse_message(f"/roll {command.text}")
+        parsed = parse_message(f"/roll {command.text}", turn.library)
         minutes = command.integer("minutes")
         workout = command.choice("workout") or parsed.workout
         chosen = workout if workout in self.library.workouts else None
@@ -494,7 +494,7 @@ class Coach:
     def _sore_command(self, turn: Turn, command: Command) -> Reply:
         if not command.text:
             return soreness.ask_for_soreness(turn, "sore_prompt")
-        return self._soreness(turn, parse_message(command.text), command.text)
+        return self._soreness(turn, parse_message(command.text, turn.library), command.text)
 
     def _massage_command(self, turn: Turn, command: Command) -> Reply:
         said = command.text

@@ -240,7 +240,7 @@ def role_of(turn: Turn, text: str) -> str | None:
     role, rest = lead
     if any(ch.isdigit() for ch in rest):
         return None
-    parsed = parse_message(rest)
+    parsed = parse_message(rest, turn.library)
     harmless = parsed.intent == "other" and not parsed.red_flag and not parsed.soreness
     return role if harmless else None
 
@@ -307,7 +307,7 @@ def typed_value(turn: Turn, question: Question, text: str) -> str | None:
         zone = parse_timezone(said or text)
         return None if zone is None else question.answer.format(zone)
     if question.expects == "area":
-        areas = [a for a in parse_message(text).soreness if a in turn.library.areas]
+        areas = [a for a in parse_message(text, turn.library).soreness if a in turn.library.areas]
         return question.answer.format(areas[0]) if len(areas) == 1 else None
     return None
 

@@ -37,7 +37,7 @@ def propose(turn: Turn, text: str) -> Reply | None:
 
     What could not be read is said, and the question of when they train stays open.
     """
-    reading = parse_schedule(text, turn.local_now.date())
+    reading = parse_schedule(text, turn.local_now.date(), library=turn.library)
     if not reading.sessions:
         if reading.found_nothing:
             return None
@@ -46,7 +46,7 @@ def propose(turn: Turn, text: str) -> Reply | None:
     turn.user.dialog["proposal"] = [_session_dict(s) for s in reading.sessions]
     names = workout_names(turn)
     lines = [turn.say("schedule_understood")]
-    lines += [f"• {describe_session(s, names)}" for s in reading.sessions]
+    lines += [f"• {describe_session(s, names, turn.library)}" for s in reading.sessions]
     lines += [f"(Note: {note})" for note in (*reading.notes, *reading.problems)]
     lines += [f"(Note: {note})" for note in _already_passed(turn, reading.sessions)]
     reply = Reply(
@@ -61,7 +61,7 @@ def propose(turn: Turn, text: str) -> Reply | None:
 
 def looks_like_schedule(turn: Turn, text: str) -> bool:
     """Days and times that read as whole sessions ("Mon Wed Fri 18:00")."""
-    return bool(parse_schedule(text, turn.local_now.date()).sessions)
+    return bool(parse_schedule(text, turn.local_now.date(), library=turn.library).sessions)
 
 
 def _already_passed(turn: Turn, sessions: tuple[PlannedSession, ...]) -> list[str]:
@@ -127,7 +127,9 @@ def show(turn: Turn) -> Reply:
         return onboarding.ask_schedule(turn, turn.say("no_schedule"))
     names = workout_names(turn)
     lines = [turn.say("schedule_header", tz=turn.user.tz)]
-    lines += [f"{n}. {describe_session(e, names)}" for n, e in enumerate(entries, start=1)]
+    lines += [
+        f"{n}. {describe_session(e, names, turn.library)}" for n, e in enumerate(entries, start=1)
+    ]
     remove = [Button(f"✖ {n}", f"sc:x:{e.id}") for n, e in enumerate(entries, start=1)]
     rows = [remove[i : i + 5] for i in range(0, min(len(remove), 20), 5)]
     return Reply(
@@ -148,7 +150,9 @@ def remove(turn: Turn, entry_id: int) -> Reply:
         return Reply(text=turn.say("button_expired"))
     turn.schedule_changed = True
     return Reply(
-        text=turn.say("schedule_removed", session=describe_session(entry, workout_names(turn)))
+        text=turn.say(
+            "schedule_removed", session=describe_session(entry, workout_names(turn), turn.library)
+        )
     )
 
 
