@@ -414,3 +414,10 @@ def test_a_command_the_coach_cannot_answer_stops_it_at_start(content_dir: Path) 
 def test_safety_reply_without_areas_placeholder_is_rejected(content_dir: Path) -> None:
     edit(content_dir, "safety.yaml", lambda d: d.update(reply="Please stop rolling."))
     assert "content/safety.yaml: reply: missing placeholder {areas}" in load_error(content_dir)
+
+
+def test_a_schedule_word_for_a_workout_that_does_not_exist_is_rejected(content_dir: Path) -> None:
+    edit(
+        content_dir, "language.yaml", lambda d: d["schedules"]["workout_words"].update(yoga="yoga")
+    )
+    assert "schedules.workout_words.yoga: unknown workout 'yoga'" in load_error(content_dir)

@@ -711,12 +711,24 @@ def _check_messages(file: MessagesFile) -> None:
             raise _RuleBrokenError("messages.help", f"does not mention /{command}")
 
 
-def _check_language(file: LanguageFile, commands: Mapping[str, str]) -> None:
+def _check_language(
+    file: LanguageFile,
+    commands: Mapping[str, str],
+    areas: Mapping[str, Area],
+    workouts: Mapping[str, Workout],
+) -> None:
+    """Words that point at commands, areas or workouts point at ones that exist."""
     for command in file.shortcuts:
         if command not in commands:
             raise _RuleBrokenError(f"shortcuts.{command}", f"unknown command {command!r}")
     owners = {role: getattr(file.answers, role) for role in ANSWER_ROLES}
     _one_owner("answers", owners)
+    _known_ids("workout_mentions.upper_body_areas", file.workout_mentions.upper_body_areas, areas)
+    for word, workout in file.schedules.workout_words.items():
+        if workout not in workouts:
+            raise _RuleBrokenError(
+                f"schedules.workout_words.{word}", f"unknown workout {workout!r}"
+            )
 
 
 def _scale(levels: Mapping[int, tuple[str, ...]], path: str, low: int, high: int) -> dict[str, int]:
@@ -794,12 +806,16 @@ def load_library(directory: Path | None = None) -> Library:
     _check(lambda: _check_messages(messages_file), "messages.yaml")
     _check(lambda: _unique_faqs(faq_file), "faq.yaml")
     language: list[Language] = []
-    _check(lambda: _check_language(language_file, messages_file.commands), "language.yaml")
+    workouts = {k: w.model_copy(update={"id": k}) for k, w in workouts_file.workouts.items()}
+    _check(
+        lambda: _check_language(language_file, messages_file.commands, areas, workouts),
+        "language.yaml",
+    )
     _check(lambda: language.append(_language(language_file)), "language.yaml")
     return Library(
         areas=areas,
         groups=dict(areas_file.groups),
-        workouts={k: w.model_copy(update={"id": k}) for k, w in workouts_file.workouts.items()},
+        workouts=workouts,
         massage=massage,
         safety=safety,
         messages=dict(messages_file.messages),
