@@ -29,8 +29,8 @@ from bot.adapters.discord.channels import without_mention
 from bot.adapters.discord.limits import InvalidRequests
 from bot.adapters.discord.rendering import CAPABILITIES, render_reply
 from bot.core.clock import clock_starting_at
-from bot.core.coach import Coach
-from bot.core.commands import OPTIONS
+from bot.core.coach import Coach, Outcome
+from bot.core.commands import OPTIONS, Command
 from bot.core.content import Library
 from bot.core.memory import MemoryStore
 from bot.core.ports import Delivery
@@ -218,16 +218,16 @@ async def test_commands_go_to_one_guild_when_a_guild_is_set(
 async def test_slash_roll_arrives_as_a_structured_command(
     adapter: DiscordAdapter, fake: FakeDiscord, dc_coach: Coach, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seen: list[tuple[str, dict[str, Any]]] = []
-    real = dc_coach.handle_command
+    seen: list[Command] = []
+    real = dc_coach.command
 
-    def spy(sender: Any, name: str, options: Any = None) -> list[Reply]:
-        seen.append((name, dict(options or {})))
-        return real(sender, name, options)
+    def spy(sender: Any, command: Command) -> Outcome:
+        seen.append(command)
+        return real(sender, command)
 
-    monkeypatch.setattr(dc_coach, "handle_command", spy)
+    monkeypatch.setattr(dc_coach, "command", spy)
     interaction, (reply,) = await slash(fake, "roll", {"minutes": 15, "workout": "lower_body"})
-    assert seen == [("roll", {"minutes": 15, "workout": "lower_body"})]
+    assert seen == [Command("roll", {"minutes": 15, "workout": "lower_body"})]
     assert interaction.callback == 4  # answered at once, no defer
     (embed,) = reply["embeds"]
     assert embed["title"] == "Your 15-minute rolling routine"
@@ -467,14 +467,14 @@ async def test_a_failing_handler_gets_the_error_line_and_the_bot_goes_on(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    real = dc_coach.handle_command
+    real = dc_coach.command
 
-    def broken(sender: Any, name: str, options: Any = None) -> list[Reply]:
-        if name == "pause":
+    def broken(sender: Any, command: Command) -> Outcome:
+        if command.name == "pause":
             raise RuntimeError("a bug")
-        return real(sender, name, options)
+        return real(sender, command)
 
-    monkeypatch.setattr(dc_coach, "handle_command", broken)
+    monkeypatch.setattr(dc_coach, "command", broken)
     _, (error,) = await slash(fake, "pause")
     assert ephemeral(error) and shown(error) == dc_coach.library.messages["error"]
     assert any(r.exc_info and r.name.startswith("bot.adapters.discord") for r in caplog.records)

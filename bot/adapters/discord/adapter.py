@@ -39,6 +39,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import time
 import weakref
 from collections.abc import AsyncIterator
 from typing import Any
@@ -66,9 +67,9 @@ from bot.adapters.discord.rendering import (
     with_choice,
 )
 from bot.adapters.discord.slash import build_tree
-from bot.adapters.policy import redact_token_in_logs
+from bot.adapters.policy import log_handled, redact_token_in_logs
 from bot.core.coach import Coach
-from bot.core.commands import OptionValue
+from bot.core.commands import Command, OptionValue
 from bot.core.ports import Delivery, SendResult
 from bot.core.records import User
 from bot.core.replies import Reply
@@ -276,6 +277,7 @@ class DiscordAdapter:
         self, interaction: discord.Interaction[Any], name: str, options: dict[str, OptionValue]
     ) -> None:
         """A slash command: to the coach as a structured command, replies back."""
+        started = time.perf_counter()
         try:
             deferred = False
             if name in SLOW_COMMANDS or _age(interaction) > DEFER_AFTER:
@@ -284,24 +286,27 @@ class DiscordAdapter:
                 )
                 deferred = True
             sender = self.sender_of(interaction)
-            replies = self.coach.handle_command(sender, name, options)
-            await self.answer_interaction(interaction, sender, replies, deferred=deferred)
+            outcome = self.coach.command(sender, Command(name, dict(options)))
+            await self.answer_interaction(interaction, sender, outcome.replies, deferred=deferred)
+            log_handled(PLATFORM, "command", outcome.handled_as, started)
         except Exception as exc:
             await self.failed(interaction, exc)
 
     async def on_button(self, interaction: discord.Interaction[Any], custom_id: str) -> None:
         """A tap: the coach's answer; the tapped message shows the choice, without buttons."""
+        started = time.perf_counter()
         try:
             if _age(interaction) > DEFER_AFTER:
                 await interaction.response.defer()  # a component's defer: the message stays
             sender = self.sender_of(interaction)
             data = self.tokens.decode(custom_id)  # "" for a token from before a restart
-            replies = self.coach.handle_button(sender, data)
-            if replies == [self.expired]:
+            outcome = self.coach.press(sender, data)
+            if outcome.replies == [self.expired]:
                 await self._expired(interaction)
-                return
-            await self.show_choice(interaction, custom_id)
-            await self.answer_interaction(interaction, sender, replies, deferred=False)
+            else:
+                await self.show_choice(interaction, custom_id)
+                await self.answer_interaction(interaction, sender, outcome.replies, deferred=False)
+            log_handled(PLATFORM, "button", outcome.handled_as, started)
         except Exception as exc:
             await self.failed(interaction, exc)
 
@@ -346,9 +351,11 @@ class DiscordAdapter:
         if lock is None:
             lock = self._turns[author.id] = asyncio.Lock()
         async with lock:
+            started = time.perf_counter()
             try:
-                replies = self.coach.handle_message(sender, text)
-                await self.answer_message(message, sender, replies)
+                outcome = self.coach.respond(sender, text)
+                await self.answer_message(message, sender, outcome.replies)
+                log_handled(PLATFORM, "message", outcome.handled_as, started)
             except Exception:
                 log.exception("Discord: a message from a user failed")
                 with contextlib.suppress(Exception):  # Discord out of reach: logged above
