@@ -527,6 +527,34 @@ async def test_a_refused_token_and_an_unreachable_api_are_startup_errors(
             pass
 
 
+@pytest.mark.slow
+async def test_a_refused_token_stops_python_m_bot_with_one_line(
+    fake: FakeDiscord, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": "",
+        "DISCORD_BOT_TOKEN": "MTEx.REVOKED.SECRET-discord-token",
+        "DISCORD_API_BASE_URL": fake.api_base_url,
+        "DISCORD_GATEWAY_URL": fake.gateway_url,
+        "BOT_DB_PATH": str(tmp_path / "bot.sqlite3"),
+    }
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "bot"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2, result.stderr
+    assert len(lines) == 1 and "DISCORD_BOT_TOKEN" in lines[0] and "refused" in lines[0]
+    assert "REVOKED" not in result.stderr + result.stdout
+
+
 def test_the_api_url_must_name_its_version() -> None:
     with pytest.raises(SettingsError, match="DISCORD_API_BASE_URL"):
         load_settings(_env_file=None, discord_api_base_url="https://discord.com/api")

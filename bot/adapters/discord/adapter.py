@@ -82,7 +82,11 @@ PLATFORM = "discord"
 SLOW_COMMANDS = frozenset({"export", "history"})  # the whole history read, a file built
 DEFER_AFTER = 1.5  # seconds since Discord created the interaction: defer before the turn
 CONNECT_TIMEOUT = 60.0
-QUIET_LOGGERS = {"discord.http": logging.WARNING, "discord.webhook.async_": logging.WARNING}
+QUIET_LOGGERS = {
+    "discord.http": logging.WARNING,  # request bodies, and URLs with interaction tokens
+    "discord.webhook.async_": logging.WARNING,  # the same for interaction answers
+    "discord.client": logging.WARNING,  # "logging in using static token" and the like
+}
 INTENTS = discord.Intents(guilds=True, guild_messages=True, dm_messages=True)
 """Servers, and messages in servers and DMs: none of them privileged."""
 
@@ -151,6 +155,9 @@ class DiscordAdapter:
     # --- lifecycle -------------------------------------------------------------------
 
     def build_client(self) -> CoachClient:
+        # The bot has no voice: discord.py's warnings about voice libraries would only
+        # clutter the log (and a one-line start-up error).
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         return CoachClient(
             self,
             intents=INTENTS,
@@ -507,7 +514,7 @@ def _error_embed(text: str) -> discord.Embed:
 
 def quiet_discord_loggers() -> None:
     """discord.py's HTTP and webhook loggers print URLs (interaction tokens in them) and
-    request bodies at DEBUG: they stay at WARNING."""
+    request bodies at DEBUG: they stay at WARNING, and so does its client's chatter."""
     for name, level in QUIET_LOGGERS.items():
         logger = logging.getLogger(name)
         if logger.getEffectiveLevel() < level:
