@@ -198,8 +198,7 @@ class DiscordAdapter:
             raise TimeoutError(f"no READY from the Discord gateway in {self.connect_timeout:.0f} s")
         user = client.user
         log.info("Discord adapter running as %s (%s)", user, user.id if user else "?")
-        gc.collect()
-        gc.freeze()  # start-up objects live as long as the process (see the Telegram adapter)
+        settle_long_lived_objects()
 
     async def stop(self) -> None:
         """Close the gateway and HTTP session; put discord.py's URLs and logging back."""
@@ -510,6 +509,20 @@ def _age(interaction: discord.Interaction[Any]) -> float:
 
 def _error_embed(text: str) -> discord.Embed:
     return render_reply(Reply(text=text))[0].embeds[0]
+
+
+_settled = False
+
+
+def settle_long_lived_objects() -> None:
+    """Once per process, after the first start: what start-up loaded lives as long as the
+    process, so the garbage collector stops walking it (as the Telegram adapter does; a
+    later start, in tests, would freeze their garbage too)."""
+    global _settled  # noqa: PLW0603 - one process, one settling
+    if not _settled:
+        _settled = True
+        gc.collect()
+        gc.freeze()
 
 
 def quiet_discord_loggers() -> None:
