@@ -340,7 +340,7 @@ async def test_a_persistent_button_works_after_a_restart(
 ) -> None:
     async with new_adapter(dc_coach, fake, tmp_path).running():
         _, (noted,) = await slash(fake, "sore", {"text": "calves 7/10"})
-    assert fake.connected == 0
+    await fake.wait_for(lambda: fake.connected == 0)  # the first client is gone
     async with new_adapter(dc_coach, fake, tmp_path).running():  # a new client, a new process
         tap, (undone,) = await press(fake, noted, "Undo")
         assert tap.callback == 7
