@@ -1,21 +1,30 @@
-"""The Outbox contract, held by every store: SQLite (`Storage`) and memory (`MemoryStore`).
+"""The ports' contracts, held by every implementation.
 
-The Store half of the contract is tests/test_storage.py's `store` fixture tests; this file
-is the scheduler's half. A PostgreSQL store joins the `outbox` fixture's params.
+- Outbox: SQLite (`Storage`) and memory (`MemoryStore`); the Store half of the contract is
+  tests/test_storage.py's `store` fixture tests. A PostgreSQL store joins the params.
+- Adapter: the terminal chat and Telegram (against the fake Bot API); Discord joins them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+import io
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.adapters.console import ConsoleChat
+from bot.adapters.telegram import TelegramAdapter
+from bot.core.coach import Coach
 from bot.core.memory import MemoryStore
-from bot.core.ports import Outbox
-from bot.core.records import PlannedNudge
+from bot.core.ports import Adapter, Capabilities, Delivery, Outbox, SendResult
+from bot.core.records import PlannedNudge, User
+from bot.core.replies import Button, Reply
+from bot.settings import Settings
 from bot.storage import Storage
+from tests.fakes.telegram_api import FakeTelegram
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -141,3 +150,60 @@ def test_the_unreachable_flag_is_set_alone(outbox: Outbox) -> None:
     again = outbox.get_user(user.id)
     assert again is not None and again.unreachable and again.lead_minutes == 45
     assert not outbox.set_unreachable(99_999)
+
+
+# --- the Adapter contract: every platform, the same promises to the scheduler ---------------
+
+
+@pytest.fixture(params=["console", "telegram"])
+async def adapter(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Adapter]:
+    store = MemoryStore()
+    coach = Coach(store)
+    if request.param == "console":
+        chat = ConsoleChat(coach, files_dir=tmp_path, stdin=io.StringIO(), stdout=io.StringIO())
+        async with _nothing_to_start():
+            yield chat
+        return
+    async with FakeTelegram() as fake:
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            telegram_bot_token=fake.token,
+            telegram_base_url=fake.base_url,
+            bot_db_path=tmp_path / "bot.sqlite3",
+        )
+        telegram = TelegramAdapter(coach, settings, poll_timeout=1)
+        async with telegram.running():
+            yield telegram
+
+
+@contextlib.asynccontextmanager
+async def _nothing_to_start() -> AsyncIterator[None]:
+    yield
+
+
+def someone(platform: str) -> User:
+    return User(1, platform, "1001", "UTC", chat_id="1001")
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+async def test_an_adapter_names_its_platform_and_its_limits(adapter: Adapter) -> None:
+    assert adapter.platform in {"console", "telegram", "discord"}
+    assert isinstance(adapter.capabilities, Capabilities)
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+async def test_an_adapter_sends_a_reply_with_buttons_and_says_it_was_sent(adapter: Adapter) -> None:
+    reply = Reply(
+        text="Time to roll!", title="Before your run", buttons=((Button("Start", "ns:1"),),)
+    )
+    result = await adapter.send(someone(adapter.platform), reply)
+    assert isinstance(result, SendResult) and result.delivery is Delivery.SENT
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+async def test_an_adapter_does_not_send_to_someone_who_blocked_the_bot(adapter: Adapter) -> None:
+    if adapter.platform == "console":
+        pytest.skip("the terminal's one user cannot block it")
+    blocked = someone(adapter.platform)
+    blocked.unreachable = True
+    assert (await adapter.send(blocked, Reply(text="hi"))).delivery is Delivery.BLOCKED
