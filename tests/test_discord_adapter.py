@@ -335,6 +335,30 @@ async def test_export_is_deferred_then_sent_as_a_file(
     assert json.loads(fake.uploads[attachment["id"]])["user"]["platform"] == "discord"
 
 
+async def test_a_dropped_gateway_connection_is_resumed(
+    adapter: DiscordAdapter, fake: FakeDiscord
+) -> None:
+    await fake.drop_connections(code=1001)  # Discord going away: discord.py resumes
+    await fake.wait_for(lambda: fake.resumes == 1 and fake.connected == 1)
+    _, (reply,) = await slash(fake, "roll", {"minutes": 5})
+    assert "5-minute" in shown(reply)
+    assert len(fake.identifies) == 1
+
+
+async def test_interactions_already_old_when_their_turn_comes_are_deferred_first(
+    adapter: DiscordAdapter, fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.adapters.discord.adapter.DEFER_AFTER", -1.0)  # "a backlog"
+    command, (routine,) = await slash(fake, "roll", {"minutes": 5}, guild_id=fake.guild_id)
+    assert command.callback == 5 and command.deferred_ephemeral  # fixed at defer: private
+    assert "5-minute" in shown(routine)
+    tap, (choose,) = await press(fake, routine, "10 min")
+    assert tap.callback == 6  # a component's defer; the message edited after it
+    assert tap.original is None and "10-minute" in shown(choose)
+    edited = fake.messages[int(routine["id"])]
+    assert edited["components"] == [] and shown(edited).endswith("→ 10 min")
+
+
 async def test_a_persistent_button_works_after_a_restart(
     fake: FakeDiscord, dc_coach: Coach, store: Storage, tmp_path: Path
 ) -> None:

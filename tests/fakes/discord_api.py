@@ -9,15 +9,16 @@ bot/adapters/discord/endpoints.py)::
                             discord_gateway_url=fake.gateway_url)
         ...
         interaction = await fake.push_slash("roll", {"minutes": 10, "workout": "run"})
-        await fake.wait_for(lambda: fake.replies_to(interaction))
+        (reply,) = await fake.replies(interaction)
 
 The gateway speaks what discord.py 2.7 needs of it: HELLO, IDENTIFY -> READY (the bot user,
 the guilds as unavailable, ``session_id``, ``resume_gateway_url``, ``application{id,
-flags}``) and then a GUILD_CREATE per guild, heartbeats answered with ACKs, RESUME, and the
-dispatches tests push (INTERACTION_CREATE, MESSAGE_CREATE). Transport compression is what
-the client asks for in the URL: discord.py asks for ``zlib-stream`` unless ``zstandard`` is
-importable; zlib-stream frames are one zlib stream per connection, each message ending in
-a Z_SYNC_FLUSH. ``zstd-stream`` is refused (close 4000, saying why): install nothing that
+flags}``) and then a GUILD_CREATE per guild, heartbeats answered with ACKs, RESUME of a
+closed session -> RESUMED (an unknown one: INVALID_SESSION), and the dispatches tests push
+(INTERACTION_CREATE, MESSAGE_CREATE). Transport compression is what the client asks for in
+the URL: discord.py asks for ``zlib-stream`` unless ``zstandard`` is importable;
+zlib-stream frames are one zlib stream per connection, each message ending in a
+Z_SYNC_FLUSH. ``zstd-stream`` is refused (close 4000, saying why): install nothing that
 makes discord.py ask for it without teaching the fake first.
 
 Like Discord, the gateway sends only what the identified intents ask for: guild messages
@@ -330,6 +331,10 @@ class FakeDiscord:
         self.uploads: dict[str, bytes] = {}
 
         self._sessions: list[_GatewaySession] = []
+        #: session id -> (session id, intents, last sequence): what a RESUME picks up.
+        self._known_sessions: dict[str, tuple[str, int, int]] = {}
+        #: RESUMEs answered with RESUMED.
+        self.resumes = 0
         self._ids = itertools.count()
         self._faults: list[Fault] = []
         self._closed_dms: set[int] = set()
@@ -436,6 +441,12 @@ class FakeDiscord:
                 await self._gateway_message(session, json.loads(message.data))
         finally:
             self._sessions.remove(session)
+            if session.session_id is not None:
+                self._known_sessions[session.session_id] = (
+                    session.session_id,
+                    session.intents,
+                    session.seq,
+                )
             self._changed.set()
         return ws
 
@@ -486,7 +497,15 @@ class FakeDiscord:
         if data.get("token") != self.token:
             await session.ws.close(code=4004, message=b"Authentication failed.")
             return
-        await session.send({"op": INVALID_SESSION, "d": False})  # sessions are not kept
+        known = self._known_sessions.get(str(data.get("session_id")))
+        if known is None:
+            await session.send({"op": INVALID_SESSION, "d": False})
+            return
+        self.resumes += 1
+        session.session_id, session.intents, session.seq = known
+        await self._dispatch_to(session, "RESUMED", {})
+        session.identified.set()
+        self._changed.set()
 
     async def _dispatch_to(self, session: _GatewaySession, event: str, data: JSONDict) -> None:
         session.seq += 1
@@ -1022,6 +1041,11 @@ class FakeDiscord:
         target = request.match_info["message_id"]
         body = call.body if isinstance(call.body, dict) else {}
         _check_message(body, call.files, partial=True)
+        source = interaction.payload.get("message")
+        if target == "@original" and interaction.original is None and source is not None:
+            current = self.messages.get(int(source["id"]), source)  # a component's message
+            interaction.updated = self._edited(current, body, call.files)
+            return interaction.updated
         if target == "@original":
             if interaction.original is None:
                 raise ApiError(404, 10008, "Unknown Message")
