@@ -11,11 +11,13 @@ import argparse
 import asyncio
 import sqlite3
 import sys
-from contextlib import closing
+from datetime import timedelta
 from pathlib import Path
 
-from bot import logs
+from bot import logs, storage
 from bot.settings import Settings, SettingsError, StartupError, load_settings
+
+HEALTHY_WITHIN = timedelta(minutes=2)  # four heartbeats (bot/scheduler) may be missed
 
 DESCRIPTION = """\
 Recovery coach bot: foam-rolling routines before every workout, soreness tracking and
@@ -28,6 +30,7 @@ Modes (chosen from the environment or .env, see .env.example):
 
 Commands:
   python -m bot backup PATH   a consistent copy of the database, also while the bot runs
+  python -m bot healthcheck   exit 0 when the database opens and the scheduler is alive
 """
 
 
@@ -41,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     backup_parser = commands.add_parser("backup", help="copy the database to PATH, safely")
     backup_parser.add_argument("path", type=Path, help="the new file (must not exist yet)")
+    commands.add_parser(
+        "healthcheck", help="exit 0 when the database opens and the scheduler's heartbeat is recent"
+    )
     args = parser.parse_args(argv)
     try:
         settings = load_settings(**({"bot_db_path": args.db} if args.db else {}))
@@ -51,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "backup":
         return backup(settings.bot_db_path, args.path)
+    if args.command == "healthcheck":
+        return healthcheck(settings)
     try:
         return asyncio.run(run(settings))
     except KeyboardInterrupt:
@@ -70,16 +78,32 @@ def backup(database: Path, target: Path) -> int:
         print(f"recovery coach: {target} exists already; choose a new file", file=sys.stderr)
         return 2
     try:
-        with (
-            closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as source,
-            closing(sqlite3.connect(target)) as copy,
-        ):
-            source.backup(copy)
+        storage.backup(database, target)
     except (sqlite3.Error, OSError) as exc:
         target.unlink(missing_ok=True)
         print(f"recovery coach: backup to {target} failed: {exc}", file=sys.stderr)
         return 2
     print(f"Backed up {database} to {target}.")
+    return 0
+
+
+def healthcheck(settings: Settings) -> int:
+    """0 when the database opens and the scheduler beat recently; otherwise 1 and why (the
+    Docker HEALTHCHECK runs this beside the bot)."""
+    database = settings.bot_db_path
+    try:
+        last = storage.read_heartbeat(database)
+    except sqlite3.Error as exc:
+        print(f"unhealthy: cannot read the database at {database}: {exc}")
+        return 1
+    if last is None:
+        print("unhealthy: the scheduler has not beaten yet (is the bot starting?)")
+        return 1
+    age = (settings.clock() - last).total_seconds()
+    if age > HEALTHY_WITHIN.total_seconds():
+        print(f"unhealthy: the scheduler's last heartbeat was {age:.0f} s ago")
+        return 1
+    print(f"healthy: heartbeat {age:.0f} s ago")
     return 0
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
@@ -156,11 +156,17 @@ def _v4_planned_until(db: Database) -> None:
     db.execute("CREATE INDEX users_planned_until ON users (planned_until)")
 
 
+def _v5_heartbeat(db: Database) -> None:
+    """Small facts about the bot itself: the scheduler's heartbeat (`python -m bot healthcheck`)."""
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1_core_tables,
     _v2_nudge_outbox,
     _v3_rolling_sessions,
     _v4_planned_until,
+    _v5_heartbeat,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -770,6 +776,17 @@ class Storage:
                 [(_iso(at), nudge_id) for nudge_id, at in sent],
             )
 
+    def record_heartbeat(self, at: datetime) -> None:
+        self._execute(
+            "INSERT INTO meta (key, value) VALUES ('heartbeat', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (_iso(at),),
+        )
+
+    def last_heartbeat(self) -> datetime | None:
+        row = self._execute("SELECT value FROM meta WHERE key = 'heartbeat'").fetchone()
+        return None if row is None else _dt(row[0])
+
     def nudge_counts(self) -> dict[str, int]:
         """Nudges per status, every known status present (0 when none)."""
         counts = dict.fromkeys(NUDGE_STATUSES, 0)
@@ -823,3 +840,24 @@ if TYPE_CHECKING:
 
     def _implements_the_outbox(store: Storage) -> Outbox:
         return store
+
+
+# ---------------------------------------------------------------- from outside the bot
+
+
+def read_heartbeat(path: str | Path) -> datetime | None:
+    """The scheduler's last heartbeat in the file at `path`, read without writing anything
+    (`python -m bot healthcheck` runs beside the bot). sqlite3.Error when it cannot be read."""
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        row = db.execute("SELECT value FROM meta WHERE key = 'heartbeat'").fetchone()
+    return None if row is None else _dt(row[0])
+
+
+def backup(path: str | Path, target: str | Path) -> None:
+    """A consistent copy of the database at `path` into `target`, with SQLite's online
+    backup API: safe while the bot writes (a `cp` of a live WAL database can lose commits)."""
+    with (
+        closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as source,
+        closing(sqlite3.connect(target)) as copy,
+    ):
+        source.backup(copy)

@@ -207,3 +207,10 @@ async def test_an_adapter_does_not_send_to_someone_who_blocked_the_bot(adapter: 
     blocked = someone(adapter.platform)
     blocked.unreachable = True
     assert (await adapter.send(blocked, Reply(text="hi"))).delivery is Delivery.BLOCKED
+
+
+def test_the_heartbeat_is_the_last_one_recorded(outbox: Outbox) -> None:
+    assert outbox.last_heartbeat() is None
+    outbox.record_heartbeat(T0)
+    outbox.record_heartbeat(T0 + timedelta(seconds=30))
+    assert outbox.last_heartbeat() == T0 + timedelta(seconds=30)

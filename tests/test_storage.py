@@ -332,7 +332,7 @@ def test_wal_mode_synchronous_normal_and_foreign_keys_are_on(sqlite_store: Stora
 
 
 def test_new_database_has_every_table_at_the_latest_schema_version(sqlite_store: Storage) -> None:
-    assert schema_version(sqlite_store.db) == SCHEMA_VERSION == len(MIGRATIONS) == 4
+    assert schema_version(sqlite_store.db) == SCHEMA_VERSION == len(MIGRATIONS) == 5
     assert set(TABLES) <= set(sqlite_store.db.table_names())
 
 

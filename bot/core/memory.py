@@ -70,6 +70,7 @@ class MemoryStore:
         self._nudge_errors: dict[int, str | None] = {}
         self._sent_at: dict[int, datetime] = {}
         self._planned_until: dict[int, datetime] = {}  # user id -> where their plan ends
+        self._heartbeat: datetime | None = None
 
     def _tables(self) -> tuple[dict[int, dict[int, Any]], ...]:
         return (
@@ -415,6 +416,12 @@ class MemoryStore:
             return False
         self._users[user_id] = replace(user, unreachable=unreachable)
         return True
+
+    def record_heartbeat(self, at: datetime) -> None:
+        self._heartbeat = utc(at)
+
+    def last_heartbeat(self) -> datetime | None:
+        return self._heartbeat
 
     def nudge_counts(self) -> dict[str, int]:
         counts = dict.fromkeys(NUDGE_STATUSES, 0)

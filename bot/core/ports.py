@@ -210,6 +210,14 @@ class Outbox(Store, Protocol):
         """Nudges per status, every status present."""
         ...
 
+    def record_heartbeat(self, at: datetime) -> None:
+        """The scheduler is alive at `at` (read by `python -m bot healthcheck`)."""
+        ...
+
+    def last_heartbeat(self) -> datetime | None:
+        """When the scheduler last said it was alive; None before it ever ran."""
+        ...
+
 
 class Delivery(Enum):
     SENT = "sent"

@@ -27,6 +27,9 @@ from bot.core.turn import Turn
 
 log = logging.getLogger(__name__)
 
+HEARTBEAT = timedelta(seconds=30)
+"""How often the scheduler records that it is alive; `healthcheck` allows a few missed."""
+
 BATCH_NUDGES = 500
 PLAN_SLICE_SECONDS = 0.004  # planning holds the event loop this long at a time, about
 PLAN_SLICE_USERS = (1, 500)  # users per slice: sized to PLAN_SLICE_SECONDS within these
@@ -277,13 +280,34 @@ class NudgeService:
             coalesce=True,
             misfire_grace_time=None,
         )
+        scheduler.add_job(
+            self._beat_job,
+            IntervalTrigger(seconds=HEARTBEAT.total_seconds(), timezone=UTC),
+            id="heartbeat",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
         scheduler.start()
         self.scheduler = scheduler
+        self.beat()
         for platform, sender in self.senders.items():
             self._loops.append(asyncio.create_task(self._run(platform, sender)))
         self._loops.append(asyncio.create_task(self._first_horizon()))
         self.started.set()
         log.info("nudges: ready to dispatch (%s)", ", ".join(self.senders) or "no platform")
+
+    async def _beat_job(self) -> None:
+        """A coroutine, so APScheduler runs it on the event loop, beside every other use of
+        the store's connection (a plain function would run in a worker thread)."""
+        self.beat()
+
+    def beat(self) -> None:
+        """Say the scheduler is alive (`python -m bot healthcheck` reads it); never raises."""
+        try:
+            self.store.record_heartbeat(self.clock())
+        except Exception:  # a locked database: the next beat tries again
+            log.warning("nudges: could not record the heartbeat", exc_info=True)
 
     async def _first_horizon(self) -> None:
         """The start-up planning pass, once what is already due has gone out.
