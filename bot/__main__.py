@@ -1,8 +1,8 @@
 """Start the recovery coach: `python -m bot`.
 
-With no token set it opens a terminal chat (the embedded default). With
-TELEGRAM_BOT_TOKEN it runs the Telegram bot. The Discord adapter is not built yet: a
-DISCORD_BOT_TOKEN is refused with one line until that adapter exists.
+With no token set it opens a terminal chat (the embedded default). TELEGRAM_BOT_TOKEN
+runs the Telegram bot, DISCORD_BOT_TOKEN the Discord bot; with both set, both run in one
+process on one database with one nudge scheduler.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ massage reminders.
 Modes (chosen from the environment or .env, see .env.example):
   no token set           terminal chat on this machine, state in BOT_DB_PATH
   TELEGRAM_BOT_TOKEN     Telegram bot (long polling; webhook when TELEGRAM_WEBHOOK_URL is set)
-  DISCORD_BOT_TOKEN      not available yet in this version (refused with one line)
+  DISCORD_BOT_TOKEN      Discord bot (gateway; slash commands, buttons, DMs)
+  both tokens            both bots in one process, one database, one scheduler
 
 Commands:
   python -m bot backup PATH   a consistent copy of the database, also while the bot runs

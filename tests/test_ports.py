@@ -2,7 +2,7 @@
 
 - Outbox: SQLite (`Storage`) and memory (`MemoryStore`); the Store half of the contract is
   tests/test_storage.py's `store` fixture tests. A PostgreSQL store joins the params.
-- Adapter: the terminal chat and Telegram (against the fake Bot API); Discord joins them.
+- Adapter: the terminal chat, Telegram and Discord (against their fake platform servers).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.console import ConsoleChat
+from bot.adapters.discord import DiscordAdapter
 from bot.adapters.telegram import TelegramAdapter
 from bot.core.coach import Coach
 from bot.core.memory import MemoryStore
@@ -24,6 +25,8 @@ from bot.core.records import PlannedNudge, User
 from bot.core.replies import Button, Reply
 from bot.settings import Settings
 from bot.storage import Storage
+from tests.fakes.discord_api import USER_ID as DISCORD_USER
+from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.telegram_api import FakeTelegram
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -155,7 +158,7 @@ def test_the_unreachable_flag_is_set_alone(outbox: Outbox) -> None:
 # --- the Adapter contract: every platform, the same promises to the scheduler ---------------
 
 
-@pytest.fixture(params=["console", "telegram"])
+@pytest.fixture(params=["console", "telegram", "discord"])
 async def adapter(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Adapter]:
     store = MemoryStore()
     coach = Coach(store)
@@ -163,6 +166,19 @@ async def adapter(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         chat = ConsoleChat(coach, files_dir=tmp_path, stdin=io.StringIO(), stdout=io.StringIO())
         async with _nothing_to_start():
             yield chat
+        return
+    if request.param == "discord":
+        async with FakeDiscord() as fake_discord:
+            settings = Settings(
+                _env_file=None,  # type: ignore[call-arg]
+                discord_bot_token=fake_discord.token,
+                discord_api_base_url=fake_discord.api_base_url,
+                discord_gateway_url=fake_discord.gateway_url,
+                bot_db_path=tmp_path / "bot.sqlite3",
+            )
+            discord = DiscordAdapter(coach, settings, guild_ready_timeout=0.01)
+            async with discord.running():
+                yield discord
         return
     async with FakeTelegram() as fake:
         settings = Settings(
@@ -182,6 +198,9 @@ async def _nothing_to_start() -> AsyncIterator[None]:
 
 
 def someone(platform: str) -> User:
+    """A user of the platform the fakes know (Discord finds the DM channel itself)."""
+    if platform == "discord":
+        return User(1, platform, str(DISCORD_USER), "UTC")
     return User(1, platform, "1001", "UTC", chat_id="1001")
 
 

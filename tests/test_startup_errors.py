@@ -91,9 +91,3 @@ async def test_a_revoked_token_is_named_and_never_printed(tmp_path: Path) -> Non
         )
     assert_one_line(result, "TELEGRAM_BOT_TOKEN", "refused")
     assert "REVOKED-SECRET" not in result.stderr + result.stdout
-
-
-def test_a_platform_not_built_yet_is_refused_with_one_line(tmp_path: Path) -> None:
-    result = start(DISCORD_BOT_TOKEN="abc.def.ghi", BOT_DB_PATH=str(tmp_path / "bot.sqlite3"))
-    assert_one_line(result, "DISCORD_BOT_TOKEN", "not available yet")
-    assert "abc.def.ghi" not in result.stderr
