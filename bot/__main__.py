@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot import logs, storage
+from bot.core.content import ContentError
 from bot.settings import Settings, SettingsError, StartupError, load_settings
 
 HEALTHY_WITHIN = timedelta(minutes=2)  # four heartbeats (bot/scheduler) may be missed
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(run(settings))
     except KeyboardInterrupt:
         return 0
-    except StartupError as exc:
+    except (StartupError, ContentError) as exc:  # content: "file: key: problem", one line
         print(f"recovery coach: {exc}", file=sys.stderr)
         return 2
 

@@ -24,6 +24,7 @@ from filelock import FileLock, Timeout
 from bot.adapters.console import ConsoleChat
 from bot.core.clock import Clock
 from bot.core.coach import Coach
+from bot.core.content import load_library
 from bot.core.ports import Adapter
 from bot.scheduler import run_nudges
 from bot.settings import Settings, StartupError
@@ -71,7 +72,8 @@ async def run_bot(settings: Settings) -> int:
         one_bot_per_database(settings.bot_db_path),
         open_storage(settings.bot_db_path, clock) as store,
     ):
-        coach = Coach(store, clock=clock, default_tz=settings.bot_default_tz)
+        library = load_library(settings.bot_content_dir) if settings.bot_content_dir else None
+        coach = Coach(store, library, clock=clock, default_tz=settings.bot_default_tz)
         enabled = [p for p in PLATFORMS if p.enabled(settings)]
         if not enabled:
             return await run_console(store, coach, settings)

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     discord_guild_id: int | None = Field(default=None, gt=0)
     discord_send_rate: float = Field(default=40.0, gt=0, le=1000)
     bot_db_path: Path = Path("./data/bot.sqlite3")
+    bot_content_dir: Path | None = None  # an edited copy of bot/content
     bot_log_level: LogLevel = "INFO"
     bot_log_format: Literal["text", "json"] = "text"
     bot_default_tz: str = "UTC"
@@ -64,6 +65,13 @@ class Settings(BaseSettings):
         if zone is None:
             raise ValueError("unknown time zone; use an IANA name like Europe/Berlin")
         return zone
+
+    @field_validator("bot_content_dir")
+    @classmethod
+    def _a_folder(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"no folder at {value}")
+        return value
 
     @field_validator("bot_log_format", mode="before")
     @classmethod

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import _why_unusable
+from bot.core.content import DEFAULT_DIRECTORY
 from tests.fakes.telegram_api import FakeTelegram
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,3 +93,30 @@ async def test_a_revoked_token_is_named_and_never_printed(tmp_path: Path) -> Non
         )
     assert_one_line(result, "TELEGRAM_BOT_TOKEN", "refused")
     assert "REVOKED-SECRET" not in result.stderr + result.stdout
+
+
+def test_an_edited_copy_of_the_content_is_used(tmp_path: Path) -> None:
+    folder = tmp_path / "my-content"
+    shutil.copytree(DEFAULT_DIRECTORY, folder)
+    areas = folder / "areas.yaml"
+    areas.write_text(areas.read_text().replace("synonyms: [calf,", "synonyms: [wheels, calf,"))
+    environment = {**os.environ, "BOT_CONTENT_DIR": str(folder), "TELEGRAM_BOT_TOKEN": ""}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        input="my wheels are 6/10\n/quit\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**environment, "DISCORD_BOT_TOKEN": "", "BOT_DB_PATH": str(tmp_path / "b.sqlite3")},
+        timeout=60,
+        check=False,
+    )
+    assert "calves 6/10" in result.stdout, result.stderr
+
+
+def test_broken_content_stops_the_bot_with_one_line_naming_file_and_key(tmp_path: Path) -> None:
+    folder = tmp_path / "my-content"
+    shutil.copytree(DEFAULT_DIRECTORY, folder)
+    (folder / "faq.yaml").write_text("faqs: []\n")
+    result = start(BOT_CONTENT_DIR=str(folder), BOT_DB_PATH=str(tmp_path / "b.sqlite3"))
+    assert_one_line(result, "my-content/faq.yaml")

@@ -6,7 +6,7 @@
 - **Long text.** `split_text` cuts a message at line ends into pieces within a platform's
   length limit, after an optional `encode` (Telegram's HTML escaping grows text).
 - **Words.** The private-reply fallback in groups and the error reply are message templates
-  in content/messages.yaml (`private_sent`, `private_open_chat`, `error`), like everything
+  in bot/content/messages.yaml (`private_sent`, `private_open_chat`, `error`), like everything
   the bot says.
 - **One log line per handled update** (`log_handled`): platform, what came in, what the
   coach took it for, latency and outcome; never what the user wrote.

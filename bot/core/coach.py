@@ -149,9 +149,9 @@ class Coach:
         without a handler (or a handler missing from every menu) stops the bot at start."""
         listed, handled = set(self.library.commands), set(self.commands)
         for name in sorted(listed - handled):
-            raise ContentError(f"content/messages.yaml: commands: no handler for /{name}")
+            raise ContentError(f"bot/content/messages.yaml: commands: no handler for /{name}")
         for name in sorted(handled - listed):
-            raise ContentError(f"content/messages.yaml: commands: /{name} is missing")
+            raise ContentError(f"bot/content/messages.yaml: commands: /{name} is missing")
 
     # --- entry points -------------------------------------------------------------------
 

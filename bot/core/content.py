@@ -1,6 +1,6 @@
 """The coaching content library: areas, workouts, massage, safety, messages and language.
 
-The words the coach uses live in `content/*.yaml` so they can be edited without touching
+The words the coach uses live in `bot/content/*.yaml` so they can be edited without touching
 code. Because a typo there would otherwise surface as a wrong reply (or a crash) deep in a
 conversation, `load_library` validates everything up front and fails with a
 `ContentError` naming the file and the key path, e.g.
@@ -18,6 +18,7 @@ import functools
 import string
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -41,7 +42,8 @@ ANSWER_ROLES: tuple[str, ...] = ("yes", "no", "later", "skip")
 MIN_REMINDERS = 8
 MAX_COMMAND_DESCRIPTION = 100  # Discord's limit for slash-command descriptions
 
-DEFAULT_DIRECTORY = Path(__file__).resolve().parents[2] / "content"
+DEFAULT_DIRECTORY = Path(str(resources.files("bot") / "content"))
+"""The content shipped inside the package; BOT_CONTENT_DIR points the bot at an edited copy."""
 
 
 class ContentError(ValueError):
@@ -649,7 +651,7 @@ def _check(rule: Callable[[], None], label: str) -> None:
     try:
         rule()
     except _RuleBrokenError as problem:
-        raise ContentError(f"content/{label}: {problem.path}: {problem.message}") from None
+        raise ContentError(f"{label}: {problem.path}: {problem.message}") from None
 
 
 def _known_ids(path: str, ids: Sequence[str], known: Mapping[str, object]) -> None:
@@ -801,17 +803,17 @@ def load_library(directory: Path | None = None) -> Library:
     faq_file = _read(folder, "faq.yaml", FaqFile)
     language_file = _read(folder, "language.yaml", LanguageFile)
     areas = {key: area.model_copy(update={"id": key}) for key, area in areas_file.areas.items()}
-    _check(lambda: _check_areas(areas_file), "areas.yaml")
-    _check(lambda: _check_workouts(workouts_file, areas), "workouts.yaml")
-    _check(lambda: _check_messages(messages_file), "messages.yaml")
-    _check(lambda: _unique_faqs(faq_file), "faq.yaml")
+    _check(lambda: _check_areas(areas_file), f"{folder.name}/areas.yaml")
+    _check(lambda: _check_workouts(workouts_file, areas), f"{folder.name}/workouts.yaml")
+    _check(lambda: _check_messages(messages_file), f"{folder.name}/messages.yaml")
+    _check(lambda: _unique_faqs(faq_file), f"{folder.name}/faq.yaml")
     language: list[Language] = []
     workouts = {k: w.model_copy(update={"id": k}) for k, w in workouts_file.workouts.items()}
     _check(
         lambda: _check_language(language_file, messages_file.commands, areas, workouts),
-        "language.yaml",
+        f"{folder.name}/language.yaml",
     )
-    _check(lambda: language.append(_language(language_file)), "language.yaml")
+    _check(lambda: language.append(_language(language_file)), f"{folder.name}/language.yaml")
     return Library(
         areas=areas,
         groups=dict(areas_file.groups),

@@ -2,7 +2,7 @@
 
 "Is foam rolling better than massage?" and "should I roll my lower back?" are questions
 about the tools, and a routine in reply would dodge them. The answers live in
-content/faq.yaml, each grounded in the coaching facts and ending in one useful button.
+bot/content/faq.yaml, each grounded in the coaching facts and ending in one useful button.
 `match` is deliberately strict (a question, and a phrase from every group of an entry), so
 "what should I roll before my run?" still gets its routine.
 """

@@ -50,7 +50,7 @@ class Turn:
         return self.now.astimezone(self.zone)
 
     def say(self, key: str, **values: object) -> str:
-        """A message template from content/messages.yaml, filled in.
+        """A message template from bot/content/messages.yaml, filled in.
 
         A count takes its noun in the template: "{count:massage|massages}" says "1 massage"
         and "3 massages".

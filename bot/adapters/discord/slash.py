@@ -1,7 +1,7 @@
 """Slash commands: one `app_commands.Command` per command the coach answers, with typed
 options read from `bot.core.commands.OPTIONS`.
 
-Descriptions come from content/messages.yaml (`commands`, the same menu Telegram shows),
+Descriptions come from bot/content/messages.yaml (`commands`, the same menu Telegram shows),
 options from `OPTIONS`: an "int" option is an integer (`minutes` limited to the 5-20
 minutes a routine takes), a "choice" a string with Discord choices (the workouts, by
 name), a "text" a string. All options are optional, as they are when typed: the coach

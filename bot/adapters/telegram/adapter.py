@@ -216,7 +216,7 @@ class TelegramAdapter:
         )
 
     async def publish_commands(self) -> None:
-        """One menu line per command in content/messages.yaml, so Telegram's menu lists them."""
+        """One menu line per command in bot/content/messages.yaml, so Telegram's menu lists them."""
         commands = [
             BotCommand(name, description)
             for name, description in self.coach.library.commands.items()

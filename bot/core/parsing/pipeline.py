@@ -18,7 +18,7 @@ small pipeline rather than a lookup of sentences, one module per stage:
    (`severity`). Then the minutes someone has (`minutes`, `budget`), the workout ahead
    (`workout`) and the intent (`intent`).
 
-All vocabulary comes from `content/*.yaml` through the `Library` the caller gives (the
+All vocabulary comes from `bot/content/*.yaml` through the `Library` the caller gives (the
 shipped content by default); these modules hold only the grammar.
 """
 
