@@ -35,9 +35,15 @@ pytest: $(BIN)/.installed-dev
 	c=sum(s['covered_lines'] for s in f); n=sum(s['num_statements'] for s in f); p=100*c/max(n,1); \
 	print(f'bot/core line coverage: {p:.1f}%'); sys.exit(0 if p>=85 else 1)"
 
+# Every benchmark, sized to finish in about 3 minutes together; BENCHMARKS.md has the full
+# runs and how to reproduce each one.
 bench: $(BIN)/.installed-dev
 	$(BIN)/python bench/parser_throughput.py
 	$(BIN)/python bench/recommend_latency.py
+	$(BIN)/python bench/telegram_throughput.py --updates 1000 --rounds 4 --flood 200 --echo-transport bot
+	$(BIN)/python bench/discord_throughput.py --interactions 600 --rounds 4
+	$(BIN)/python bench/nudge_fanout.py --users 5000 --window 3
+	$(BIN)/python bench/planning.py --users 10000
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.json
