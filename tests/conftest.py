@@ -20,6 +20,7 @@ from bot.core.content import Library, default_library
 from bot.core.memory import MemoryStore
 from bot.storage import Storage
 from tests.conversation import Conversation, FakeClock
+from tests.pg import pg_empty_url, pg_server, pg_url  # noqa: F401  (fixtures: a throwaway PostgreSQL)
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex

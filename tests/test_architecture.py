@@ -3,7 +3,9 @@
 
 - The core imports no platform, no network and no database, and nothing outside the core.
 - The scheduler imports only the core (and APScheduler).
-- Storage imports only the core. Adapters never import storage or the scheduler.
+- Storage imports only the core: SQLite's `storage.py` and PostgreSQL's `storage_pg.py`
+  alike. The copy from one to the other (`migrate_to_postgres.py`) imports the two stores
+  and the core only. Adapters never import storage or the scheduler.
 """
 
 from __future__ import annotations
@@ -59,7 +61,20 @@ def test_storage_imports_only_the_core() -> None:
             assert name.startswith("bot.core"), name
 
 
+def test_the_postgres_store_imports_only_the_core() -> None:
+    for name in imports_of(BOT / "storage_pg.py"):
+        if name.startswith("bot."):
+            assert name.startswith("bot.core"), name
+        assert _top(name) not in ("sqlite3", "sqlite_utils", "telegram", "discord"), name
+
+
+def test_the_copy_to_postgres_imports_the_stores_and_the_core_only() -> None:
+    for name in imports_of(BOT / "migrate_to_postgres.py"):
+        if name.startswith("bot."):
+            assert name.startswith(("bot.core", "bot.storage", "bot.storage_pg")), name
+
+
 @pytest.mark.parametrize("path", modules("adapters"), ids=lambda p: p.stem)
 def test_adapters_never_touch_storage_or_the_scheduler(path: Path) -> None:
     for name in imports_of(path):
-        assert not name.startswith(("bot.storage", "bot.scheduler")), name
+        assert not name.startswith(("bot.storage", "bot.scheduler", "bot.migrate")), name
