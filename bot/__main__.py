@@ -11,7 +11,7 @@ import argparse
 import asyncio
 import sqlite3
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot import logs, storage
@@ -26,13 +26,15 @@ massage reminders.
 
 Modes (chosen from the environment or .env, see .env.example):
   no token set           terminal chat on this machine, state in BOT_DB_PATH
+                         (or in PostgreSQL at BOT_DATABASE_URL when that is set)
   TELEGRAM_BOT_TOKEN     Telegram bot (long polling; webhook when TELEGRAM_WEBHOOK_URL is set)
   DISCORD_BOT_TOKEN      Discord bot (gateway; slash commands, buttons, DMs)
   both tokens            both bots in one process, one database, one scheduler
 
 Commands:
-  python -m bot backup PATH   a consistent copy of the database, also while the bot runs
-  python -m bot healthcheck   exit 0 when the database opens and the scheduler is alive
+  python -m bot backup PATH            a consistent copy of the database, also while the bot runs
+  python -m bot healthcheck            exit 0 when the database opens and the scheduler is alive
+  python -m bot migrate-to-postgres    copy BOT_DB_PATH into BOT_DATABASE_URL, check row counts
 """
 
 
@@ -49,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser(
         "healthcheck", help="exit 0 when the database opens and the scheduler's heartbeat is recent"
     )
+    commands.add_parser(
+        "migrate-to-postgres",
+        help="copy the SQLite database (BOT_DB_PATH) into PostgreSQL (BOT_DATABASE_URL)",
+    )
     args = parser.parse_args(argv)
     try:
         settings = load_settings(**({"bot_db_path": args.db} if args.db else {}))
@@ -58,9 +64,17 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings)
 
     if args.command == "backup":
+        if settings.database_url:
+            print(
+                "recovery coach: BOT_DATABASE_URL is set: back PostgreSQL up with pg_dump",
+                file=sys.stderr,
+            )
+            return 2
         return backup(settings.bot_db_path, args.path)
     if args.command == "healthcheck":
         return healthcheck(settings)
+    if args.command == "migrate-to-postgres":
+        return migrate_to_postgres(settings)
     try:
         return asyncio.run(run(settings))
     except KeyboardInterrupt:
@@ -92,12 +106,27 @@ def backup(database: Path, target: Path) -> int:
 def healthcheck(settings: Settings) -> int:
     """0 when the database opens and the scheduler beat recently; otherwise 1 and why (the
     Docker HEALTHCHECK runs this beside the bot)."""
+    url = settings.database_url
+    if url is not None:
+        from bot import storage_pg
+
+        try:
+            last = storage_pg.read_heartbeat(url)
+        except Exception as exc:  # psycopg.Error, or a URL libpq cannot read
+            reason = storage_pg.redact_message(str(exc), url)
+            print(f"unhealthy: cannot read the database at {storage_pg.redact_url(url)}: {reason}")
+            return 1
+        return _judge_heartbeat(settings, last)
     database = settings.bot_db_path
     try:
         last = storage.read_heartbeat(database)
     except sqlite3.Error as exc:
         print(f"unhealthy: cannot read the database at {database}: {exc}")
         return 1
+    return _judge_heartbeat(settings, last)
+
+
+def _judge_heartbeat(settings: Settings, last: datetime | None) -> int:
     if last is None:
         print("unhealthy: the scheduler has not beaten yet (is the bot starting?)")
         return 1
@@ -106,6 +135,34 @@ def healthcheck(settings: Settings) -> int:
         print(f"unhealthy: the scheduler's last heartbeat was {age:.0f} s ago")
         return 1
     print(f"healthy: heartbeat {age:.0f} s ago")
+    return 0
+
+
+def migrate_to_postgres(settings: Settings) -> int:
+    """Copy BOT_DB_PATH into BOT_DATABASE_URL; 0 when every table's row count matches, 1 on
+    a mismatch, 2 when the copy cannot be made."""
+    url = settings.database_url
+    if url is None:
+        print("recovery coach: set BOT_DATABASE_URL to the PostgreSQL database", file=sys.stderr)
+        return 2
+    import psycopg
+
+    from bot.migrate_to_postgres import CopyError, copy_to_postgres
+    from bot.storage_pg import NewerSchemaError, redact_message, redact_url
+
+    try:
+        matched = copy_to_postgres(settings.bot_db_path, url)
+    except (CopyError, NewerSchemaError, storage.NewerSchemaError) as exc:
+        print(f"recovery coach: {exc}", file=sys.stderr)
+        return 2
+    except (psycopg.Error, sqlite3.Error) as exc:
+        reason = redact_message(str(exc), url)
+        print(f"recovery coach: copy into {redact_url(url)} failed: {reason}", file=sys.stderr)
+        return 2
+    if not matched:
+        print("recovery coach: row counts differ: do not switch to PostgreSQL", file=sys.stderr)
+        return 1
+    print(f"Copied {settings.bot_db_path} into {redact_url(url)}; every row count matches.")
     return 0
 
 

@@ -4,6 +4,11 @@
 one process, sharing the database, the coach and one nudge scheduler (which paces each
 platform at its own send rate). With none enabled, the terminal chat runs. Kept apart from
 `__main__` so tests and benchmarks start exactly what production starts.
+
+The database is SQLite at BOT_DB_PATH, or PostgreSQL when BOT_DATABASE_URL is set
+(`open_store`). A PostgreSQL store blocks on the server, so it is kept off the event loop:
+the adapters run each turn in a worker thread (`bot.adapters.policy.run_turn`) and the
+scheduler runs on a loop of its own (`run_nudges_beside`); see bot/storage_pg.py.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import contextlib
 import logging
 import signal
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -25,8 +30,8 @@ from bot.adapters.console import ConsoleChat
 from bot.core.clock import Clock
 from bot.core.coach import Coach
 from bot.core.content import load_library
-from bot.core.ports import Adapter
-from bot.scheduler import run_nudges
+from bot.core.ports import Adapter, Messenger, Outbox
+from bot.scheduler import NudgeService, run_nudges, run_nudges_beside
 from bot.settings import Settings, StartupError
 from bot.storage import NewerSchemaError, Storage
 
@@ -68,10 +73,7 @@ PLATFORMS: tuple[Platform, ...] = (
 async def run_bot(settings: Settings) -> int:
     """Run until the adapters stop (or the terminal chat ends); returns the exit code."""
     clock = settings.clock
-    with (
-        one_bot_per_database(settings.bot_db_path),
-        open_storage(settings.bot_db_path, clock) as store,
-    ):
+    with open_store(settings) as store:
         library = load_library(settings.bot_content_dir) if settings.bot_content_dir else None
         coach = Coach(store, library, clock=clock, default_tz=settings.bot_default_tz)
         enabled = [p for p in PLATFORMS if p.enabled(settings)]
@@ -84,19 +86,19 @@ async def run_bot(settings: Settings) -> int:
                 await running.enter_async_context(adapter.running())
             # Nudges stop first: their sends need the adapters' sessions until the last one.
             await running.enter_async_context(
-                run_nudges(store, adapters, **nudge_options(settings, coach, rates))
+                nudges_for(store, adapters, **nudge_options(settings, coach, rates))
             )
             await until_stopped()
         return 0
 
 
-async def run_console(store: Storage, coach: Coach, settings: Settings) -> int:
+async def run_console(store: Outbox, coach: Coach, settings: Settings) -> int:
     """The terminal chat, the embedded default: nudges due while it is open print in it."""
     chat = ConsoleChat(coach, files_dir=settings.bot_db_path.parent / "exports")
     if settings.bot_log_level == "INFO":
         logging.getLogger().setLevel(logging.WARNING)  # keep the chat readable
     rates = {chat.platform: settings.telegram_send_rate}
-    async with run_nudges(store, [chat], **nudge_options(settings, coach, rates)):
+    async with nudges_for(store, [chat], **nudge_options(settings, coach, rates)):
         await chat.run()
     return 0
 
@@ -109,6 +111,75 @@ def nudge_options(settings: Settings, coach: Coach, rates: dict[str, float]) -> 
         "library": coach.library,
         "clock": coach.clock,
     }
+
+
+def nudges_for(
+    store: Outbox, messengers: Sequence[Messenger], **options: Any
+) -> contextlib.AbstractAsyncContextManager[NudgeService]:
+    """The nudge scheduler: on the bot's event loop for SQLite (fast, single-threaded, as
+    always), on a loop of its own in a thread for a store that blocks (PostgreSQL)."""
+    if getattr(store, "blocking", False):
+        return run_nudges_beside(store, messengers, **options)
+    return run_nudges(store, messengers, **options)
+
+
+@contextlib.contextmanager
+def open_store(settings: Settings) -> Iterator[Outbox]:
+    """The bot's database for as long as it runs, one bot per database: PostgreSQL when
+    BOT_DATABASE_URL is set, SQLite at BOT_DB_PATH otherwise."""
+    url = settings.database_url
+    if url is not None:
+        with open_pg_storage(url, settings.clock) as postgres:
+            yield postgres
+        return
+    with (
+        one_bot_per_database(settings.bot_db_path),
+        open_storage(settings.bot_db_path, settings.clock) as sqlite,
+    ):
+        yield sqlite
+
+
+BOT_LOCK = 7_315_021_000
+"""PostgreSQL advisory lock key held by the running bot (one bot per database)."""
+
+
+@contextlib.contextmanager
+def open_pg_storage(url: str, clock: Clock) -> Iterator[Outbox]:
+    """The PostgreSQL database, or a `StartupError` that says what is wrong with
+    BOT_DATABASE_URL (its password redacted); held by this bot alone while it runs.
+
+    One bot per database, as with SQLite's lock file, until several workers share one
+    outbox: two schedulers would each send at the full rate, and the second's start-up
+    would mark the first's sends in flight as interrupted."""
+    import psycopg
+
+    from bot import storage_pg
+
+    shown = storage_pg.redact_url(url)
+    try:
+        with psycopg.connect(url, connect_timeout=10):  # libpq's own words on failure
+            pass
+        store = storage_pg.PgStorage(url, clock=clock)
+    except storage_pg.NewerSchemaError as exc:
+        raise StartupError(
+            f"BOT_DATABASE_URL: {shown} was written by a newer version of the bot ({exc}); "
+            "upgrade the bot, or point BOT_DATABASE_URL at another database"
+        ) from None
+    except psycopg.Error as exc:
+        log.debug("cannot open the database at %s: %s", shown, type(exc).__name__)
+        reason = storage_pg.redact_message(str(exc), url)
+        raise StartupError(f"BOT_DATABASE_URL: cannot use {shown}: {reason}") from None
+    with store:
+        lock = store.hold_bot_lock(BOT_LOCK)
+        if lock is None:
+            raise StartupError(
+                f"BOT_DATABASE_URL: another bot is already running on {shown}; stop it "
+                "first, or give this one its own database"
+            )
+        try:
+            yield store
+        finally:
+            lock.close()
 
 
 @contextlib.contextmanager

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     discord_guild_id: int | None = Field(default=None, gt=0)
     discord_send_rate: float = Field(default=40.0, gt=0, le=1000)
     bot_db_path: Path = Path("./data/bot.sqlite3")
+    bot_database_url: SecretStr | None = None  # postgresql://...: PostgreSQL instead of SQLite
     bot_content_dir: Path | None = None  # an edited copy of bot/content
     bot_log_level: LogLevel = "INFO"
     bot_log_format: Literal["text", "json"] = "text"
@@ -107,6 +108,16 @@ class Settings(BaseSettings):
     def _blank_guild(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("bot_database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        url = value.get_secret_value().strip()
+        if not url.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL, e.g. postgresql://bot@localhost/bot")
+        return SecretStr(url)
+
     @field_validator("telegram_bot_token", "discord_bot_token", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
@@ -119,6 +130,12 @@ class Settings(BaseSettings):
     @property
     def discord_token(self) -> str | None:
         return self.discord_bot_token.get_secret_value() if self.discord_bot_token else None
+
+    @property
+    def database_url(self) -> str | None:
+        """The PostgreSQL URL (it may hold a password: redact it in messages), or None for
+        SQLite at `bot_db_path`."""
+        return self.bot_database_url.get_secret_value() if self.bot_database_url else None
 
 
 def load_settings(**overrides: object) -> Settings:

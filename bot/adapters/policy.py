@@ -10,17 +10,44 @@
   the bot says.
 - **One log line per handled update** (`log_handled`): platform, what came in, what the
   coach took it for, latency and outcome; never what the user wrote.
+- **Turns off the event loop when the database is a server** (`run_turn`): a coach entry
+  point is called right there on a store that answers at once (SQLite, memory), and in a
+  worker thread on one whose calls wait on a server (`store.blocking`: PostgreSQL).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 REDACTED = "[REDACTED]"
 turns = logging.getLogger("bot.turns")
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+class _HasStore(Protocol):
+    store: object
+
+
+async def run_turn(
+    coach: _HasStore, entry: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs
+) -> _T:
+    """`entry(*args)`, a coach entry point (`coach.respond`, `press`, `command`, `user`).
+
+    On a store that answers at once (SQLite, memory) it runs right here, on the event loop:
+    a turn is a fraction of a millisecond, and a thread hop would cost more. On a store whose
+    calls wait on a server (`store.blocking`, PostgreSQL) it runs in a worker thread, so
+    the event loop never waits on the database; the store keeps each thread's turn in a
+    transaction of its own, and locks the user's row for it.
+    """
+    if getattr(coach.store, "blocking", False):
+        return await asyncio.to_thread(entry, *args, **kwargs)
+    return entry(*args, **kwargs)
 
 
 def redact_token_in_logs(token: str) -> Callable[[], None]:

@@ -82,8 +82,15 @@ Delivery guarantee — honestly
     Sizing the permits to the round trip is what keeps the rate (with one send at a time,
     25/s became 9.6/s at 100 ms); the price is this window, which grows with the round trip.
     Everything not yet claimed is sent after a restart within the grace period.
+
+On PostgreSQL (`store.blocking`) the same service runs on an event loop of its own in a
+thread (`run_nudges_beside`): its database calls then never hold the bot's loop, and its
+sends hop over to that loop. `users_to_plan` is read inside the planning slice's
+transaction, so a store that locks the listed users keeps a turn's re-plan of one of
+them waiting until the slice's plan is written (and then replacing it).
 """
 
+from bot.scheduler.beside import run_nudges_beside
 from bot.scheduler.service import NudgeService, Pacer, run_nudges
 
-__all__ = ["NudgeService", "Pacer", "run_nudges"]
+__all__ = ["NudgeService", "Pacer", "run_nudges", "run_nudges_beside"]

@@ -441,13 +441,15 @@ class NudgeService:
         """Plan up to `limit` users whose plan ends before `end`, up to `end`, in one
         transaction and without yielding (so no turn of the coach re-plans one of them
         half-way); returns (users looked at, rows added)."""
-        batch = self.store.users_to_plan(end, limit)
-        if not batch:
-            return 0, 0
         now = self.clock()
         added, due_now = 0, False
         marks: list[tuple[int, datetime]] = []
         with self.store.transaction():
+            # Read in the transaction: a store that locks the listed users (PostgreSQL)
+            # keeps a turn from re-planning one of them until this plan is written.
+            batch = self.store.users_to_plan(end, limit)
+            if not batch:
+                return 0, 0
             for user, entries, until in batch:
                 try:
                     if until is None or until < now:  # new, re-planned, or the bot was down
