@@ -76,3 +76,19 @@ async def test_many_turns_at_once_on_postgres_lose_nothing(pg_url: str) -> None:
             severities = sorted(r.severity for r in store.soreness_since(user.id, LONG_AGO))
             assert severities == [1, 2, 3, 4, 5]
         assert ticks > 0
+
+
+async def test_a_failed_turn_on_postgres_leaves_no_trace(pg_url: str) -> None:
+    with PgStorage(pg_url) as store:
+        coach = Coach(store)
+        sender = Sender("telegram", "1")
+        await run_turn(coach, coach.respond, sender, "hi")
+        user = store.user_for("telegram", "1", "UTC")
+
+        def failing_save(*args: object) -> None:
+            raise RuntimeError("the database went away mid-turn")
+
+        store.save_user = failing_save  # type: ignore[method-assign,assignment]
+        outcome = await run_turn(coach, coach.respond, sender, "calves 6/10")
+        assert outcome.handled_as == "error"
+        assert store.soreness_since(user.id, LONG_AGO) == []  # the report was rolled back
