@@ -31,6 +31,7 @@ from sqlite_utils import Database
 
 from bot.core.clock import Clock, system_clock
 from bot.core.records import (
+    NUDGE_ANSWERS,
     NUDGE_STATUSES,
     PLANNED_KINDS,
     MassageRecord,
@@ -161,12 +162,22 @@ def _v5_heartbeat(db: Database) -> None:
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
+def _v6_pictures_and_answers(db: Database) -> None:
+    """Two settings, both off until the user turns them on: a body map with "what should I
+    roll?" answers, and the weekly summary. And what the user did with a nudge they got
+    (`answer`: 'started' when they followed it, 'skipped'; NULL before), for /history."""
+    db.execute("ALTER TABLE users ADD COLUMN body_map INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE users ADD COLUMN weekly_summary INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE nudges ADD COLUMN answer TEXT")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1_core_tables,
     _v2_nudge_outbox,
     _v3_rolling_sessions,
     _v4_planned_until,
     _v5_heartbeat,
+    _v6_pictures_and_answers,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -212,21 +223,21 @@ def _opt_dt(text: str | None) -> datetime | None:
 _USER_COLUMNS = (
     "id, platform, platform_id, tz, lead_minutes, quiet_start, quiet_end, paused, "
     "unreachable, onboarded, massage_day, massage_time, massage_target, chat_id, dialog, "
-    "created_at"
+    "created_at, body_map, weekly_summary"
 )
 _USER_COLS_U = ", ".join(f"u.{c.strip()}" for c in _USER_COLUMNS.split(","))
 _SAVE_USER_SQL = (
     "UPDATE users SET platform = ?, platform_id = ?, tz = ?, lead_minutes = ?, quiet_start = ?, "
     "quiet_end = ?, paused = ?, unreachable = ?, onboarded = ?, massage_day = ?, "
     "massage_time = ?, massage_target = ?, chat_id = ?, dialog = ?, "
-    "created_at = COALESCE(?, created_at) WHERE id = ?"
+    "created_at = COALESCE(?, created_at), body_map = ?, weekly_summary = ? WHERE id = ?"
 )
 _SCHEDULE_COLUMNS = "id, user_id, time, weekday, on_date, workout"
 _SORENESS_COLUMNS = "id, user_id, area, severity, at, note"
 _MASSAGE_COLUMNS = "id, user_id, at, note"
 _RED_FLAG_COLUMNS = "id, user_id, at, areas, text"
 _ROLLING_COLUMNS = "id, user_id, at, seconds, areas"
-_NUDGE_COLUMNS = "id, user_id, kind, due_at, payload, status, attempts"
+_NUDGE_COLUMNS = "id, user_id, kind, due_at, payload, status, attempts, answer"
 _NUDGE_COLS_N = ", ".join(f"n.{c.strip()}" for c in _NUDGE_COLUMNS.split(","))
 
 
@@ -248,6 +259,8 @@ def _user(row: tuple[Any, ...]) -> User:
         chat_id=row[13],
         dialog={} if row[14] in ("{}", "", None) else json.loads(row[14]),
         created_at=_opt_dt(row[15]),
+        body_map=bool(row[16]),
+        weekly_summary=bool(row[17]),
     )
 
 
@@ -269,6 +282,8 @@ def _user_values(user: User) -> tuple[Any, ...]:
         user.chat_id,
         json.dumps(user.dialog),
         None if user.created_at is None else _iso(user.created_at),
+        int(user.body_map),
+        int(user.weekly_summary),
     )
 
 
@@ -300,7 +315,7 @@ def _rolling(row: tuple[Any, ...]) -> RollingSession:
 
 
 def _nudge(row: tuple[Any, ...]) -> Nudge:
-    return Nudge(row[0], row[1], row[2], _dt(row[3]), json.loads(row[4]), row[5], row[6])
+    return Nudge(row[0], row[1], row[2], _dt(row[3]), json.loads(row[4]), row[5], row[6], row[7])
 
 
 # ---------------------------------------------------------------- the store
@@ -376,7 +391,7 @@ class Storage:
         if row is None:
             new = User(0, platform, platform_id, default_tz, created_at=self.clock())
             cursor = self._execute(
-                f"INSERT OR IGNORE INTO users ({_USER_COLUMNS}) VALUES (NULL{', ?' * 15})",
+                f"INSERT OR IGNORE INTO users ({_USER_COLUMNS}) VALUES (NULL{', ?' * 17})",
                 _user_values(new),
             )
             if cursor.rowcount == 1 and cursor.lastrowid is not None:
@@ -768,6 +783,21 @@ class Storage:
         )
         return cursor.rowcount == 1
 
+    def answer_nudge(self, nudge_id: int, answer: str) -> bool:
+        """Record what the user did with a nudge ("started", "skipped"), nothing else."""
+        if answer not in NUDGE_ANSWERS:
+            raise ValueError(f"unknown nudge answer {answer!r}")
+        cursor = self._execute("UPDATE nudges SET answer = ? WHERE id = ?", (answer, nudge_id))
+        return cursor.rowcount == 1
+
+    def nudges_since(self, user_id: int, since: datetime) -> list[Nudge]:
+        """The user's nudges due at or after `since`, any status, earliest first."""
+        sql = (
+            f"SELECT {_NUDGE_COLUMNS} FROM nudges WHERE user_id = ? AND due_at >= ? "
+            "ORDER BY due_at, id"
+        )
+        return [_nudge(row) for row in self._execute(sql, (user_id, _iso(since)))]
+
     def mark_sent(self, sent: Sequence[tuple[int, datetime]]) -> None:
         """Mark many nudges `sent` at their times in one statement (the dispatcher's batch)."""
         with self.transaction():
@@ -805,9 +835,9 @@ class Storage:
             f"SELECT {_NUDGE_COLUMNS}, sent_at, error, created_at FROM nudges {by_user}", params
         ):
             nudge = as_json_dict(_nudge(r))
-            nudge["sent_at"] = None if r[7] is None else _dt(r[7]).isoformat()
-            nudge["error"] = r[8]
-            nudge["created_at"] = _dt(r[9]).isoformat()
+            nudge["sent_at"] = None if r[8] is None else _dt(r[8]).isoformat()
+            nudge["error"] = r[9]
+            nudge["created_at"] = _dt(r[10]).isoformat()
             nudges.append(nudge)
 
         def rows(columns: str, table: str, record: Callable[[tuple[Any, ...]], Any]) -> list[Any]:

@@ -233,3 +233,34 @@ def test_the_heartbeat_is_the_last_one_recorded(outbox: Outbox) -> None:
     outbox.record_heartbeat(T0)
     outbox.record_heartbeat(T0 + timedelta(seconds=30))
     assert outbox.last_heartbeat() == T0 + timedelta(seconds=30)
+
+
+def test_an_answer_is_recorded_on_its_nudge_and_nothing_else(outbox: Outbox) -> None:
+    nudge_id = nudge(outbox)
+    outbox.claim_nudge(nudge_id)
+    outbox.mark_sent([(nudge_id, T0)])
+    assert outbox.answer_nudge(nudge_id, "started")
+    found = outbox.get_nudge(nudge_id)
+    assert found is not None and (found.status, found.answer) == ("sent", "started")
+    assert outbox.answer_nudge(nudge_id, "skipped")  # the latest answer is kept
+    assert outbox.get_nudge(nudge_id).answer == "skipped"  # type: ignore[union-attr]
+    assert not outbox.answer_nudge(99_999, "started")
+    with pytest.raises(ValueError, match="unknown nudge answer"):
+        outbox.answer_nudge(nudge_id, "loved it")
+
+
+def test_a_users_nudges_since_an_instant_in_every_status_earliest_first(outbox: Outbox) -> None:
+    late, early, before = (
+        nudge(outbox, who="a", minutes=9),
+        nudge(outbox, who="a", minutes=3),
+        nudge(outbox, who="a", minutes=-5),
+    )
+    nudge(outbox, who="b", minutes=4)  # someone else's
+    outbox.mark_nudge(early, "skipped", error="quiet hours")
+    user = outbox.user_for("telegram", "a", "UTC")
+    found = outbox.nudges_since(user.id, T0)
+    assert [(n.id, n.status, n.answer) for n in found] == [
+        (early, "skipped", None),
+        (late, "pending", None),
+    ]
+    assert outbox.nudges_since(user.id, T0 - timedelta(hours=1))[0].id == before

@@ -332,7 +332,7 @@ def test_wal_mode_synchronous_normal_and_foreign_keys_are_on(sqlite_store: Stora
 
 
 def test_new_database_has_every_table_at_the_latest_schema_version(sqlite_store: Storage) -> None:
-    assert schema_version(sqlite_store.db) == SCHEMA_VERSION == len(MIGRATIONS) == 5
+    assert schema_version(sqlite_store.db) == SCHEMA_VERSION == len(MIGRATIONS) == 6
     assert set(TABLES) <= set(sqlite_store.db.table_names())
 
 
@@ -582,3 +582,62 @@ def test_finished_rolling_sessions_are_kept_in_order(store: Either) -> None:
     assert store.rolling_since(user.id, T0) == [first, later]
     assert store.rolling_since(user.id, T0 + timedelta(hours=1)) == [later]
     assert first.areas == ("quads", "glutes") and first.seconds == 300
+
+
+# ---------------------------------------------------------------- issue 19: settings, answers
+
+
+def test_the_two_picture_settings_start_off_and_are_saved(store: Either) -> None:
+    user = store.user_for("telegram", "1", "UTC")
+    assert (user.body_map, user.weekly_summary) == (False, False)
+    user.body_map = user.weekly_summary = True
+    store.save_user(user)
+    again = store.get_user(user.id)
+    assert again is not None and (again.body_map, again.weekly_summary) == (True, True)
+    exported = store.export_user(user.id)["user"]
+    assert (exported["body_map"], exported["weekly_summary"]) == (True, True)
+
+
+def test_a_nudges_answer_is_exported(store: Either) -> None:
+    user = store.user_for("telegram", "1", "UTC")
+    nudge_id = store.enqueue_nudge(user.id, "pre_workout", T0, {"ref": "s"})
+    assert nudge_id is not None
+    store.answer_nudge(nudge_id, "started")
+    (exported,) = store.export_user(user.id)["nudges"]
+    assert (exported["id"], exported["answer"], exported["status"]) == (
+        nudge_id,
+        "started",
+        "pending",
+    )
+
+
+def test_migration_from_version_5_adds_the_settings_off_and_keeps_the_outbox(
+    db_path: Path,
+) -> None:
+    db_path.parent.mkdir(parents=True)
+    db = Database(db_path)
+    assert migrate(db, target=5) == 5
+    db.execute(
+        "INSERT INTO users (platform, platform_id, tz, lead_minutes, paused, unreachable, "
+        "onboarded, massage_day, massage_time, massage_target, dialog, created_at) "
+        "VALUES ('telegram', '7', 'UTC', 30, 0, 0, 1, 'sat', '10:00', 3, '{}', "
+        "'2025-01-01T00:00:00.000000+00:00')"
+    )
+    db.execute(
+        "INSERT INTO nudges (user_id, kind, due_at, payload, status, sent_at, created_at) "
+        "VALUES (1, 'pre_workout', '2025-03-10T18:00:00.000000+00:00', '{\"ref\": \"s\"}', "
+        "'sent', '2025-03-10T18:00:01.000000+00:00', '2025-03-09T18:00:00.000000+00:00')"
+    )
+    db.close()
+    with Storage(db_path) as store:
+        assert schema_version(store.db) == SCHEMA_VERSION
+        user = store.user_for("telegram", "7", "UTC")
+        assert (user.id, user.onboarded, user.body_map, user.weekly_summary) == (
+            1,
+            True,
+            False,
+            False,
+        )
+        (sent,) = store.nudges_since(user.id, T0 - timedelta(days=1))
+        assert (sent.status, sent.answer) == ("sent", None)
+        assert store.answer_nudge(sent.id, "skipped")

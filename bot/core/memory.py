@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.core.clock import Clock, system_clock
 from bot.core.records import (
+    NUDGE_ANSWERS,
     NUDGE_STATUSES,
     PLANNED_KINDS,
     MassageRecord,
@@ -288,6 +289,18 @@ class MemoryStore:
         if status == "sent":
             self._sent_at[nudge_id] = utc(sent_at or self.clock())
         return True
+
+    def answer_nudge(self, nudge_id: int, answer: str) -> bool:
+        if answer not in NUDGE_ANSWERS:
+            raise ValueError(f"unknown nudge answer {answer!r}")
+        nudge = self.get_nudge(nudge_id)
+        if nudge is None:
+            return False
+        self._nudges[nudge.user_id][nudge_id] = replace(nudge, answer=answer)
+        return True
+
+    def nudges_since(self, user_id: int, since: datetime) -> list[Nudge]:
+        return [nudge for nudge in self.nudges(user_id) if nudge.due_at >= utc(since)]
 
     def latest_sent_nudge(self, user_id: int, since: datetime) -> tuple[Nudge, datetime] | None:
         sent = [

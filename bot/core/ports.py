@@ -130,6 +130,16 @@ class Store(Protocol):
         sent_at: datetime | None = None,
     ) -> bool: ...
 
+    def answer_nudge(self, nudge_id: int, answer: str) -> bool:
+        """Record what the user did with a nudge (one of `NUDGE_ANSWERS`: "started" when they
+        followed it, "skipped"), touching nothing else; False when there is no such nudge."""
+        ...
+
+    def nudges_since(self, user_id: int, since: datetime) -> list[Nudge]:
+        """The user's nudges due at or after `since`, in any status, earliest first (for
+        /history and the weekly summary: which were followed, which skipped)."""
+        ...
+
     def replace_nudges(self, user_id: int, now: datetime, planned: Sequence[PlannedNudge]) -> int:
         """Drop the user's pending (and plan-time skipped) rows of `PLANNED_KINDS` due after
         `now`, then add `planned` (deduplicated as `enqueue_nudge` does); returns rows added."""

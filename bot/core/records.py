@@ -34,6 +34,8 @@ class User:
     chat_id: str | None = None  # where to send nudges when it differs from platform_id
     dialog: dict[str, Any] = field(default_factory=dict)  # pending multi-step conversation
     created_at: datetime | None = None
+    body_map: bool = False  # a body map of current soreness with "what should I roll?" answers
+    weekly_summary: bool = False  # opted in to the Sunday-evening summary of the week
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,10 +91,13 @@ class RollingSession:
 NUDGE_STATUSES = ("pending", "sending", "sent", "failed", "missed", "skipped")
 """`pending` waits to be sent; `claim_nudge` moves it to `sending` just before the send;
 `sent`, `failed`, `missed` (too late to be useful) and `skipped` (paused, quiet hours...) end it."""
-NUDGE_KINDS = ("pre_workout", "massage", "massage_behind", "snooze")
+NUDGE_KINDS = ("pre_workout", "massage", "massage_behind", "snooze", "weekly")
 """`pre_workout` before a session, `massage` monthly, `massage_behind` mid-month when behind,
-`snooze` a nudge the user asked to see again 10 minutes later."""
-PLANNED_KINDS = ("pre_workout", "massage", "massage_behind", "snooze")
+`snooze` a nudge the user asked to see again 10 minutes later, `weekly` the opt-in summary
+of the week on Sunday evening."""
+NUDGE_ANSWERS = ("started", "skipped")
+"""What the user did with a nudge they got: tapped Start (followed it) or Skip."""
+PLANNED_KINDS = ("pre_workout", "massage", "massage_behind", "snooze", "weekly")
 """The kinds the planner owns: a re-plan replaces a user's pending future rows of these kinds."""
 
 
@@ -114,7 +119,8 @@ class PlannedNudge:
 
 @dataclass(frozen=True, slots=True)
 class Nudge:
-    """One planned message in the outbox. `(user_id, kind, due_at)` is unique."""
+    """One planned message in the outbox. `(user_id, kind, due_at)` is unique. `answer` is
+    what the user did with it once delivered (one of `NUDGE_ANSWERS`), None until then."""
 
     id: int
     user_id: int
@@ -123,6 +129,7 @@ class Nudge:
     payload: dict[str, Any]
     status: str
     attempts: int
+    answer: str | None = None
 
 
 def utc(at: datetime) -> datetime:
