@@ -288,8 +288,8 @@ async def test_state_is_per_user_across_servers_and_dms(
 ) -> None:
     await fake.push_message("calves 6/10", guild_id=fake.guild_id, mention=True)
     await fake.wait_for(lambda: fake.bot_messages(fake.guild_channel()))
-    _, (history,) = await slash(fake, "history")
-    assert "calves" in shown(history).lower()
+    _, (history, body_map) = await slash(fake, "history", count=2)  # summary, then the map
+    assert "calves" in shown(history).lower() and "calves" in shown(body_map).lower()
     assert store.user_for("discord", str(USER_ID), "UTC").id == user_of(store).id
 
 

@@ -1,17 +1,19 @@
 """The user's own data and preferences: settings, pause, history, export and forget.
 
 A user's data is theirs: `/export` hands over every stored row as JSON, and `/forget`
-deletes every row after a confirmation tap.
+deletes every row after a confirmation tap. `/history` is the last 14 days in words with a
+chart of four weeks, and a body map of the soreness now (`bot.core.progress`); two settings
+are off until turned on: the body map with "what should I roll?" answers, and the weekly
+summary (`bot.core.weekly`).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
 from datetime import timedelta
 
-from bot.core import dialog
+from bot.core import dialog, massage, progress
 from bot.core.onboarding import ask_zone, set_zone
 from bot.core.records import WEEKDAYS
 from bot.core.replies import Attachment, Button, Reply
@@ -19,8 +21,24 @@ from bot.core.timeplan import parse_clock_time
 from bot.core.turn import Turn, buttons
 
 LEAD_CHOICES = (15, 30, 45, 60)
-HISTORY_DAYS = 14
-
+HISTORY_DAYS = progress.HISTORY_DAYS
+TOP_AREAS = 5
+TOGGLES = {"weekly": "weekly_summary", "map": "body_map"}
+"""The on/off settings: their key in button data and `/settings <key> on|off`, and the
+`User` field each one sets."""
+_TOGGLE_WORDS = {
+    "weekly": "weekly",
+    "weekly_summary": "weekly",
+    "summary": "weekly",
+    "map": "map",
+    "bodymap": "map",
+    "body_map": "map",
+    "body": "map",
+}
+_ON, _OFF = (
+    frozenset({"on", "yes", "true", "1", "enable"}),
+    frozenset({"off", "no", "false", "0", "disable"}),
+)
 
 # --- settings ---------------------------------------------------------------------------
 
@@ -39,6 +57,8 @@ def settings(turn: Turn, argument: str = "") -> Reply:
         return set_massage_target(turn, value)
     if key in {"massage_day", "massageday", "massage-day"}:
         return set_massage_day(turn, value)
+    if key in _TOGGLE_WORDS:
+        return set_toggle(turn, _TOGGLE_WORDS[key], value.split(" ")[-1] if value else "")
     return _show_settings(turn)
 
 
@@ -54,17 +74,41 @@ def _show_settings(turn: Turn) -> Reply:
         massage_day=user.massage_day.capitalize(),
         massage_time=user.massage_time,
         state="paused" if user.paused else "on",
+        weekly="on" if user.weekly_summary else "off",
+        body_map="on" if user.body_map else "off",
     )
     leads = [Button(f"{n} min", f"st:lead:{n}") for n in LEAD_CHOICES if n != user.lead_minutes]
     quiet_row = [
         Button("Quiet 22:00-07:00", "st:quiet:22:00-07:00"),
         Button("Quiet off", "st:quiet:off"),
     ]
+    toggles = [
+        Button(
+            "Weekly summary - turn off" if user.weekly_summary else "Weekly summary - turn on",
+            "st:weekly:off" if user.weekly_summary else "st:weekly:on",
+        ),
+        Button(
+            "Body map - turn off" if user.body_map else "Body map - turn on",
+            "st:map:off" if user.body_map else "st:map:on",
+        ),
+    ]
     return Reply(
         text=text,
-        buttons=buttons(leads, quiet_row, [Button("Change time zone", "st:tz")]),
+        buttons=buttons(leads, quiet_row, toggles, [Button("Change time zone", "st:tz")]),
         private=True,
     )
+
+
+def set_toggle(turn: Turn, key: str, value: str) -> Reply:
+    """`weekly` or `map` on or off (`/settings weekly on`, the buttons, plain words)."""
+    field = TOGGLES.get(key)
+    said = value.strip().lower()
+    if field is None or said not in _ON | _OFF:
+        return Reply(text=turn.say("toggle_help"))
+    on = said in _ON
+    setattr(turn.user, field, on)
+    turn.outcome = "control"
+    return Reply(text=turn.say(f"{key}_{'on' if on else 'off'}"))
 
 
 def _change_zone(turn: Turn, value: str) -> Reply:
@@ -151,9 +195,29 @@ _QUIET = re.compile(
 )
 
 
+_TOGGLED = re.compile(
+    r"\b(?:(?P<off>turn off|switch off|disable|stop|no more|(?:do not|don't|dont) "
+    r"(?:send|show)(?: me)?|without)|(?P<on>turn on|switch on|enable|send me|"
+    r"i(?: want| would like|'d like)|give me))\b(?: (?:the|a|my|your|me))*"
+    r" (?P<what>weekly (?:summary|summaries|report|reports|recap)|body ?maps?)\b"
+)
+_TOGGLED_AFTER = re.compile(
+    r"(?:^|\bturn |\bswitch )(?:the |my )?"
+    r"(?P<what>weekly (?:summary|summaries|report|recap)|body ?maps?)(?: please)?:? "
+    r"(?P<state>on|off)\b"
+)
+
+
 def control_from_text(turn: Turn, text: str) -> Reply | None:
-    """A setting changed in plain words: "remind me 45 min before", "quiet after 10pm"."""
+    """A setting changed in plain words: "remind me 45 min before", "quiet after 10pm",
+    "send me a weekly summary", "body map off"."""
     lowered = " ".join(text.lower().split())
+    toggled = _TOGGLED.search(lowered) or _TOGGLED_AFTER.search(lowered)
+    if toggled is not None:
+        key = "weekly" if toggled["what"].startswith("weekly") else "map"
+        groups = toggled.groupdict()
+        on = groups.get("state") == "on" if groups.get("state") else bool(groups.get("on"))
+        return set_toggle(turn, key, "on" if on else "off")
     lead = _LEAD.search(lowered)
     if lead is not None:
         amount, unit = lead[1], lead[2] or "min"
@@ -183,31 +247,51 @@ def _evening(clock: str) -> str:
 
 
 def history(turn: Turn) -> Reply:
+    """The last 14 days in words with a chart of four weeks, then the body map now; a
+    friendly line instead when there is nothing to show yet."""
+    records = progress.load(turn)
+    if records.empty:
+        return Reply(text=turn.say("history_empty", days=progress.CHART_DAYS), private=True)
     since = turn.now - timedelta(days=HISTORY_DAYS)
-    reports = turn.store.soreness_since(turn.user.id, since)
-    by_area: dict[str, list[int]] = defaultdict(list)
-    for report in reports:
-        by_area[report.area].append(report.severity)
     lines = [turn.say("history_header", days=HISTORY_DAYS)]
-    if not by_area:
+    levels = progress.recent_levels(records, since)
+    top = sorted(levels.items(), key=lambda item: (-item[1][-1], -max(item[1])))
+    if not top:
         lines.append(turn.say("history_no_soreness"))
-    for area_id, levels in sorted(by_area.items(), key=lambda item: -item[1][-1]):
-        name = turn.library.areas[area_id].name
-        trail = " → ".join(str(level) for level in levels[-6:])
-        lines.append(f"• {name}: {trail} (now {levels[-1]}/10)")
-    rolled = turn.store.rolling_since(turn.user.id, since)
+    for area_id, found in top[:TOP_AREAS]:
+        name = turn.library.areas[area_id].name if area_id in turn.library.areas else area_id
+        trail = " → ".join(str(level) for level in found[-6:])
+        lines.append(f"• {name}: {trail} (now {found[-1]}/10)")
+    rolled = [session for session in records.rolled if session.at >= since]
     if rolled:
         minutes = round(sum(session.seconds for session in rolled) / 60)
         last = f"{rolled[-1].at.astimezone(turn.zone):%a %d %b}"
         lines.append(turn.say("history_rolling", count=len(rolled), minutes=minutes, last=last))
     else:
         lines.append(turn.say("history_no_rolling"))
-    massages = turn.store.massages_since(turn.user.id, turn.now - timedelta(days=31))
-    lines.append(turn.say("history_massages", count=len(massages)))
+    tally = progress.nudge_tally(records, since)
+    if tally.sent:
+        lines.append(
+            turn.say(
+                "history_nudges",
+                count=tally.sent,
+                followed=tally.followed,
+                skipped=tally.skipped,
+            )
+        )
+    count, target = massage.count_this_month(turn), turn.user.massage_target
+    lines.append(turn.say("history_massages", count=count, target=target))
     flags = turn.store.red_flags_since(turn.user.id, turn.now - timedelta(days=30))
     if flags:
         lines.append(turn.say("history_red_flags", count=len(flags)))
-    return Reply(text="\n".join(lines), private=True)
+    summary = Reply(
+        text="\n".join(lines), picture=progress.history_chart(turn, records), private=True
+    )
+    body = progress.body_map(turn, records.reports)
+    if body is None:
+        return summary
+    turn.replies.append(summary)  # the summary first, the body map after it
+    return Reply(text=progress.body_map_caption(turn, body), picture=body, private=True)
 
 
 def export(turn: Turn) -> Reply:

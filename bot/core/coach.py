@@ -572,6 +572,8 @@ class Coach:
             return account.set_quiet(turn, value)
         if key == "tz":
             return account.settings(turn, "tz")
+        if key in account.TOGGLES:
+            return account.set_toggle(turn, key, value)
         raise _ExpiredButtonError
 
 
@@ -590,6 +592,7 @@ _plan_inputs = attrgetter(
     "onboarded",
     "massage_day",
     "massage_time",
+    "weekly_summary",
 )
 """The user's fields that decide their nudges: a turn that changes one re-plans them."""
 

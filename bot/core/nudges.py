@@ -20,10 +20,12 @@ then.
 - `massage`: on the first `user.massage_day` of each local month at `user.massage_time`
   (default: first Saturday, 10:00); `massage_behind`: on the 15th at `massage_time`. Both
   have the month ("2026-12") as ref; whether the target is met is decided at send time.
+- `weekly`: for users who turned the weekly summary on, every Sunday at 19:00 local
+  (`bot.core.weekly`), with the ISO week ("2026-W48") as ref; written at send time.
 - Quiet hours (`quiet_start`–`quiet_end`, local, may wrap midnight): no nudge is due inside
   them. A pre-workout nudge that would be is moved to the end of quiet hours when that is
   still before the session starts; otherwise it is planned as `skipped` with the reason.
-  Massage nudges move to the end of quiet hours.
+  Massage and weekly nudges move to the end of quiet hours.
 - Paused or unreachable users get nothing.
 
 **Rendering** (`render_nudge`, at send time): a pre-workout nudge is a routine for that
@@ -31,9 +33,12 @@ session's workout from the user's soreness *now* (`recommend` + `routine.routine
 with Start (guided, one area at a time), Snooze 10 min and Skip buttons. A massage nudge
 shows the month against the target with a one-tap "log it"; when the target is already met
 it is not sent (`Drop`). A pre-workout nudge whose session already started is dropped as
-missed.
+missed. A weekly summary is the week in numbers and one suggestion (`weekly.summary`); it
+is dropped when the user turned it off after it was planned.
 
-**Buttons** (`ns:<id>` start, `nz:<id>` snooze, `nk:<id>` skip) and `replan(turn)`, which
+**Buttons** (`ns:<id>` start, `nz:<id>` snooze, `nk:<id>` skip; Start and Skip are recorded
+on the nudge as its `answer`, what /history counts as followed and skipped) and
+`replan(turn)`, which
 every handler that changes the schedule, time zone, lead time, quiet hours or pause calls:
 it replaces the user's pending future nudges with a fresh plan.
 """
@@ -46,7 +51,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from bot.core import dialog, routine
+from bot.core import dialog, routine, weekly
 from bot.core import massage as massage_module
 from bot.core.recommend import Recommendation
 from bot.core.records import WEEKDAYS, Nudge, PlannedNudge, ScheduleEntry, User
@@ -192,6 +197,26 @@ def _massage(user: User, zone: str, start: datetime, end: datetime) -> list[Plan
     return found
 
 
+def _weekly(user: User, zone: str, start: datetime, end: datetime) -> list[PlannedNudge]:
+    """The weekly summaries due in [start, end): Sundays at `weekly.TIME` local, moved to
+    the end of quiet hours; none unless the user turned them on."""
+    if not user.weekly_summary:
+        return []
+    tz = tzinfo_for(zone)
+    first = start.astimezone(tz).date() - timedelta(days=2)  # quiet hours move it later only
+    last = end.astimezone(tz).date()
+    day = first + timedelta(days=(weekly.WEEKDAY - first.weekday()) % 7)
+    found: list[PlannedNudge] = []
+    while day <= last:
+        due = local_wall_time(day, weekly.TIME, zone)
+        due = quiet_end(user, due) or due
+        if start <= due < end:
+            ref = weekly.week_ref(day)
+            found.append(PlannedNudge("weekly", due, {"ref": ref, "week": ref}))
+        day += timedelta(days=7)
+    return found
+
+
 def _unique(planned: list[PlannedNudge]) -> list[PlannedNudge]:
     """Earliest first; two sessions at the same instant: one nudge."""
     planned.sort(key=lambda p: (p.due_at, p.kind))
@@ -225,6 +250,7 @@ def plan_nudges(
     planned, _ = _pre_workout(user, entries, zone, start, end, catch_up=catch_up)
     if entries or user.onboarded:
         planned += _massage(user, zone, start, end)
+    planned += _weekly(user, zone, start, end)
     return _unique(planned)
 
 
@@ -248,12 +274,12 @@ def plan_window(
         user, entries, zone, start, end, catch_up=catch_up, until=limit
     )
     next_at = limit if found_next is None else found_next
-    if entries or user.onboarded:
-        for item in _massage(user, zone, start, next_at):
-            if item.due_at < end:
-                planned.append(item)
-            else:
-                next_at = min(next_at, item.due_at)
+    monthly = _massage(user, zone, start, next_at) if entries or user.onboarded else []
+    for item in monthly + _weekly(user, zone, start, next_at):
+        if item.due_at < end:
+            planned.append(item)
+        else:
+            next_at = min(next_at, item.due_at)
     return _unique(planned), next_at
 
 
@@ -317,9 +343,12 @@ def latest_delivered(turn: Turn) -> dialog.Offer | None:
     if found is None:
         return None
     nudge, sent_at = found
+    kind = _kind(nudge)
     rows = (
         nudge_buttons(nudge.id)
-        if _kind(nudge) == "pre_workout"
+        if kind == "pre_workout"
+        else weekly.summary_buttons()
+        if kind == "weekly"
         else massage_nudge_buttons(nudge.id)
     )
     return dialog.Offer(sent_at, tuple(button for row in rows for button in row))
@@ -351,6 +380,10 @@ def render_nudge(turn: Turn, nudge: Nudge) -> Reply | Drop:
         key = "nudge_massage_behind_title" if kind == "massage_behind" else "nudge_massage_title"
         title = turn.say(key)
         return Reply(title=title, text="\n".join(lines), buttons=massage_nudge_buttons(nudge.id))
+    if kind == "weekly":
+        if not turn.user.weekly_summary:
+            return Drop("skipped", "weekly summary turned off")
+        return weekly.summary(turn)
     return Drop("skipped", f"unknown nudge kind {nudge.kind!r}")
 
 
@@ -375,6 +408,7 @@ def start(turn: Turn, argument: str) -> Reply:
     nudge = _own_nudge(turn, argument)
     if nudge is None or _kind(nudge) != "pre_workout":
         return _expired(turn)
+    turn.store.answer_nudge(nudge.id, "started")  # followed: what /history counts
     workout, session_at = _session(nudge)
     rec = session_plan(turn, workout, session_at)
     return routine.guided_step(turn, routine.guided_data(rec.picks).partition(":")[2])
@@ -408,6 +442,8 @@ def skip(turn: Turn, argument: str) -> Reply:
     # The delivered row stays "sent" (with the skip noted); a snooze of it is called off.
     status = "skipped" if nudge.status == "pending" else nudge.status
     turn.store.mark_nudge(nudge.id, status, error="skipped by the user")
+    if nudge.answer != "started":  # Start then Skip: it was followed
+        turn.store.answer_nudge(nudge.id, "skipped")
     for later in turn.store.pending_nudges_of(turn.user.id):
         if later.kind == "snooze" and later.payload.get("of") == nudge.id:
             turn.store.mark_nudge(later.id, "skipped", error="skipped by the user")

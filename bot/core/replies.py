@@ -2,14 +2,18 @@
 
 The core never formats for a platform. A `Reply` is text (plain, never markup: adapters
 escape it for their own parse mode), an optional bold `title`, rows of `Button`s, an
-optional `Image` and an optional file `Attachment`. Button data is a string that comes
-back to `Coach.handle_button` when the user taps it; platform limits (Telegram's 64 bytes,
-Discord's 5 rows) are the adapters' to meet (bot/adapters/buttons.py), not the core's.
+optional `Image` (a ready PNG) or `picture` (a chart or body map as data, drawn by the
+adapters with `bot.pictures` off the event loop) and an optional file `Attachment`.
+Button data is a string that comes back to `Coach.handle_button` when the user taps it;
+platform limits (Telegram's 64 bytes, Discord's 5 rows) are the adapters' to meet
+(bot/adapters/buttons.py), not the core's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from bot.core.picture import Picture
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +56,7 @@ class Reply:
     image: Image | None = None
     attachment: Attachment | None = None
     private: bool = False
+    picture: Picture | None = None  # to be drawn into `image` before it is sent
 
     @property
     def all_buttons(self) -> list[Button]:

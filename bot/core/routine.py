@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from bot.core import dialog
+from bot.core import dialog, progress
 from bot.core.content import Library
 from bot.core.recommend import (
     MAX_MINUTES,
@@ -100,7 +100,8 @@ def routine_reply(
 
     Each area gets its time, why it is there and its first cue; the guided session (Start)
     shows every cue and caution one area at a time. A time outside 5-20 minutes is said to
-    have been changed, never silently.
+    have been changed, never silently. A user who turned the body map on gets it with the
+    routine, when something is sore or flagged (`progress.body_map`).
     """
     turn.outcome = "routine"
     if asked_minutes is not None and asked_minutes != rec.minutes:
@@ -117,6 +118,7 @@ def routine_reply(
         buttons=buttons(
             [Button("▶ Start guided", guided_data(rec.picks), role="yes")], other_lengths
         ),
+        picture=progress.body_map(turn) if turn.user.body_map else None,
     )
 
 
