@@ -1,7 +1,8 @@
 """The ports' contracts, held by every implementation.
 
-- Outbox: SQLite (`Storage`) and memory (`MemoryStore`); the Store half of the contract is
-  tests/test_storage.py's `store` fixture tests. A PostgreSQL store joins the params.
+- Outbox: SQLite (`Storage`), memory (`MemoryStore`) and PostgreSQL (`PgStorage`, on a
+  throwaway server: tests/pg.py); the Store half of the contract is tests/test_storage.py's
+  `store` fixture tests.
 - Adapter: the terminal chat, Telegram and Discord (against their fake platform servers).
 """
 
@@ -25,6 +26,7 @@ from bot.core.records import PlannedNudge, User
 from bot.core.replies import Button, Reply
 from bot.settings import Settings
 from bot.storage import Storage
+from bot.storage_pg import PgStorage
 from tests.fakes.discord_api import USER_ID as DISCORD_USER
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.telegram_api import FakeTelegram
@@ -32,10 +34,13 @@ from tests.fakes.telegram_api import FakeTelegram
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+@pytest.fixture(params=["sqlite", "memory", "postgres"])
 def outbox(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Outbox]:
     if request.param == "memory":
         yield MemoryStore()
+    elif request.param == "postgres":
+        with PgStorage(request.getfixturevalue("pg_url")) as postgres:
+            yield postgres
     else:
         with Storage(tmp_path / "bot.sqlite3") as sqlite:
             yield sqlite

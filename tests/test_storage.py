@@ -1,4 +1,6 @@
-"""The `Store` contract, run against SQLite `Storage` and `MemoryStore`, plus SQLite specifics."""
+"""The `Store` contract, run against SQLite `Storage`, `MemoryStore` and PostgreSQL
+`PgStorage` (a throwaway server, tests/pg.py), plus SQLite specifics (PostgreSQL's are in
+tests/test_storage_pg.py)."""
 
 from __future__ import annotations
 
@@ -14,11 +16,12 @@ from sqlite_utils import Database
 
 from bot.core.memory import MemoryStore
 from bot.storage import MIGRATIONS, SCHEMA_VERSION, Storage, migrate, schema_version
+from bot.storage_pg import PgStorage
 
 T0 = datetime(2025, 3, 10, 18, 0, tzinfo=UTC)
 TABLES = ("users", "schedules", "soreness", "massages", "red_flags", "nudges", "rolling")
 
-Either = Storage | MemoryStore
+Either = Storage | MemoryStore | PgStorage
 
 
 @pytest.fixture
@@ -32,10 +35,13 @@ def sqlite_store(db_path: Path) -> Iterator[Storage]:
         yield store
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+@pytest.fixture(params=["sqlite", "memory", "postgres"])
 def store(request: pytest.FixtureRequest, db_path: Path) -> Iterator[Either]:
     if request.param == "memory":
         yield MemoryStore()
+    elif request.param == "postgres":
+        with PgStorage(request.getfixturevalue("pg_url")) as postgres:
+            yield postgres
     else:
         with Storage(db_path) as sqlite:
             yield sqlite
