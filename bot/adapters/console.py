@@ -5,7 +5,8 @@ with a letter ("[a] Save"): typing the letter taps the button. Letters, not numb
 number typed at a severity prompt is the severity, never the sixth button. Everything else
 typed goes to the coach, which also takes a button's label ("save") or a plain yes/no.
 A tapped choice is printed back as the chat apps show it ("-> Save"). Files (the /export
-JSON) are written next to the database and their path is printed.
+JSON, the /history chart and body map, drawn by `bot.pictures` off the event loop) are
+written next to the database, readable by the user only, and their path is printed.
 
 Ctrl-D (end of input) and Ctrl-C at the prompt both end the chat at once with one line.
 """
@@ -26,6 +27,7 @@ from bot.core.ports import Capabilities, Delivery, SendResult
 from bot.core.records import User
 from bot.core.replies import Button, Reply
 from bot.core.turn import Sender
+from bot.pictures import draw_reply
 
 PROMPT = "you> "
 QUIT_WORDS = frozenset({"/quit", "/exit", "quit", "exit"})
@@ -79,7 +81,7 @@ class ConsoleChat:
                     continue
                 if not self.interactive:
                     self._write(f"{PROMPT}{text}")
-                self.answer(text)
+                await self.answer(text)
         except asyncio.CancelledError:  # Ctrl-C: the runner cancels us, then exits
             self._write(("\n" if self.interactive else "") + GOODBYE)
             raise
@@ -105,7 +107,7 @@ class ConsoleChat:
         threading.Thread(target=read, name="console-input", daemon=True).start()
         return queue
 
-    def answer(self, text: str) -> None:
+    async def answer(self, text: str) -> None:
         """A button's letter taps it; anything else is a message to the coach."""
         user_id = self.coach.user(self.sender).id
         button = self._chosen_button(text)
@@ -117,11 +119,15 @@ class ConsoleChat:
         if outcome.handled_as == "forgotten":
             self._delete_exports(user_id)
         for reply in outcome.replies:
-            self.show(reply)
+            await self.present(reply)
 
     async def send(self, user: User, reply: Reply) -> SendResult:
-        self.show(reply)
+        await self.present(reply)
         return SendResult(Delivery.SENT)
+
+    async def present(self, reply: Reply) -> None:
+        """Show a reply, its picture drawn first (in the drawing thread) and saved."""
+        self.show(await draw_reply(reply))
 
     def show(self, reply: Reply) -> None:
         lines = []
@@ -159,8 +165,11 @@ class ConsoleChat:
         return path
 
     def _delete_exports(self, user_id: int) -> None:
-        """/forget deletes everything, the export files written here included."""
+        """/forget deletes everything, the export files and pictures written here included
+        (the terminal has one user: every picture here is theirs)."""
         for path in self.files_dir.glob(f"recovery-coach-export-{user_id}.*"):
+            path.unlink(missing_ok=True)
+        for path in self.files_dir.glob("*.png"):
             path.unlink(missing_ok=True)
 
     def _print_banner(self) -> None:

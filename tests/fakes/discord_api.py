@@ -36,6 +36,7 @@ characters of content), and the interaction rules too: one acknowledgement each,
 after it. Faults are injected with :meth:`FakeDiscord.fail_next` (429 with ``retry_after``
 and the ``X-RateLimit-*`` and ``Via`` headers discord.py reads, 5xx, 403) and
 :meth:`FakeDiscord.close_dms` (403 50007 on a user's DMs).
+The typing indicator (``POST /channels/{channel_id}/typing``) is recorded and answered 204.
 
 Secrets: the bot token is checked in the ``Authorization`` header and never recorded;
 interaction tokens in paths are recorded as ``{token}``; aiohttp's access log is off.
@@ -379,6 +380,7 @@ class FakeDiscord:
             ("POST", "/users/@me/channels", self._create_dm),
             ("POST", "/channels/{channel_id}/messages", self._create_message),
             ("PATCH", "/channels/{channel_id}/messages/{message_id}", self._edit_message),
+            ("POST", "/channels/{channel_id}/typing", self._typing),
         ):
             app.router.add_route(method, base + route, self._wrap(f"{method} {route}", handler))
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
@@ -1138,6 +1140,11 @@ class FakeDiscord:
             message["webhook_id"] = str(self.application_id)
         self.messages[message_id] = message
         return message
+
+    @staticmethod
+    def _typing(request: web.Request, call: Call) -> None:
+        """The typing indicator: recorded (``calls_to``), answered 204 as Discord does."""
+        return None
 
     def _edited(self, message: JSONDict, data: JSONDict, files: list[UploadedFile]) -> JSONDict:
         edited = copy.deepcopy(message)

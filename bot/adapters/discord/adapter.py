@@ -15,7 +15,10 @@ Every interaction is acknowledged within Discord's 3 seconds: the coach's turn i
 milliseconds, so the first reply is the acknowledgement; commands whose work may be slow
 (`SLOW_COMMANDS`), and interactions already `DEFER_AFTER` seconds old when their turn
 comes, are deferred first (ephemerally in servers: whether an answer is ephemeral is fixed
-at that moment, and it may hold personal data).
+at that moment, and it may hold personal data). A reply with a picture (a chart, a body
+map) is drawn by `bot.pictures` off the event loop: a command is deferred while it draws
+(Discord shows "thinking…"), a message gets the typing indicator; the PNG goes as an
+attachment shown in the reply's last embed.
 
 State is per Discord user (`Sender("discord", user id)`), the same in every server and in
 DMs; a DM's channel id becomes the user's `chat_id`, where nudges go. In servers, replies
@@ -74,6 +77,7 @@ from bot.core.ports import Delivery, SendResult
 from bot.core.records import User
 from bot.core.replies import Reply
 from bot.core.turn import Sender
+from bot.pictures import draw_replies, draw_reply, has_pictures
 from bot.settings import Settings, StartupError
 
 log = logging.getLogger(__name__)
@@ -293,6 +297,12 @@ class DiscordAdapter:
                 deferred = True
             sender = self.sender_of(interaction)
             outcome = self.coach.command(sender, Command(name, dict(options)))
+            if has_pictures(outcome.replies) and not deferred:  # "thinking…" while it draws
+                private = any(reply.private for reply in outcome.replies)
+                await interaction.response.defer(
+                    ephemeral=private and interaction.guild_id is not None, thinking=True
+                )
+                deferred = True
             await self.answer_interaction(interaction, sender, outcome.replies, deferred=deferred)
             log_handled(PLATFORM, "command", outcome.handled_as, started)
         except Exception as exc:
@@ -360,7 +370,10 @@ class DiscordAdapter:
             started = time.perf_counter()
             try:
                 outcome = self.coach.respond(sender, text)
-                await self.answer_message(message, sender, outcome.replies)
+                replies = await draw_replies(
+                    outcome.replies, showing=lambda: _typing(message.channel, self.token)
+                )
+                await self.answer_message(message, sender, replies)
                 log_handled(PLATFORM, "message", outcome.handled_as, started)
             except Exception:
                 log.exception("Discord: a message from a user failed")
@@ -409,7 +422,8 @@ class DiscordAdapter:
         first = True
         for reply in replies:
             ephemeral = reply.private and not sender.private
-            for outgoing in render_reply(reply, self.tokens):
+            drawn = await draw_reply(reply)  # acknowledged already: deferred, or a tap's edit
+            for outgoing in render_reply(drawn, self.tokens):
                 if first and deferred:
                     await interaction.edit_original_response(**outgoing.edit_kwargs())
                 elif first and not interaction.response.is_done():
@@ -487,7 +501,8 @@ class DiscordAdapter:
         *,
         reference: discord.Message | None = None,
     ) -> None:
-        """Render and send one reply (usually one message)."""
+        """Render and send one reply (usually one message), its picture drawn first."""
+        reply = await draw_reply(reply)
         for index, outgoing in enumerate(render_reply(reply, self.tokens)):
             await _send(channel, outgoing, reference if index == 0 else None)
 
@@ -500,6 +515,23 @@ async def _send(
         kwargs["reference"] = reference
         kwargs["mention_author"] = False
     await channel.send(**kwargs)
+
+
+@contextlib.asynccontextmanager
+async def _typing(channel: discord.abc.Messageable, token: str) -> AsyncIterator[None]:
+    """Discord's typing indicator in `channel` for as long as the block runs; a channel
+    that refuses it changes nothing else."""
+    typing = channel.typing()
+    try:
+        await typing.__aenter__()
+    except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+        log.info("Discord: could not show the typing indicator: %s", describe(exc, token))
+        yield
+        return
+    try:
+        yield
+    finally:
+        await typing.__aexit__(None, None, None)
 
 
 def _age(interaction: discord.Interaction[Any]) -> float:

@@ -24,6 +24,7 @@ record as defence in depth.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
@@ -35,7 +36,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, CallbackQuery, InputFile, Message, Update
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
@@ -73,12 +74,14 @@ from bot.core.ports import Delivery, SendResult
 from bot.core.records import User
 from bot.core.replies import Reply
 from bot.core.turn import Sender
+from bot.pictures import draw_reply
 from bot.settings import Settings, StartupError
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
 ALLOWED_UPDATES = ("message", "callback_query")
+CHAT_ACTION_EVERY = 4.5  # seconds; Telegram shows a chat action for 5 s or until a message
 
 
 class TelegramAdapter:
@@ -414,7 +417,11 @@ class TelegramAdapter:
         return SendResult(Delivery.SENT)
 
     async def deliver(self, chat_id: int | str, reply: Reply) -> None:
-        """Render and send one reply: media first, the text on the last message, keyboard too."""
+        """Render and send one reply: media first, the text on the last message, keyboard too.
+        A picture is drawn first, off the event loop, while the chat shows "sending a photo"."""
+        if reply.picture is not None:
+            async with self.uploading_photo(chat_id):
+                reply = await draw_reply(reply)
         rendered = render_reply(reply, self.tokens)
         bot = self.application.bot
         chunks = list(rendered.chunks)
@@ -444,6 +451,37 @@ class TelegramAdapter:
         for index, chunk in enumerate(chunks):
             last = index == len(chunks) - 1
             await send_text(bot, chat_id, chunk, keyboard if last else None)
+
+    @contextlib.asynccontextmanager
+    async def uploading_photo(self, chat_id: int | str) -> AsyncIterator[None]:
+        """Telegram's "sending a photo…" in the chat for as long as the block runs (renewed
+        every few seconds); the first one is out before the block ends, so it shows before
+        the photo. A chat action that fails changes nothing else."""
+        first = asyncio.Event()
+        showing = asyncio.create_task(self._show_uploading(chat_id, first))
+        try:
+            yield
+        finally:
+            with contextlib.suppress(asyncio.CancelledError):
+                await first.wait()
+            showing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await showing
+
+    async def _show_uploading(self, chat_id: int | str, first: asyncio.Event) -> None:
+        bot = self.application.bot
+        try:
+            while True:
+                try:
+                    await bot.send_chat_action(chat_id, ChatAction.UPLOAD_PHOTO)
+                except TelegramError as exc:
+                    log.info("could not show a chat action: %s", type(exc).__name__)
+                    return
+                finally:
+                    first.set()
+                await asyncio.sleep(CHAT_ACTION_EVERY)
+        finally:
+            first.set()
 
     # --- helpers ---------------------------------------------------------------------
 
