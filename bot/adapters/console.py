@@ -22,6 +22,7 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
+from bot.adapters.policy import run_turn
 from bot.core.coach import Coach
 from bot.core.ports import Capabilities, Delivery, SendResult
 from bot.core.records import User
@@ -109,13 +110,13 @@ class ConsoleChat:
 
     async def answer(self, text: str) -> None:
         """A button's letter taps it; anything else is a message to the coach."""
-        user_id = self.coach.user(self.sender).id
+        user_id = (await run_turn(self.coach, self.coach.user, self.sender)).id
         button = self._chosen_button(text)
         if button is not None:
             self._write(f"     -> {button.label}")
-            outcome = self.coach.press(self.sender, button.data)
+            outcome = await run_turn(self.coach, self.coach.press, self.sender, button.data)
         else:
-            outcome = self.coach.respond(self.sender, text)
+            outcome = await run_turn(self.coach, self.coach.respond, self.sender, text)
         if outcome.handled_as == "forgotten":
             self._delete_exports(user_id)
         for reply in outcome.replies:

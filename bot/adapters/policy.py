@@ -31,7 +31,8 @@ _T = TypeVar("_T")
 
 
 class _HasStore(Protocol):
-    store: object
+    @property
+    def store(self) -> object: ...
 
 
 async def run_turn(

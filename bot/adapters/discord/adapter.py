@@ -70,7 +70,7 @@ from bot.adapters.discord.rendering import (
     with_choice,
 )
 from bot.adapters.discord.slash import build_tree
-from bot.adapters.policy import log_handled, redact_token_in_logs
+from bot.adapters.policy import log_handled, redact_token_in_logs, run_turn
 from bot.core.coach import Coach
 from bot.core.commands import Command, OptionValue
 from bot.core.ports import Delivery, SendResult
@@ -296,7 +296,8 @@ class DiscordAdapter:
                 )
                 deferred = True
             sender = self.sender_of(interaction)
-            outcome = self.coach.command(sender, Command(name, dict(options)))
+            command = Command(name, dict(options))
+            outcome = await run_turn(self.coach, self.coach.command, sender, command)
             if has_pictures(outcome.replies) and not deferred:  # "thinking…" while it draws
                 private = any(reply.private for reply in outcome.replies)
                 await interaction.response.defer(
@@ -316,7 +317,7 @@ class DiscordAdapter:
                 await interaction.response.defer()  # a component's defer: the message stays
             sender = self.sender_of(interaction)
             data = self.tokens.decode(custom_id)  # "" for a token from before a restart
-            outcome = self.coach.press(sender, data)
+            outcome = await run_turn(self.coach, self.coach.press, sender, data)
             if outcome.replies == [self.expired]:
                 await self._expired(interaction)
             else:
@@ -369,7 +370,7 @@ class DiscordAdapter:
         async with lock:
             started = time.perf_counter()
             try:
-                outcome = self.coach.respond(sender, text)
+                outcome = await run_turn(self.coach, self.coach.respond, sender, text)
                 replies = await draw_replies(
                     outcome.replies, showing=lambda: _typing(message.channel, self.token)
                 )
