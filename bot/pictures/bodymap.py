@@ -31,6 +31,9 @@ SCALE = LinearSegmentedColormap.from_list(
     "soreness", ("#FFF7EC", "#FDD49E", "#FC8D59", "#D7301F", "#7F0000")
 )
 TITLE_SIZE, LABEL_SIZE, NUMBER_SIZE, LEGEND_SIZE = 26, 20, 15, 16
+MIN_NUMBER_WIDTH = 6.0
+"""Areas narrower than this (IT band, adductors, lats) get no number: it would not fit;
+the reply's text lists every sore area with its number."""
 
 Shape = tuple[str, tuple[float, ...]]
 """("ellipse", (x, y, width, height)) or ("polygon", (x1, y1, x2, y2, ...))."""
@@ -131,7 +134,7 @@ def _draw_area(axes: Axes, shade: Shade, shapes: Sequence[Shape]) -> None:
             hatch="///" if shade.red_flag else None,
         )
         axes.add_artist(patch)  # limits are fixed: no need to fit them (add_patch's cost)
-    if shade.soreness >= 1:
+    if shade.soreness >= 1 and _width(shapes[0]) >= MIN_NUMBER_WIDTH:
         x, y = _centre(shapes[0])
         axes.text(
             x,
@@ -152,6 +155,14 @@ def _patch(shape: Shape, **style: Any) -> Patch:
         return Ellipse((x, y), w, h, **style)
     points = [(values[n], values[n + 1]) for n in range(0, len(values), 2)]
     return Polygon(points, closed=True, **style)
+
+
+def _width(shape: Shape) -> float:
+    kind, values = shape
+    if kind == "ellipse":
+        return values[2]
+    xs = values[0::2]
+    return max(xs) - min(xs)
 
 
 def _centre(shape: Shape) -> tuple[float, float]:
