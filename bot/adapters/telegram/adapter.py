@@ -1,10 +1,11 @@
 """The Telegram adapter: the whole coach over python-telegram-bot (PTB ≥ 22).
 
 Incoming: one `MessageHandler` for text (commands included: the coach routes them) and one
-`CallbackQueryHandler` for button taps. Both call the synchronous coach directly — it is
-SQLite-fast — and send every `Reply` back. State is always per user (`effective_user.id`),
-never per chat, so a user is the same person in a group and in their private chat. A
-tapped message is edited to show the choice and loses its keyboard.
+`CallbackQueryHandler` for button taps. Both call the synchronous coach through `run_turn`
+(directly on SQLite, which is fast; in a worker thread on PostgreSQL, so the event loop
+never waits on the database) and send every `Reply` back. State is always per user
+(`effective_user.id`), never per chat, so a user is the same person in a group and in
+their private chat. A tapped message is edited to show the choice and loses its keyboard.
 
 The package, one idea per module: `rendering` (replies as HTML messages and keyboards),
 `groups` (what in a group is meant for the bot), `limits` (rate limits, retries, fairness
@@ -48,7 +49,13 @@ from telegram.ext import (
 )
 
 from bot.adapters.buttons import ButtonTokens
-from bot.adapters.policy import REDACTED, log_handled, quiet_http_loggers, redact_token_in_logs
+from bot.adapters.policy import (
+    REDACTED,
+    log_handled,
+    quiet_http_loggers,
+    redact_token_in_logs,
+    run_turn,
+)
 from bot.adapters.telegram.groups import text_for_coach
 from bot.adapters.telegram.limits import (
     RATE_LIMIT_RETRIES,
@@ -292,7 +299,7 @@ class TelegramAdapter:
             private=message.chat.type == ChatType.PRIVATE,
         )
         started = time.perf_counter()
-        outcome = self.coach.respond(sender, text)
+        outcome = await run_turn(self.coach, self.coach.respond, sender, text)
         await self.answer_all(sender, message.chat.id, outcome.replies)
         log_handled(PLATFORM, "message", outcome.handled_as, started)
 
@@ -318,7 +325,7 @@ class TelegramAdapter:
         chat_id = chat.id if chat is not None else query.from_user.id
         data = self.tokens.decode(query.data or "")  # "" for a token from before a restart
         started = time.perf_counter()
-        outcome = self.coach.press(sender, data)
+        outcome = await run_turn(self.coach, self.coach.press, sender, data)
         await self.answer_all(sender, chat_id, outcome.replies)
         log_handled(PLATFORM, "button", outcome.handled_as, started)
 
