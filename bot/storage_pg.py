@@ -24,7 +24,9 @@ Connections and transactions
     own. `transaction()` takes one connection for the calling thread and keeps it there
     until the outermost block ends, so every call inside (a whole coach turn) runs on it;
     nested blocks are savepoints, and a block that raises rolls back to where it began.
-    Each thread has its own transaction: turns in several threads never share one.
+    Each thread has its own transaction: turns in several threads never share one. (So a
+    transaction must not stay open across an `await`: other coroutines of that loop's
+    thread would write into it. No caller does; every transaction is a synchronous block.)
 
 Several workers (designed for; the workers themselves come later)
     - `claim_nudge` is `UPDATE ... WHERE status = 'pending'` on a row locked with
