@@ -261,6 +261,25 @@ async def test_a_tapped_message_shows_the_choice_and_loses_its_keyboard(
     assert not fake.calls_to("editMessageReplyMarkup")
 
 
+async def test_a_question_answered_by_typing_loses_its_keyboard(
+    adapter: TelegramAdapter, fake: FakeTelegram, store: Storage
+) -> None:
+    (confirm,) = await say(fake, "/forget")
+    (kept,) = await say(fake, "no")
+    assert "nothing was deleted" in kept.params["text"]
+    (retired,) = fake.calls_to("editMessageReplyMarkup")
+    assert retired.params["message_id"] == confirm.result["message_id"]
+    assert not retired.params.get("reply_markup")
+
+
+async def test_a_side_remark_leaves_the_question_and_its_keyboard_in_place(
+    adapter: TelegramAdapter, fake: FakeTelegram, store: Storage
+) -> None:
+    await say(fake, "/forget")
+    await say(fake, "my calves are killing me", expect=2)
+    assert not fake.calls_to("editMessageReplyMarkup")
+
+
 async def test_soreness_report_fixed_with_a_button(
     adapter: TelegramAdapter, fake: FakeTelegram, store: Storage, clock: FakeClock
 ) -> None:

@@ -89,6 +89,7 @@ class Outcome:
 
     replies: list[Reply]
     handled_as: str
+    answered_question: bool = False  # a typed message answered the question the bot asked
 
 
 class Coach:
@@ -212,7 +213,7 @@ class Coach:
         except Exception:
             log.exception("handler failed for a %s user", sender.platform)
             return Outcome([Reply(text=self.library.messages["error"])], "error")
-        return Outcome(replies, turn.outcome)
+        return Outcome(replies, turn.outcome, turn.answered_question)
 
     def _turn(self, sender: Sender) -> tuple[Turn, tuple[object, ...]]:
         """The turn, and the user as stored (to tell later whether to save)."""
@@ -283,16 +284,22 @@ class Coach:
         if question is not None:
             button = dialog.chosen_button(turn, question.choices, text)
             if button is not None:
+                turn.answered_question = True
                 return self._route_button(turn, button.data)
             if dialog.role_of(turn, text) in ("no", "skip", "later"):
                 dialog.close(turn)  # "cancel" at a question without a Cancel button
+                turn.answered_question = True
                 return Reply(text=turn.say("question_dropped"))
             if not self._says_something_else(turn, question, parsed, text):
                 answer = self._read_answer(turn, question, text, parsed)
                 if answer is not None:
+                    turn.answered_question = True
                     return answer
         button = self._button_on_screen(turn, text)
-        return None if button is None else self._route_button(turn, button.data)
+        if button is None:
+            return None
+        turn.answered_question = True  # a typed label of the buttons on screen
+        return self._route_button(turn, button.data)
 
     def _says_something_else(
         self, turn: Turn, question: dialog.Question, parsed: Parsed, text: str

@@ -39,6 +39,7 @@ class Turn:
     outcome: str = "other"  # what the message was handled as (see `Outcome`), for logs and evals
     repeated_question: bool = False  # a pending question was asked again this turn
     schedule_changed: bool = False  # sessions were added or removed: nudges are re-planned
+    answered_question: bool = False  # a typed message answered a question or tapped a label
 
     @property
     def zone(self) -> tzinfo:

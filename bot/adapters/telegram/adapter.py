@@ -31,6 +31,7 @@ import gc
 import logging
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -119,6 +120,7 @@ class TelegramAdapter:
         self._receiver: WebhookReceiver | None = None
         self.replies_missed = 0  # replies Telegram would not take, since start
         self.tokens = ButtonTokens(CAPABILITIES.max_data or 64)
+        self._keyboards = LastKeyboards()
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -299,7 +301,11 @@ class TelegramAdapter:
             private=message.chat.type == ChatType.PRIVATE,
         )
         started = time.perf_counter()
+        on_screen = self._keyboards.newest(message.chat.id)  # the buttons as it was typed
         outcome = await run_turn(self.coach, self.coach.respond, sender, text)
+        if outcome.answered_question and on_screen is not None:
+            self._keyboards.forget(message.chat.id, on_screen)
+            await self._retire_keyboard(message.chat.id, on_screen)
         await self.answer_all(sender, message.chat.id, outcome.replies)
         log_handled(PLATFORM, "message", outcome.handled_as, started)
 
@@ -370,6 +376,17 @@ class TelegramAdapter:
                 await message.edit_reply_markup(reply_markup=None)
         except TelegramError as exc:
             log.info("could not edit a tapped message: %s", type(exc).__name__)
+
+    async def _retire_keyboard(self, chat_id: int | str, message_id: int) -> None:
+        """A question answered by typing loses its buttons too, so they cannot be tapped
+        after the fact; a message that can no longer be edited keeps them (harmless: a late
+        tap is answered as expired)."""
+        try:
+            await self.application.bot.edit_message_reply_markup(
+                chat_id=chat_id, message_id=message_id, reply_markup=None
+            )
+        except TelegramError as exc:
+            log.info("could not take the buttons off an answered question: %s", type(exc).__name__)
 
     # --- outgoing --------------------------------------------------------------------
 
@@ -457,7 +474,9 @@ class TelegramAdapter:
         keyboard = keyboard_json(rendered.rows)
         for index, chunk in enumerate(chunks):
             last = index == len(chunks) - 1
-            await send_text(bot, chat_id, chunk, keyboard if last else None)
+            message_id = await send_text(bot, chat_id, chunk, keyboard if last else None)
+            if last and keyboard is not None and message_id is not None:
+                self._keyboards.remember(chat_id, message_id)
 
     @contextlib.asynccontextmanager
     async def uploading_photo(self, chat_id: int | str) -> AsyncIterator[None]:
@@ -523,6 +542,29 @@ def _http_request(base_url: str, pool_size: int) -> BotApiRequest:
     """PTB's HTTP client (see transport.py). Plain-HTTP base URLs (a local Bot API
     server, the test fake) have no TLS to verify."""
     return BotApiRequest(pool_size, verify_tls=not base_url.startswith("http://"))
+
+
+class LastKeyboards:
+    """The newest message with buttons in each chat (bounded), so a typed answer can take
+    those buttons away as a tap would."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self.size = size
+        self._by_chat: OrderedDict[int | str, int] = OrderedDict()
+
+    def remember(self, chat_id: int | str, message_id: int) -> None:
+        self._by_chat[chat_id] = message_id
+        self._by_chat.move_to_end(chat_id)
+        if len(self._by_chat) > self.size:
+            self._by_chat.popitem(last=False)
+
+    def newest(self, chat_id: int | str) -> int | None:
+        return self._by_chat.get(chat_id)
+
+    def forget(self, chat_id: int | str, message_id: int) -> None:
+        """Forget the message unless a newer one with buttons replaced it meanwhile."""
+        if self._by_chat.get(chat_id) == message_id:
+            del self._by_chat[chat_id]
 
 
 def _chat_id(value: str) -> int | str:

@@ -85,7 +85,7 @@ def keyboard_json(rows: tuple[tuple[Button, ...], ...]) -> dict[str, Any] | None
 
 async def send_text(
     bot: Any, chat_id: int | str, text: str, keyboard: dict[str, Any] | None
-) -> None:
+) -> int | None:
     """sendMessage without parsing Telegram's echo of the message we just sent.
 
     `Bot.send_message` turns the answer (our text and keyboard, echoed back) into PTB
@@ -97,7 +97,9 @@ async def send_text(
     data: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": ParseMode.HTML}
     if keyboard is not None:
         data["reply_markup"] = keyboard
-    await bot._post("sendMessage", data)
+    sent = await bot._post("sendMessage", data)
+    message_id = sent.get("message_id") if isinstance(sent, dict) else None
+    return message_id if isinstance(message_id, int) else None
 
 
 def tapped_label(message: Message, data: str) -> str | None:
