@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_UPDATE_BYTES = 1024 * 1024
+LINGER_SECONDS = 1.0
+"""After refusing a post (403, 413), how long its unsent body is still read and dropped before
+the connection closes: aiohttp's default of 10 s would hold a stop that long."""
 
 
 class WebhookReceiver:
@@ -38,7 +41,8 @@ class WebhookReceiver:
     async def start(self) -> None:
         app = web.Application(client_max_size=MAX_UPDATE_BYTES)
         app.router.add_post(self.path, self.receive)
-        self._runner = web.AppRunner(app, access_log=None)  # access lines would hold paths
+        # access lines would hold paths; a refused post's unread body is not waited for
+        self._runner = web.AppRunner(app, access_log=None, lingering_time=LINGER_SECONDS)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.listen, self.port).start()
 
