@@ -171,6 +171,15 @@ def _v6_pictures_and_answers(db: Database) -> None:
     db.execute("ALTER TABLE nudges ADD COLUMN answer TEXT")
 
 
+def _v7_send_at(db: Database) -> None:
+    """When each nudge is to be sent (`send_at`, planned ahead inside its window, see
+    `bot.core.send_slots`); the dispatcher takes due rows in that order. Rows planned before
+    are sent at their due time."""
+    db.execute("ALTER TABLE nudges ADD COLUMN send_at TEXT NOT NULL DEFAULT ''")
+    db.execute("UPDATE nudges SET send_at = due_at")
+    db.execute("CREATE INDEX nudges_status_send ON nudges (status, send_at)")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1_core_tables,
     _v2_nudge_outbox,
@@ -178,6 +187,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _v4_planned_until,
     _v5_heartbeat,
     _v6_pictures_and_answers,
+    _v7_send_at,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -237,7 +247,7 @@ _SORENESS_COLUMNS = "id, user_id, area, severity, at, note"
 _MASSAGE_COLUMNS = "id, user_id, at, note"
 _RED_FLAG_COLUMNS = "id, user_id, at, areas, text"
 _ROLLING_COLUMNS = "id, user_id, at, seconds, areas"
-_NUDGE_COLUMNS = "id, user_id, kind, due_at, payload, status, attempts, answer"
+_NUDGE_COLUMNS = "id, user_id, kind, due_at, payload, status, attempts, answer, send_at"
 _NUDGE_COLS_N = ", ".join(f"n.{c.strip()}" for c in _NUDGE_COLUMNS.split(","))
 
 
@@ -315,7 +325,9 @@ def _rolling(row: tuple[Any, ...]) -> RollingSession:
 
 
 def _nudge(row: tuple[Any, ...]) -> Nudge:
-    return Nudge(row[0], row[1], row[2], _dt(row[3]), json.loads(row[4]), row[5], row[6], row[7])
+    return Nudge(
+        row[0], row[1], row[2], _dt(row[3]), json.loads(row[4]), row[5], row[6], row[7], _dt(row[8])
+    )
 
 
 # ---------------------------------------------------------------- the store
@@ -565,6 +577,7 @@ class Storage:
         *,
         status: str,
         error: str | None,
+        send_at: datetime | None = None,
     ) -> int | None:
         values = (
             user_id,
@@ -574,20 +587,21 @@ class Storage:
             status,
             error,
             _iso(self.clock()),
+            _iso(due_at if send_at is None else send_at),
         )
         ref = payload.get("ref")
         if ref is None:
             cursor = self._execute(
                 "INSERT OR IGNORE INTO nudges "
-                "(user_id, kind, due_at, payload, status, error, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "(user_id, kind, due_at, payload, status, error, created_at, send_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 values,
             )
         else:
             cursor = self._execute(
                 "INSERT OR IGNORE INTO nudges "
-                "(user_id, kind, due_at, payload, status, error, created_at) "
-                "SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM nudges "
+                "(user_id, kind, due_at, payload, status, error, created_at, send_at) "
+                "SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM nudges "
                 "WHERE user_id = ? AND kind = ? AND json_extract(payload, '$.ref') = ?)",
                 (*values, user_id, kind, str(ref)),
             )
@@ -599,7 +613,13 @@ class Storage:
         for item in planned:
             error = None if item.reason is None else PLAN_SKIP_PREFIX + item.reason
             if self._enqueue(
-                user_id, item.kind, item.due_at, item.payload, status=item.status, error=error
+                user_id,
+                item.kind,
+                item.due_at,
+                item.payload,
+                status=item.status,
+                error=error,
+                send_at=item.send_at,
             ):
                 added += 1
         return added
@@ -643,33 +663,53 @@ class Storage:
     def pending_nudges(
         self, until: datetime, limit: int, platform: str | None = None
     ) -> list[Nudge]:
-        """Up to `limit` pending nudges due at or before `until`, earliest first; only users
-        of `platform` when given."""
+        """Up to `limit` pending nudges whose send time is at or before `until`, in send-time
+        order; only users of `platform` when given."""
         if platform is None:
             sql = (
-                f"SELECT {_NUDGE_COLUMNS} FROM nudges WHERE status = 'pending' AND due_at <= ? "
-                "ORDER BY due_at, id LIMIT ?"
+                f"SELECT {_NUDGE_COLUMNS} FROM nudges WHERE status = 'pending' AND send_at <= ? "
+                "ORDER BY send_at, id LIMIT ?"
             )
             return [_nudge(row) for row in self._execute(sql, (_iso(until), limit))]
         sql = (
             f"SELECT {_NUDGE_COLS_N} FROM nudges n JOIN users u ON u.id = n.user_id "
-            "WHERE n.status = 'pending' AND n.due_at <= ? AND u.platform = ? "
-            "ORDER BY n.due_at, n.id LIMIT ?"
+            "WHERE n.status = 'pending' AND n.send_at <= ? AND u.platform = ? "
+            "ORDER BY n.send_at, n.id LIMIT ?"
         )
         return [_nudge(row) for row in self._execute(sql, (_iso(until), platform, limit))]
 
     def next_due(self, platform: str | None = None) -> datetime | None:
-        """When the earliest pending nudge (of `platform`'s users, when given) is due."""
+        """When the earliest pending nudge (of `platform`'s users, when given) is to be sent."""
         if platform is None:
-            sql = "SELECT MIN(due_at) FROM nudges WHERE status = 'pending'"
+            sql = "SELECT MIN(send_at) FROM nudges WHERE status = 'pending'"
             row = self._execute(sql).fetchone()
         else:
             sql = (
-                "SELECT MIN(n.due_at) FROM nudges n JOIN users u ON u.id = n.user_id "
+                "SELECT MIN(n.send_at) FROM nudges n JOIN users u ON u.id = n.user_id "
                 "WHERE n.status = 'pending' AND u.platform = ?"
             )
             row = self._execute(sql, (platform,)).fetchone()
         return None if row is None or row[0] is None else _dt(row[0])
+
+    def send_load(
+        self, platform: str | None, start: datetime, end: datetime
+    ) -> dict[datetime, int]:
+        """How many pending or sending nudges (of `platform`'s users) are to be sent at each
+        instant in [start, end): the send slots already taken."""
+        if platform is None:
+            sql = (
+                "SELECT send_at, COUNT(*) FROM nudges WHERE status IN ('pending', 'sending') "
+                "AND send_at >= ? AND send_at < ? GROUP BY send_at"
+            )
+            params: tuple[Any, ...] = (_iso(start), _iso(end))
+        else:
+            sql = (
+                "SELECT n.send_at, COUNT(*) FROM nudges n JOIN users u ON u.id = n.user_id "
+                "WHERE n.status IN ('pending', 'sending') AND n.send_at >= ? AND n.send_at < ? "
+                "AND u.platform = ? GROUP BY n.send_at"
+            )
+            params = (_iso(start), _iso(end), platform)
+        return {_dt(at): count for at, count in self._execute(sql, params)}
 
     def release_nudge(self, nudge_id: int, error: str | None = None) -> bool:
         """Put a nudge in `sending` back to `pending` (it was not delivered: rate limited)."""
@@ -835,9 +875,9 @@ class Storage:
             f"SELECT {_NUDGE_COLUMNS}, sent_at, error, created_at FROM nudges {by_user}", params
         ):
             nudge = as_json_dict(_nudge(r))
-            nudge["sent_at"] = None if r[8] is None else _dt(r[8]).isoformat()
-            nudge["error"] = r[9]
-            nudge["created_at"] = _dt(r[10]).isoformat()
+            nudge["sent_at"] = None if r[9] is None else _dt(r[9]).isoformat()
+            nudge["error"] = r[10]
+            nudge["created_at"] = _dt(r[11]).isoformat()
             nudges.append(nudge)
 
         def rows(columns: str, table: str, record: Callable[[tuple[Any, ...]], Any]) -> list[Any]:

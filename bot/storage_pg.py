@@ -207,7 +207,22 @@ _V3_PICTURES_AND_ANSWERS = (
 )
 """SQLite's v6: two opt-in settings, and what the user did with a nudge they got."""
 
-MIGRATIONS: list[tuple[str, ...]] = [_V1_CORE_TABLES, _V2_NUDGE_OUTBOX, _V3_PICTURES_AND_ANSWERS]
+_V4_SEND_AT = (
+    # When each nudge is to be sent, planned ahead inside its window (bot.core.send_slots);
+    # rows planned before go at their due time. The dispatcher takes due rows in this order.
+    "ALTER TABLE nudges ADD COLUMN send_at TIMESTAMPTZ",
+    "UPDATE nudges SET send_at = due_at",
+    "ALTER TABLE nudges ALTER COLUMN send_at SET NOT NULL",
+    "CREATE INDEX nudges_pending_send ON nudges (send_at, id) WHERE status = 'pending'",
+)
+"""SQLite's v7: the send time planned ahead."""
+
+MIGRATIONS: list[tuple[str, ...]] = [
+    _V1_CORE_TABLES,
+    _V2_NUDGE_OUTBOX,
+    _V3_PICTURES_AND_ANSWERS,
+    _V4_SEND_AT,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -312,7 +327,7 @@ _SORENESS_COLUMNS = "id, user_id, area, severity, at, note"
 _MASSAGE_COLUMNS = "id, user_id, at, note"
 _RED_FLAG_COLUMNS = "id, user_id, at, areas, text"
 _ROLLING_COLUMNS = "id, user_id, at, seconds, areas"
-_NUDGE_COLUMNS = "id, user_id, kind, due_at, payload, status, attempts, answer"
+_NUDGE_COLUMNS = "id, user_id, kind, due_at, payload, status, attempts, answer, send_at"
 _NUDGE_COLS_N = ", ".join(f"n.{c.strip()}" for c in _NUDGE_COLUMNS.split(","))
 
 
@@ -383,7 +398,7 @@ def _rolling(row: Sequence[Any]) -> RollingSession:
 
 
 def _nudge(row: Sequence[Any]) -> Nudge:
-    return Nudge(row[0], row[1], row[2], _dt(row[3]), row[4], row[5], row[6], row[7])
+    return Nudge(row[0], row[1], row[2], _dt(row[3]), row[4], row[5], row[6], row[7], _dt(row[8]))
 
 
 def _configure(conn: Connection[Any]) -> None:
@@ -688,26 +703,29 @@ class PgStorage:
     ) -> int | None:
         """Plan a nudge; the new id, or None when (user_id, kind, due_at) is already planned or,
         when `payload` has a "ref", a nudge of that kind and ref exists in any status."""
-        ids = self._enqueue(user_id, [(kind, utc(due_at), payload, "pending", None)])
+        at = utc(due_at)
+        ids = self._enqueue(user_id, [(kind, at, payload, "pending", None, at)])
         return ids[0] if ids else None
 
     def _enqueue(
         self,
         user_id: int,
-        rows: Sequence[tuple[str, datetime, dict[str, Any], str, str | None]],
+        rows: Sequence[tuple[str, datetime, dict[str, Any], str, str | None, datetime]],
     ) -> list[int]:
-        """Insert (kind, due_at, payload, status, error) rows for a user in one statement,
-        skipping any that a unique index says exist; the ids added."""
+        """Insert (kind, due_at, payload, status, error, send_at) rows for a user in one
+        statement, skipping any that a unique index says exist; the ids added."""
         if not rows:
             return []
-        kinds, dues, payloads, statuses, errors = zip(*rows, strict=True)
+        kinds, dues, payloads, statuses, errors, sends = zip(*rows, strict=True)
         try:
             found = self._all(
-                "INSERT INTO nudges (user_id, kind, due_at, payload, status, error, created_at) "
-                "SELECT %s, r.kind, r.due_at, r.payload, r.status, r.error, %s FROM "
-                "unnest(%s::text[], %s::timestamptz[], %s::jsonb[], %s::text[], %s::text[]) "
-                "WITH ORDINALITY AS r(kind, due_at, payload, status, error, n) ORDER BY r.n "
-                "ON CONFLICT DO NOTHING RETURNING id",
+                "INSERT INTO nudges "
+                "(user_id, kind, due_at, payload, status, error, created_at, send_at) "
+                "SELECT %s, r.kind, r.due_at, r.payload, r.status, r.error, %s, r.send_at FROM "
+                "unnest(%s::text[], %s::timestamptz[], %s::jsonb[], %s::text[], %s::text[], "
+                "%s::timestamptz[]) "
+                "WITH ORDINALITY AS r(kind, due_at, payload, status, error, send_at, n) "
+                "ORDER BY r.n ON CONFLICT DO NOTHING RETURNING id",
                 (
                     user_id,
                     utc(self.clock()),
@@ -716,6 +734,7 @@ class PgStorage:
                     [Jsonb(p) for p in payloads],
                     list(statuses),
                     list(errors),
+                    list(sends),
                 ),
             )
         except psycopg.errors.ForeignKeyViolation:
@@ -731,6 +750,7 @@ class PgStorage:
                 item.payload,
                 item.status,
                 None if item.reason is None else PLAN_SKIP_PREFIX + item.reason,
+                utc(item.due_at if item.send_at is None else item.send_at),
             )
             for item in planned
         ]
@@ -777,13 +797,13 @@ class PgStorage:
         if platform is None:
             sql = (
                 f"SELECT {_NUDGE_COLUMNS} FROM nudges WHERE status = 'pending' "
-                "AND due_at <= %s ORDER BY due_at, id LIMIT %s FOR UPDATE SKIP LOCKED"
+                "AND send_at <= %s ORDER BY send_at, id LIMIT %s FOR UPDATE SKIP LOCKED"
             )
             return [_nudge(row) for row in self._all(sql, (utc(until), limit))]
         sql = (
             f"SELECT {_NUDGE_COLS_N} FROM nudges n JOIN users u ON u.id = n.user_id "
-            "WHERE n.status = 'pending' AND n.due_at <= %s AND u.platform = %s "
-            "ORDER BY n.due_at, n.id LIMIT %s FOR UPDATE OF n SKIP LOCKED"
+            "WHERE n.status = 'pending' AND n.send_at <= %s AND u.platform = %s "
+            "ORDER BY n.send_at, n.id LIMIT %s FOR UPDATE OF n SKIP LOCKED"
         )
         return [_nudge(row) for row in self._all(sql, (utc(until), platform, limit))]
 
@@ -798,24 +818,44 @@ class PgStorage:
             params.append(platform)
         rows = self._all(
             "UPDATE nudges SET status = 'sending', attempts = attempts + 1 WHERE id IN ("
-            f"SELECT n.id FROM nudges n{join} WHERE n.status = 'pending' AND n.due_at <= %s"
-            f"{where} ORDER BY n.due_at, n.id LIMIT %s FOR UPDATE OF n SKIP LOCKED) "
+            f"SELECT n.id FROM nudges n{join} WHERE n.status = 'pending' AND n.send_at <= %s"
+            f"{where} ORDER BY n.send_at, n.id LIMIT %s FOR UPDATE OF n SKIP LOCKED) "
             f"RETURNING {_NUDGE_COLUMNS}",
             (*params, limit),
         )
-        return sorted((_nudge(row) for row in rows), key=lambda n: (n.due_at, n.id))
+        return sorted((_nudge(row) for row in rows), key=lambda n: (n.send_time, n.id))
 
     def next_due(self, platform: str | None = None) -> datetime | None:
         """When the earliest pending nudge (of `platform`'s users, when given) is due."""
         if platform is None:
-            row = self._one("SELECT MIN(due_at) FROM nudges WHERE status = 'pending'")
+            row = self._one("SELECT MIN(send_at) FROM nudges WHERE status = 'pending'")
         else:
             row = self._one(
-                "SELECT MIN(n.due_at) FROM nudges n JOIN users u ON u.id = n.user_id "
+                "SELECT MIN(n.send_at) FROM nudges n JOIN users u ON u.id = n.user_id "
                 "WHERE n.status = 'pending' AND u.platform = %s",
                 (platform,),
             )
         return None if row is None or row[0] is None else _dt(row[0])
+
+    def send_load(
+        self, platform: str | None, start: datetime, end: datetime
+    ) -> dict[datetime, int]:
+        """How many pending or sending nudges (of `platform`'s users) are to be sent at each
+        instant in [start, end): the send slots already taken."""
+        if platform is None:
+            sql = (
+                "SELECT send_at, COUNT(*) FROM nudges WHERE status IN ('pending', 'sending') "
+                "AND send_at >= %s AND send_at < %s GROUP BY send_at"
+            )
+            params: tuple[Any, ...] = (utc(start), utc(end))
+        else:
+            sql = (
+                "SELECT n.send_at, COUNT(*) FROM nudges n JOIN users u ON u.id = n.user_id "
+                "WHERE n.status IN ('pending', 'sending') AND n.send_at >= %s "
+                "AND n.send_at < %s AND u.platform = %s GROUP BY n.send_at"
+            )
+            params = (utc(start), utc(end), platform)
+        return {_dt(at): int(count) for at, count in self._all(sql, params)}
 
     def claim_nudge(self, nudge_id: int) -> bool:
         """Move a pending nudge to `sending` (one more attempt); False if it was not pending,
@@ -975,9 +1015,9 @@ class PgStorage:
             f"SELECT {_NUDGE_COLUMNS}, sent_at, error, created_at FROM nudges {by_user}", params
         ):
             nudge = as_json_dict(_nudge(r))
-            nudge["sent_at"] = None if r[8] is None else _dt(r[8]).isoformat()
-            nudge["error"] = r[9]
-            nudge["created_at"] = _dt(r[10]).isoformat()
+            nudge["sent_at"] = None if r[9] is None else _dt(r[9]).isoformat()
+            nudge["error"] = r[10]
+            nudge["created_at"] = _dt(r[11]).isoformat()
             nudges.append(nudge)
 
         def rows(columns: str, table: str, record: Callable[[Sequence[Any]], Any]) -> list[Any]:

@@ -338,7 +338,7 @@ def test_wal_mode_synchronous_normal_and_foreign_keys_are_on(sqlite_store: Stora
 
 
 def test_new_database_has_every_table_at_the_latest_schema_version(sqlite_store: Storage) -> None:
-    assert schema_version(sqlite_store.db) == SCHEMA_VERSION == len(MIGRATIONS) == 6
+    assert schema_version(sqlite_store.db) == SCHEMA_VERSION == len(MIGRATIONS) == 7
     assert set(TABLES) <= set(sqlite_store.db.table_names())
 
 
@@ -647,3 +647,36 @@ def test_migration_from_version_5_adds_the_settings_off_and_keeps_the_outbox(
         (sent,) = store.nudges_since(user.id, T0 - timedelta(days=1))
         assert (sent.status, sent.answer) == ("sent", None)
         assert store.answer_nudge(sent.id, "skipped")
+
+
+def test_migration_from_version_6_sends_the_planned_rows_at_their_due_time(
+    db_path: Path,
+) -> None:
+    db_path.parent.mkdir(parents=True)
+    db = Database(db_path)
+    assert migrate(db, target=6) == 6
+    db.execute(
+        "INSERT INTO users (platform, platform_id, tz, lead_minutes, paused, unreachable, "
+        "onboarded, massage_day, massage_time, massage_target, dialog, created_at) "
+        "VALUES ('telegram', '7', 'UTC', 30, 0, 0, 1, 'sat', '10:00', 3, '{}', "
+        "'2025-01-01T00:00:00.000000+00:00')"
+    )
+    for minute, status in ((0, "sent"), (30, "pending")):
+        db.execute(
+            "INSERT INTO nudges (user_id, kind, due_at, payload, status, created_at) "
+            f"VALUES (1, 'pre_workout', '2025-03-10T18:{minute:02d}:00.000000+00:00', "
+            f"'{{\"ref\": \"s{minute}\"}}', '{status}', '2025-03-09T18:00:00.000000+00:00')"
+        )
+    db.close()
+    due = datetime(2025, 3, 10, 18, 30, tzinfo=UTC)
+    with Storage(db_path) as store:
+        assert schema_version(store.db) == SCHEMA_VERSION
+        assert [(n.due_at, n.send_at) for n in store.nudges_since(1, due - timedelta(hours=1))] == [
+            (due - timedelta(minutes=30), due - timedelta(minutes=30)),
+            (due, due),
+        ]
+        assert store.next_due() == due
+        assert [n.due_at for n in store.pending_nudges(due, 10, "telegram")] == [due]
+        assert store.send_load("telegram", due - timedelta(hours=1), due + timedelta(hours=1)) == {
+            due: 1
+        }

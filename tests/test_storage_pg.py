@@ -139,6 +139,31 @@ def test_migration_from_version_2_adds_the_later_columns_with_defaults(
         assert (nudge.payload, nudge.answer) == ({"ref": "s"}, None)
 
 
+def test_migration_from_version_3_sends_the_planned_rows_at_their_due_time(
+    pg_empty_url: str,
+) -> None:
+    due = datetime(2025, 3, 10, 18, 0, tzinfo=UTC)
+    with psycopg.connect(pg_empty_url, autocommit=True) as conn:
+        assert migrate(conn, target=3) == 3
+        conn.execute(
+            "INSERT INTO users (platform, platform_id, tz, lead_minutes, paused, unreachable, "
+            "onboarded, massage_day, massage_time, massage_target, dialog, created_at) "
+            "VALUES ('telegram', '7', 'UTC', 30, false, false, true, 'sat', '10:00', 3, "
+            "'{}', now())"
+        )
+        conn.execute(
+            "INSERT INTO nudges (user_id, kind, due_at, payload, created_at) "
+            "VALUES (1, 'pre_workout', %s, '{\"ref\": \"s\"}', now())",
+            (due,),
+        )
+    with PgStorage(pg_empty_url) as store:
+        (nudge,) = store.pending_nudges_of(1)
+        assert (nudge.due_at, nudge.send_at) == (due, due)
+        assert store.next_due("telegram") == due
+        assert [n.id for n in store.pending_nudges(due, 10, "telegram")] == [nudge.id]
+        assert store.send_load("telegram", due, due + timedelta(minutes=1)) == {due: 1}
+
+
 def test_a_database_newer_than_the_code_is_refused(pg_empty_url: str) -> None:
     with PgStorage(pg_empty_url) as store, store.pool.connection() as conn:
         conn.execute("UPDATE schema_version SET version = %s", (SCHEMA_VERSION + 1,))

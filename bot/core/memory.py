@@ -242,6 +242,7 @@ class MemoryStore:
         *,
         status: str,
         error: str | None,
+        send_at: datetime | None = None,
     ) -> int | None:
         rows = self._rows(self._nudges, user_id)
         due_at = utc(due_at)
@@ -252,7 +253,14 @@ class MemoryStore:
             if nudge.due_at == due_at or (ref is not None and nudge.payload.get("ref") == ref):
                 return None
         nudge = Nudge(
-            next(self._ids), user_id, kind, due_at, json.loads(json.dumps(payload)), status, 0
+            next(self._ids),
+            user_id,
+            kind,
+            due_at,
+            json.loads(json.dumps(payload)),
+            status,
+            0,
+            send_at=due_at if send_at is None else utc(send_at),
         )
         rows[nudge.id] = nudge
         self._nudge_errors[nudge.id] = error
@@ -333,7 +341,13 @@ class MemoryStore:
         for item in planned:
             error = None if item.reason is None else "plan: " + item.reason
             if self._enqueue(
-                user_id, item.kind, item.due_at, item.payload, status=item.status, error=error
+                user_id,
+                item.kind,
+                item.due_at,
+                item.payload,
+                status=item.status,
+                error=error,
+                send_at=item.send_at,
             ):
                 added += 1
         return added
@@ -376,13 +390,22 @@ class MemoryStore:
         due = [
             n
             for n in self._all_nudges(platform)
-            if n.status == "pending" and n.due_at <= utc(until)
+            if n.status == "pending" and n.send_time <= utc(until)
         ]
-        return sorted(due, key=lambda n: (n.due_at, n.id))[:limit]
+        return sorted(due, key=lambda n: (n.send_time, n.id))[:limit]
 
     def next_due(self, platform: str | None = None) -> datetime | None:
-        pending = [n.due_at for n in self._all_nudges(platform) if n.status == "pending"]
+        pending = [n.send_time for n in self._all_nudges(platform) if n.status == "pending"]
         return min(pending, default=None)
+
+    def send_load(
+        self, platform: str | None, start: datetime, end: datetime
+    ) -> dict[datetime, int]:
+        load: dict[datetime, int] = {}
+        for n in self._all_nudges(platform):
+            if n.status in ("pending", "sending") and utc(start) <= n.send_time < utc(end):
+                load[n.send_time] = load.get(n.send_time, 0) + 1
+        return load
 
     def _move(self, nudge_id: int, expected: str, **changes: Any) -> bool:
         nudge = self.get_nudge(nudge_id)

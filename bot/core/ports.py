@@ -180,11 +180,20 @@ class Outbox(Store, Protocol):
     def pending_nudges(
         self, until: datetime, limit: int, platform: str | None = None
     ) -> list[Nudge]:
-        """Up to `limit` pending nudges due by `until`, earliest first (of `platform`'s users)."""
+        """Up to `limit` pending nudges to be sent by `until` (their `send_at`), in that order
+        (of `platform`'s users)."""
         ...
 
     def next_due(self, platform: str | None = None) -> datetime | None:
-        """When the earliest pending nudge (of `platform`'s users) is due."""
+        """When the earliest pending nudge (of `platform`'s users) is to be sent (its
+        `send_at`, which is its due time unless it was planned ahead)."""
+        ...
+
+    def send_load(
+        self, platform: str | None, start: datetime, end: datetime
+    ) -> dict[datetime, int]:
+        """How many pending or sending nudges (of `platform`'s users) are to be sent at each
+        instant in [start, end): the send slots already taken (bot.core.send_slots)."""
         ...
 
     def claim_nudge(self, nudge_id: int) -> bool:

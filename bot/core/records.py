@@ -108,6 +108,10 @@ class PlannedNudge:
     `payload["ref"]` names what the nudge is about (the session instant, the month), so a
     re-plan never plans a second nudge for something already nudged. `status` is "pending",
     or "skipped" with a `reason` for a nudge dropped at planning time (quiet hours).
+
+    Its send window is [`earliest`, `due_at`] (`earliest` None: `due_at` only): the planner
+    says how early it may go (`bot.core.nudges.send_window`), the scheduler picks `send_at`
+    in it against the platform's send rate (`bot.core.send_slots`). None: at `due_at`.
     """
 
     kind: str
@@ -115,12 +119,16 @@ class PlannedNudge:
     payload: dict[str, Any]
     status: str = "pending"
     reason: str | None = None
+    earliest: datetime | None = None
+    send_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Nudge:
     """One planned message in the outbox. `(user_id, kind, due_at)` is unique. `answer` is
-    what the user did with it once delivered (one of `NUDGE_ANSWERS`), None until then."""
+    what the user did with it once delivered (one of `NUDGE_ANSWERS`), None until then.
+    `send_at` is when the dispatcher sends it (planned ahead, at or before `due_at` unless
+    the platform's send rate is short); None is read as `due_at`. Lateness is sent - due."""
 
     id: int
     user_id: int
@@ -130,6 +138,12 @@ class Nudge:
     status: str
     attempts: int
     answer: str | None = None
+    send_at: datetime | None = None
+
+    @property
+    def send_time(self) -> datetime:
+        """When it is to be sent: `send_at`, or `due_at` when none was planned."""
+        return self.due_at if self.send_at is None else self.send_at
 
 
 def utc(at: datetime) -> datetime:
