@@ -12,7 +12,6 @@ import copy
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -49,6 +48,7 @@ from tests.fakes.discord_api import (
     JSONDict,
 )
 from tests.fakes.telegram_api import FakeTelegram
+from tests.processes import stop_gracefully
 
 ROOT = Path(__file__).resolve().parents[1]
 SINCE = datetime(2020, 1, 1, tzinfo=UTC)
@@ -740,12 +740,7 @@ async def test_telegram_and_discord_run_in_one_process_each_user_gets_their_nudg
             await discord_fake.wait_until_identified()
             _, (reply,) = await slash(discord_fake, "roll", {"minutes": 5})
         finally:
-            bot.send_signal(signal.SIGTERM)
-            try:
-                bot.wait(20)
-            except subprocess.TimeoutExpired:
-                bot.kill()
-                bot.wait(5)
+            await stop_gracefully(bot, timeout=20)
         (telegram_nudge,) = telegram.calls_to("sendMessage")
         (discord_nudge,) = discord_fake.dms_to(USER_ID)
     output = log.read_text()

@@ -1,4 +1,4 @@
-"""A real crash: `python -m bot` fans out 2,000 nudges to the fake Telegram API, is killed
+"""A real crash: `python -m bot` fans out 1,200 nudges to the fake Telegram API, is killed
 with SIGKILL mid-fan-out, restarts and finishes.
 
 Delivery is at-most-once by design (see `bot.scheduler`): a row is claimed (committed as
@@ -35,9 +35,10 @@ from bot.core.clock import Clock, clock_starting_at
 from bot.scheduler.service import INTERRUPTED
 from bot.storage import Storage
 from tests.fakes.telegram_api import FakeTelegram
+from tests.processes import stop_gracefully
 
 ROOT = Path(__file__).resolve().parents[1]
-USERS = 2_000
+USERS = 1_200
 FIRST_CHAT = 700_000_000
 EVERY_CHAT = range(FIRST_CHAT, FIRST_CHAT + USERS)
 ONE_EACH = Counter(dict.fromkeys(EVERY_CHAT, 1))
@@ -159,12 +160,7 @@ async def restart_and_drain(db_path: Path, fake: FakeTelegram, log: Path, clock:
 
         await wait_for(drained, 90, "the outbox to drain after the restart")
     finally:
-        bot.send_signal(signal.SIGTERM)
-        try:
-            bot.wait(15)
-        except subprocess.TimeoutExpired:
-            bot.kill()
-            bot.wait(5)
+        await stop_gracefully(bot)
 
 
 def sent(fake: FakeTelegram) -> int:
@@ -241,9 +237,7 @@ async def test_sigterm_mid_fan_out_records_every_send_and_the_restart_finishes(
         # stop (waiting for them) before the Telegram adapter closes its connections.
         fake.delay_next("sendMessage", 0.3, times=4 * MAX_IN_FLIGHT)
         await asyncio.sleep(0.1)
-        bot.send_signal(signal.SIGTERM)
-        await wait_for(lambda: bot.poll() is not None, 15, "a clean exit")
-        assert bot.returncode == 0
+        assert await stop_gracefully(bot) == 0
         at_stop = counts(db_path)
         assert at_stop["sending"] == at_stop["failed"] == 0
         assert at_stop["sent"] == sent(fake) < USERS
