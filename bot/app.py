@@ -30,7 +30,7 @@ from bot.adapters.console import ConsoleChat
 from bot.core.clock import Clock
 from bot.core.coach import Coach
 from bot.core.content import load_library
-from bot.core.ports import Adapter, Messenger, Outbox
+from bot.core.ports import Adapter, Messenger, Outbox, Workers
 from bot.scheduler import NudgeService, run_nudges, run_nudges_beside
 from bot.settings import Settings, StartupError
 from bot.storage import NewerSchemaError, Storage
@@ -45,20 +45,20 @@ class Platform:
 
     name: str
     enabled: Callable[[Settings], bool]
-    build: Callable[[Coach, Settings], Adapter]
+    build: Callable[[Coach, Settings, Workers | None], Adapter]
     send_rate: Callable[[Settings], float]
 
 
-def _telegram(coach: Coach, settings: Settings) -> Adapter:
+def _telegram(coach: Coach, settings: Settings, workers: Workers | None) -> Adapter:
     from bot.adapters.telegram import TelegramAdapter
 
-    return TelegramAdapter(coach, settings)
+    return TelegramAdapter(coach, settings, workers=workers)
 
 
-def _discord(coach: Coach, settings: Settings) -> Adapter:
+def _discord(coach: Coach, settings: Settings, workers: Workers | None) -> Adapter:
     from bot.adapters.discord import DiscordAdapter
 
-    return DiscordAdapter(coach, settings)
+    return DiscordAdapter(coach, settings, workers=workers)
 
 
 PLATFORMS: tuple[Platform, ...] = (
@@ -79,7 +79,11 @@ async def run_bot(settings: Settings) -> int:
         enabled = [p for p in PLATFORMS if p.enabled(settings)]
         if not enabled:
             return await run_console(store, coach, settings)
-        adapters = [platform.build(coach, settings) for platform in enabled]
+        workers = store if getattr(store, "worker_id", None) is not None else None
+        adapters = [
+            platform.build(coach, settings, workers)  # type: ignore[arg-type]
+            for platform in enabled
+        ]
         rates = {platform.name: platform.send_rate(settings) for platform in enabled}
         async with contextlib.AsyncExitStack() as running:
             for adapter in adapters:
@@ -139,18 +143,15 @@ def open_store(settings: Settings) -> Iterator[Outbox]:
         yield sqlite
 
 
-BOT_LOCK = 7_315_021_000
-"""PostgreSQL advisory lock key held by the running bot (one bot per database)."""
-
-
 @contextlib.contextmanager
 def open_pg_storage(url: str, clock: Clock) -> Iterator[Outbox]:
     """The PostgreSQL database, or a `StartupError` that says what is wrong with
-    BOT_DATABASE_URL (its password redacted); held by this bot alone while it runs.
+    BOT_DATABASE_URL (its password redacted); this process one of its workers while it runs.
 
-    One bot per database, as with SQLite's lock file, until several workers share one
-    outbox: two schedulers would each send at the full rate, and the second's start-up
-    would mark the first's sends in flight as interrupted."""
+    Several `python -m bot` may run on one PostgreSQL database (docs/scaling.md): each joins
+    the workers (an id and a liveness lock), drains the one outbox with SKIP LOCKED claims
+    stamped with its id, takes each send from the platform's shared budget, and plays the
+    one-at-a-time roles (planner, Telegram poller, Discord gateway) when it gets their lock."""
     import psycopg
 
     from bot import storage_pg
@@ -170,16 +171,15 @@ def open_pg_storage(url: str, clock: Clock) -> Iterator[Outbox]:
         reason = storage_pg.redact_message(str(exc), url)
         raise StartupError(f"BOT_DATABASE_URL: cannot use {shown}: {reason}") from None
     with store:
-        lock = store.hold_bot_lock(BOT_LOCK)
-        if lock is None:
-            raise StartupError(
-                f"BOT_DATABASE_URL: another bot is already running on {shown}; stop it "
-                "first, or give this one its own database"
-            )
         try:
-            yield store
-        finally:
-            lock.close()
+            worker = store.join_workers()
+        except storage_pg.WorkerConflictError:
+            raise StartupError(
+                f"BOT_DATABASE_URL: an older bot that runs alone is running on {shown}; "
+                "stop it first"
+            ) from None
+        log.info("worker %d joined the workers on %s", worker, shown)
+        yield store
 
 
 @contextlib.contextmanager

@@ -108,6 +108,17 @@ TABLES = ("users", *USER_TABLES, "meta")
 MIGRATION_LOCK = 7_315_021_001
 """Advisory lock key held while migrating, so that workers starting together migrate once."""
 
+BOT_LOCK = 7_315_021_000
+"""The lock an older bot (one per database) held exclusively; workers hold it shared, so
+neither starts beside the other."""
+
+WORKER_LOCKS = 731_502_101
+"""Advisory lock class of the workers' liveness locks: (WORKER_LOCKS, worker id), held by
+each worker's own session for as long as it runs. Free: that worker is gone."""
+
+ROLE_LOCKS = 731_502_102
+"""Advisory lock class of the roles one worker at a time plays: (ROLE_LOCKS, hashtext(role))."""
+
 
 # ---------------------------------------------------------------- migrations
 
@@ -217,11 +228,34 @@ _V4_SEND_AT = (
 )
 """SQLite's v7: the send time planned ahead."""
 
+_V5_WORKERS = (
+    # Who claimed a row in `sending`: a start-up (or a survivor) fails only the rows of
+    # workers that are gone, never those of a live one still waiting for Telegram's answer.
+    "ALTER TABLE nudges ADD COLUMN claimed_by INTEGER",
+    "CREATE SEQUENCE worker_ids AS INTEGER CYCLE",
+    # One send budget per platform shared by every worker: a token bucket.
+    """CREATE TABLE send_budget (
+        platform TEXT PRIMARY KEY,
+        tokens DOUBLE PRECISION NOT NULL,
+        at TIMESTAMPTZ NOT NULL
+    )""",
+    # Webhook updates received and not yet handled, per user: handled in update_id order.
+    """CREATE TABLE update_tickets (
+        platform TEXT NOT NULL,
+        user_key TEXT NOT NULL,
+        update_id BIGINT NOT NULL,
+        arrived_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        PRIMARY KEY (platform, user_key, update_id)
+    )""",
+)
+"""PostgreSQL only (SQLite stays one process): several workers on one database."""
+
 MIGRATIONS: list[tuple[str, ...]] = [
     _V1_CORE_TABLES,
     _V2_NUDGE_OUTBOX,
     _V3_PICTURES_AND_ANSWERS,
     _V4_SEND_AT,
+    _V5_WORKERS,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -438,6 +472,9 @@ class PgStorage:
             name="bot",
         )
         self._local = threading.local()  # the calling thread's transaction connection
+        self.worker_id: int | None = None  # set by `join_workers`; stamped on claims
+        self._worker_conn: Connection[Any] | None = None
+        self._roles: set[str] = set()
         try:
             self.pool.open(wait=True, timeout=timeout)
             with self.pool.connection() as conn:
@@ -447,6 +484,7 @@ class PgStorage:
             raise
 
     def close(self) -> None:
+        self.leave_workers()
         self.pool.close()
 
     def __enter__(self) -> PgStorage:
@@ -817,11 +855,12 @@ class PgStorage:
             join, where = " JOIN users u ON u.id = n.user_id", " AND u.platform = %s"
             params.append(platform)
         rows = self._all(
-            "UPDATE nudges SET status = 'sending', attempts = attempts + 1 WHERE id IN ("
+            "UPDATE nudges SET status = 'sending', attempts = attempts + 1, claimed_by = %s "
+            "WHERE id IN ("
             f"SELECT n.id FROM nudges n{join} WHERE n.status = 'pending' AND n.send_at <= %s"
             f"{where} ORDER BY n.send_at, n.id LIMIT %s FOR UPDATE OF n SKIP LOCKED) "
             f"RETURNING {_NUDGE_COLUMNS}",
-            (*params, limit),
+            (self.worker_id, *params, limit),
         )
         return sorted((_nudge(row) for row in rows), key=lambda n: (n.send_time, n.id))
 
@@ -862,10 +901,10 @@ class PgStorage:
         or another worker holds it right now (it is claiming or changing it)."""
         return (
             self._count(
-                "UPDATE nudges SET status = 'sending', attempts = attempts + 1 "
+                "UPDATE nudges SET status = 'sending', attempts = attempts + 1, claimed_by = %s "
                 "WHERE id = (SELECT id FROM nudges WHERE id = %s AND status = 'pending' "
                 "FOR UPDATE SKIP LOCKED) AND status = 'pending'",
-                (nudge_id,),
+                (self.worker_id, nudge_id),
             )
             == 1
         )
@@ -889,9 +928,39 @@ class PgStorage:
         )
 
     def fail_interrupted(self, error: str = "interrupted: delivery unknown") -> int:
-        """At start-up: rows left in `sending` by a dead process become `failed`, never resent."""
-        sql = "UPDATE nudges SET status = 'failed', error = %s WHERE status = 'sending'"
-        return self._count(sql, (error,))
+        """Rows left in `sending` by a dead process become `failed`, never resent.
+
+        Only the rows of workers that are gone: a worker's liveness lock (WORKER_LOCKS, id)
+        is held by its session while it runs, so if this transaction can take it, that
+        worker is dead (PostgreSQL frees a session's locks when its connection drops, as on
+        a kill -9). Rows claimed by no worker (a store that never joined) count as a dead
+        process's. A live worker's rows, this one's included, are never touched: they are
+        waiting for Telegram's answer. Safe to call at any time, by any worker."""
+        with self.transaction(), self._conn() as conn:
+            claimers = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT DISTINCT claimed_by FROM nudges WHERE status = 'sending'"
+                ).fetchall()
+            ]
+            dead = [
+                worker
+                for worker in claimers
+                if worker is not None
+                and worker != self.worker_id
+                and _first(
+                    conn.execute(
+                        "SELECT pg_try_advisory_xact_lock(%s, %s)", (WORKER_LOCKS, worker)
+                    ).fetchone()
+                )
+            ]
+            if not dead and None not in claimers:
+                return 0
+            return conn.execute(
+                "UPDATE nudges SET status = 'failed', error = %s WHERE status = 'sending' "
+                "AND (claimed_by IS NULL OR claimed_by = ANY(%s))",
+                (error, dead),
+            ).rowcount
 
     def expire_nudges(self, before: datetime, error: str) -> int:
         """Pending nudges due before `before` become `missed` with `error`."""
@@ -1042,17 +1111,169 @@ class PgStorage:
             deleted += self._count("DELETE FROM users WHERE id = %s", (user_id,))
         return deleted
 
-    # the bot's own lock
+    # several workers on one database (PostgreSQL only)
 
-    def hold_bot_lock(self, key: int) -> Connection[Any] | None:
-        """A connection of its own holding the session advisory lock `key`, or None when
-        another process holds it (one bot per database until several workers are built)."""
+    def join_workers(self) -> int:
+        """Join the workers on this database: a worker id of its own, and a liveness lock
+        held for as long as this store is open (on a connection of its own, so a pool that
+        recycles connections never drops it). Returns the id; claims are stamped with it.
+
+        `WorkerConflictError` when a bot of the one-bot-per-database kind is running here (it
+        holds BOT_LOCK exclusively; workers hold it shared, so that it cannot start either)."""
+        if self.worker_id is not None:
+            return self.worker_id
         conn = psycopg.connect(self.url, autocommit=True)
-        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
-        if row is None or not row[0]:
+        try:
+            shared = conn.execute("SELECT pg_try_advisory_lock_shared(%s)", (BOT_LOCK,))
+            if not _first(shared.fetchone()):
+                raise WorkerConflictError("a bot that runs alone (an older version) is running")
+            while True:  # ids cycle after 2**31: skip one a live worker still holds
+                worker = int(_first(conn.execute("SELECT nextval('worker_ids')").fetchone()))
+                got = conn.execute(
+                    "SELECT pg_try_advisory_lock(%s, %s)", (WORKER_LOCKS, worker)
+                ).fetchone()
+                if _first(got):
+                    break
+        except BaseException:
             conn.close()
-            return None
-        return conn
+            raise
+        self._worker_conn = conn
+        self._roles = set()
+        self.worker_id = worker
+        return worker
+
+    def leave_workers(self) -> None:
+        """Give up the worker id, its roles and its liveness lock (closing their connection)."""
+        conn, self._worker_conn = self._worker_conn, None
+        self.worker_id = None
+        self._roles = set()
+        if conn is not None:
+            conn.close()
+
+    def live_workers(self) -> list[int]:
+        """The ids of the workers running on this database (this one included), lowest first."""
+        rows = self._all(
+            "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND classid::bigint = %s AND objsubid = 2 "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "ORDER BY 1",
+            (WORKER_LOCKS,),
+        )
+        return [int(row[0]) for row in rows]
+
+    def others_alive(self) -> bool:
+        """Whether another worker runs on this database right now."""
+        return any(worker != self.worker_id for worker in self.live_workers())
+
+    def try_role(self, role: str) -> bool:
+        """Take `role` (the planner, the Telegram poller, the Discord gateway...) unless
+        another worker plays it: a session advisory lock on this worker's own connection,
+        held until `release_role` or until this worker dies. True if this worker has it."""
+        conn = self._worker_conn
+        if conn is None:
+            return True  # not one of several workers: every role is this process's
+        if role in self._roles:
+            return True
+        got = conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", (ROLE_LOCKS, role))
+        if _first(got.fetchone()):
+            self._roles.add(role)
+            return True
+        return False
+
+    def release_role(self, role: str) -> None:
+        conn = self._worker_conn
+        if conn is None or role not in self._roles:
+            return
+        self._roles.discard(role)
+        conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (ROLE_LOCKS, role))
+
+    def take_send_token(self, platform: str, rate: float, capacity: float = 1.0) -> float:
+        """One send of `platform` from the budget all workers share: a token bucket in the
+        database, refilled at `rate` per second up to `capacity` tokens. 0.0: a token was
+        taken, send now; otherwise the seconds until one may be there (try again then).
+
+        One statement, the bucket's row locked for it: concurrent takers queue on the row
+        for a moment, never wait on each other's sends. Time is the server's clock, the one
+        clock every worker shares."""
+        row = self._one(
+            "WITH now AS (SELECT clock_timestamp() AS t), "
+            "ins AS (INSERT INTO send_budget (platform, tokens, at) "
+            "SELECT %(p)s, %(cap)s - 1, t FROM now ON CONFLICT (platform) DO NOTHING), "
+            "b AS (SELECT s.platform, LEAST(%(cap)s, s.tokens + %(rate)s * "
+            "EXTRACT(EPOCH FROM now.t - s.at)) AS avail, now.t FROM send_budget s, now "
+            "WHERE s.platform = %(p)s FOR UPDATE OF s) "
+            "UPDATE send_budget s SET tokens = b.avail - (b.avail >= 1)::int, at = b.t "
+            "FROM b WHERE s.platform = b.platform RETURNING b.avail",
+            {"p": platform, "cap": max(1.0, capacity), "rate": rate},
+        )
+        if row is None:  # the bucket's first take (the INSERT is not visible to the UPDATE)
+            return 0.0
+        avail = float(row[0])
+        return 0.0 if avail >= 1 else max(0.001, (1 - avail) / rate)
+
+    def pause_sends(self, platform: str, seconds: float, rate: float) -> None:
+        """Every worker's sends of `platform` wait `seconds` (a 429's retry_after): the
+        shared bucket goes that far below empty."""
+        self._count(
+            "UPDATE send_budget SET tokens = LEAST(tokens + %(rate)s * "
+            "EXTRACT(EPOCH FROM clock_timestamp() - at), -%(rate)s * %(s)s), "
+            "at = clock_timestamp() WHERE platform = %(p)s",
+            {"p": platform, "s": max(0.0, seconds), "rate": rate},
+        )
+
+    # webhook updates in order across workers
+
+    def arrive_update(self, platform: str, user_key: str, update_id: int) -> None:
+        """A webhook update of `user_key` was received (before Telegram is answered)."""
+        self._count(
+            "INSERT INTO update_tickets (platform, user_key, update_id) VALUES (%s, %s, %s) "
+            "ON CONFLICT DO NOTHING",
+            (platform, user_key, update_id),
+        )
+
+    def update_turn(self, platform: str, user_key: str, update_id: int, stale: float) -> bool:
+        """Whether update `update_id` of `user_key` may be handled now: no earlier update of
+        theirs, received by any worker in the last `stale` seconds, is still unhandled."""
+        row = self._one(
+            "SELECT 1 FROM update_tickets WHERE platform = %s AND user_key = %s "
+            "AND update_id < %s AND arrived_at > clock_timestamp() - make_interval(secs => %s) "
+            "LIMIT 1",
+            (platform, user_key, update_id, stale),
+        )
+        return row is None
+
+    def update_done(self, platform: str, user_key: str, update_id: int) -> None:
+        self._count(
+            "DELETE FROM update_tickets WHERE platform = %s AND user_key = %s "
+            "AND (update_id = %s OR arrived_at < clock_timestamp() - interval '1 hour')",
+            (platform, user_key, update_id),
+        )
+
+    def shared_secret(self, name: str, fresh: str) -> str:
+        """A secret every worker uses alike (the webhook's): `fresh` replaces the stored one
+        when no other worker runs (a new start of the whole bot), else the stored one."""
+        key = f"secret:{name}"
+        if not self.others_alive():
+            self._count(
+                "INSERT INTO meta (key, value) VALUES (%s, %s) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, fresh),
+            )
+            return fresh
+        self._count(
+            "INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING",
+            (key, fresh),
+        )
+        row = self._one("SELECT value FROM meta WHERE key = %s", (key,))
+        return fresh if row is None else str(row[0])
+
+
+class WorkerConflictError(RuntimeError):
+    """A bot that runs alone on the database holds it: no worker starts beside it."""
+
+
+def _first(row: Sequence[Any] | None) -> Any:
+    return None if row is None else row[0]
 
 
 if TYPE_CHECKING:

@@ -238,6 +238,34 @@ class Outbox(Store, Protocol):
         ...
 
 
+class Workers(Protocol):
+    """The other worker processes on the same database, as an adapter needs them (several
+    `python -m bot` on one PostgreSQL database; `PgStorage` once it joined them). Every call
+    waits on the database: adapters make them in a worker thread."""
+
+    def try_role(self, role: str) -> bool:
+        """Take `role` ("telegram-poller", "discord-gateway") unless another worker plays
+        it; kept until this worker stops or dies. True: this worker plays it now."""
+        ...
+
+    def shared_secret(self, name: str, fresh: str) -> str:
+        """One secret every worker uses alike: `fresh` when no other worker runs."""
+        ...
+
+    def arrive_update(self, platform: str, user_key: str, update_id: int) -> None:
+        """A user's update was received by this worker (before it is acknowledged)."""
+        ...
+
+    def update_turn(self, platform: str, user_key: str, update_id: int, stale: float) -> bool:
+        """Whether no earlier update of the user, received in the last `stale` seconds by
+        any worker, is still unhandled: this one's turn."""
+        ...
+
+    def update_done(self, platform: str, user_key: str, update_id: int) -> None:
+        """The update was handled: the user's next one may go."""
+        ...
+
+
 class Delivery(Enum):
     SENT = "sent"
     BLOCKED = "blocked"  # the user blocked the bot: stop nudging them

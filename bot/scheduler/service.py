@@ -51,6 +51,10 @@ RTT_BUCKETS = 10  # the window's fastest sends are kept per 30 s
 IN_FLIGHT_HEADROOM = 2.0  # x rate x round trip: answers slower than the fastest one
 IN_FLIGHT_FLOOR_SECONDS = 0.01  # never fewer than 10 ms of sends: claims stay grouped
 MAX_IN_FLIGHT = 64  # and never more: each is a nudge whose fate a kill -9 leaves unknown
+# Several workers on one database (PostgreSQL):
+PLANNER = "planner"  # the role of the worker running a planning pass, one at a time
+REAP_SECONDS = 5.0  # a caught-up worker looks for a dead worker's sends this often at most
+SHARED_BURST_SECONDS = 0.02  # the shared bucket holds this much of the rate (at least 1)
 
 
 def sends_in_flight(rate: float, rtt: float) -> int:
@@ -65,7 +69,11 @@ class Pacer:
     to catch up with sleep overshoot; `pause(s)` holds every send (a 429's retry_after)."""
 
     def __init__(
-        self, rate: float, burst_s: float = 0.05, clock: Callable[[], float] = time.monotonic
+        self,
+        rate: float,
+        burst_s: float = 0.05,
+        clock: Callable[[], float] = time.monotonic,
+        shared: Callable[[], float] | None = None,
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
@@ -73,6 +81,9 @@ class Pacer:
         self.interval = 1.0 / rate
         self.burst_s = max(burst_s, self.interval)
         self.clock = clock
+        # The budget every worker shares (a token bucket in the database): takes one send,
+        # returns 0.0, or the seconds until one may be there. None: this process alone.
+        self.shared = shared
         self._next = 0.0
         self.paused_until = 0.0
 
@@ -91,6 +102,8 @@ class Pacer:
                 return False
             now = self.clock()
             wait = max(self.paused_until - now, self._next - now)
+            if wait <= 0 and self.shared is not None:
+                wait = self.shared()  # taken when 0.0: the send goes now
             if wait <= 0:
                 break
             await asyncio.sleep(wait if give_up is None else min(wait, self.interval))
@@ -243,23 +256,43 @@ class NudgeService:
         self.per_chat_interval = per_chat_interval
         self.poll_seconds = poll_seconds
         rates = rates or {}
+        self.shared = store if _is_shared(store) and store.worker_id is not None else None
         self.senders = {
-            m.platform: _Sender(m, Pacer(rates.get(m.platform, 25.0)), max_in_flight)
+            m.platform: _Sender(
+                m, self._pacer(m.platform, rates.get(m.platform, 25.0)), max_in_flight
+            )
             for m in messengers
         }
+        self._reaped = 0.0
         self.scheduler: AsyncIOScheduler | None = None
         self._loops: list[asyncio.Task[None]] = []
         self.started = asyncio.Event()
 
+    def _pacer(self, platform: str, rate: float) -> Pacer:
+        """The platform's pacer; one of several workers also takes each send from the budget
+        they share, so that together they keep the platform's rate (Telegram's is per token)."""
+        shared = self.shared
+        if shared is None:
+            return Pacer(rate)
+        capacity = max(1.0, rate * SHARED_BURST_SECONDS)
+        return Pacer(rate, shared=lambda: shared.take_send_token(platform, rate, capacity))
+
     # --- lifecycle -----------------------------------------------------------------------
 
     def recover(self) -> tuple[int, int]:
-        """Close what a previous process left: (interrupted sends, expired pending rows)."""
+        """Close what a previous process left: (interrupted sends, expired pending rows).
+
+        One of several workers fails only the rows of workers that are gone (the store
+        knows which are alive), and marks overdue rows missed only when it starts alone:
+        with others running, an overdue row is a backlog they are working through, not a
+        bot that was down."""
         interrupted = self.store.fail_interrupted(INTERRUPTED)
         minutes = int(self.grace.total_seconds() // 60)
-        expired = self.store.expire_nudges(
-            self.clock() - self.grace, f"missed: more than {minutes} min late (bot was down)"
-        )
+        expired = 0
+        if self.shared is None or not self.shared.others_alive():
+            expired = self.store.expire_nudges(
+                self.clock() - self.grace, f"missed: more than {minutes} min late (bot was down)"
+            )
         if interrupted or expired:
             log.warning(
                 "nudges: %d interrupted sends marked failed (not resent), %d overdue marked missed",
@@ -301,6 +334,23 @@ class NudgeService:
         """A coroutine, so APScheduler runs it on the event loop, beside every other use of
         the store's connection (a plain function would run in a worker thread)."""
         self.beat()
+        self.reap()
+
+    def reap(self, every: float = 0.0) -> int:
+        """One of several workers: fail the rows a dead worker left in `sending` (never
+        resent), at most once per `every` seconds; the survivors carry on without a
+        restart. Never raises."""
+        if self.shared is None or time.monotonic() - self._reaped < every:
+            return 0
+        self._reaped = time.monotonic()
+        try:
+            failed = self.store.fail_interrupted(INTERRUPTED)
+        except Exception:
+            log.warning("nudges: could not look for a dead worker's sends", exc_info=True)
+            return 0
+        if failed:
+            log.warning("nudges: %d sends of a worker that died marked failed (not resent)", failed)
+        return failed
 
     def beat(self) -> None:
         """Say the scheduler is alive (`python -m bot healthcheck` reads it); never raises."""
@@ -395,6 +445,17 @@ class NudgeService:
         clears the bookmark), and users whose plan ended in the past (the bot was down) are
         planned from now. Small slices (~PLAN_SLICE_SECONDS each), yielding in between:
         replies never wait long behind planning."""
+        shared = self.shared
+        if shared is not None and not shared.try_role(PLANNER):
+            log.info("nudges: another worker is planning; this one skips the pass")
+            return 0
+        try:
+            return await self._extend_horizon()
+        finally:
+            if shared is not None:
+                shared.release_role(PLANNER)
+
+    async def _extend_horizon(self) -> int:
         end = self.clock() + self.horizon
         users = added = slices = 0
         longest = cpu = 0.0
@@ -486,6 +547,7 @@ class NudgeService:
             try:
                 await self.drain(platform)
                 sender.caught_up.set()
+                self.reap(every=REAP_SECONDS)
                 await self._sleep_until_due(platform, sender)
             except asyncio.CancelledError:
                 raise
@@ -720,6 +782,9 @@ class NudgeService:
         elif result.delivery is Delivery.RETRY_LATER:
             self.store.release_nudge(nudge.id, error=f"rate limited: {result.error}"[:500])
             sender.pacer.pause(result.retry_after)
+            if self.shared is not None:  # the limit is the token's: every worker waits
+                with contextlib.suppress(Exception):
+                    self.shared.pause_sends(user.platform, result.retry_after, sender.pacer.rate)
             sender.refetch = True
             log.warning(
                 "nudges: rate limited, pausing %s for %.1f s", user.platform, result.retry_after
@@ -729,6 +794,28 @@ class NudgeService:
             self.store.set_unreachable(user.id)
         else:
             self.store.mark_nudge(nudge.id, "failed", error=(result.error or "failed")[:500])
+
+
+@runtime_checkable
+class SharedOutbox(Protocol):
+    """An outbox several worker processes drain together (PostgreSQL's `PgStorage` once it
+    joined the workers): their liveness, one-at-a-time roles and a shared send budget."""
+
+    worker_id: int | None
+
+    def others_alive(self) -> bool: ...
+
+    def try_role(self, role: str) -> bool: ...
+
+    def release_role(self, role: str) -> None: ...
+
+    def take_send_token(self, platform: str, rate: float, capacity: float = 1.0) -> float: ...
+
+    def pause_sends(self, platform: str, seconds: float, rate: float) -> None: ...
+
+
+def _is_shared(store: object) -> TypeGuard[SharedOutbox]:
+    return isinstance(store, SharedOutbox)
 
 
 @runtime_checkable

@@ -73,7 +73,7 @@ from bot.adapters.discord.slash import build_tree
 from bot.adapters.policy import log_handled, redact_token_in_logs, run_turn
 from bot.core.coach import Coach
 from bot.core.commands import Command, OptionValue
-from bot.core.ports import Delivery, SendResult
+from bot.core.ports import Delivery, SendResult, Workers
 from bot.core.records import User
 from bot.core.replies import Reply
 from bot.core.turn import Sender
@@ -83,6 +83,8 @@ from bot.settings import Settings, StartupError
 log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
+GATEWAY = "discord-gateway"  # the role of the one worker connected to the gateway
+TAKEOVER_SECONDS = 5.0  # a sending-only worker tries to take the gateway over this often
 SLOW_COMMANDS = frozenset({"export", "history"})  # the whole history read, a file built
 DEFER_AFTER = 1.5  # seconds since Discord created the interaction: defer before the turn
 CONNECT_TIMEOUT = 60.0
@@ -134,9 +136,15 @@ class DiscordAdapter:
         guild_ready_timeout: float = 2.0,
         invalid_request_limit: int = INVALID_REQUEST_LIMIT,
         connect_timeout: float = CONNECT_TIMEOUT,
+        workers: Workers | None = None,
+        takeover_seconds: float = TAKEOVER_SECONDS,
     ) -> None:
         if not settings.discord_token:
             raise ValueError("DISCORD_BOT_TOKEN is not set")
+        # One of several workers on one database: one runs the gateway, all send over REST.
+        self.workers = workers
+        self.takeover_seconds = takeover_seconds
+        self._takeover: asyncio.Task[None] | None = None
         self.coach = coach
         self.settings = settings
         self.token = settings.discord_token
@@ -186,6 +194,33 @@ class DiscordAdapter:
         await client.login(self.token)
         if where.gateway is None:
             await endpoints.use_the_apis_gateway(client.http)
+        if not await self._may_connect():
+            self._takeover = asyncio.create_task(self._take_over_gateway(), name="dc-takeover")
+            log.info("Discord adapter logged in (sending only: another worker runs the gateway)")
+            return
+        await self._connect()
+
+    async def _may_connect(self) -> bool:
+        """Only one worker runs the gateway (the events would otherwise be handled twice)."""
+        if self.workers is None:
+            return True
+        return await asyncio.to_thread(self.workers.try_role, GATEWAY)
+
+    async def _take_over_gateway(self) -> None:
+        """A sending-only worker: connect as soon as the gateway's worker is gone."""
+        while True:
+            await asyncio.sleep(self.takeover_seconds)
+            try:
+                if await self._may_connect():
+                    await self._connect()
+                    return
+            except Exception:
+                log.warning("Discord: could not take over the gateway; trying again", exc_info=True)
+
+    async def _connect(self) -> None:
+        """Connect to the gateway and return once Discord has said READY."""
+        client = self.client
+        assert client is not None
         self._task = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
         ready = asyncio.create_task(self.connected.wait())
         try:
@@ -206,6 +241,11 @@ class DiscordAdapter:
 
     async def stop(self) -> None:
         """Close the gateway and HTTP session; put discord.py's URLs and logging back."""
+        if self._takeover is not None:
+            self._takeover.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._takeover
+            self._takeover = None
         try:
             if self.client is not None:
                 await self.client.close()

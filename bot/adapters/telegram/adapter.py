@@ -78,7 +78,7 @@ from bot.adapters.telegram.rendering import (
 from bot.adapters.telegram.transport import BotApiRequest
 from bot.adapters.telegram.webhook import WebhookReceiver
 from bot.core.coach import Coach
-from bot.core.ports import Delivery, SendResult
+from bot.core.ports import Delivery, SendResult, Workers
 from bot.core.records import User
 from bot.core.replies import Reply
 from bot.core.turn import Sender
@@ -88,6 +88,11 @@ from bot.settings import Settings, StartupError
 log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
+POLLER = "telegram-poller"  # the role of the one worker that calls getUpdates
+TAKEOVER_SECONDS = 5.0  # a sending-only worker tries to become the poller this often
+ORDER_SETTLE_SECONDS = 0.02  # a webhook update waits this long for its user's earlier ones
+ORDER_POLL_SECONDS = 0.01
+ORDER_STALE_SECONDS = 10.0  # an update no worker handled for this long holds no one up
 ALLOWED_UPDATES = ("message", "callback_query")
 CHAT_ACTION_EVERY = 4.5  # seconds; Telegram shows a chat action for 5 s or until a message
 
@@ -105,11 +110,19 @@ class TelegramAdapter:
         *,
         poll_timeout: float = 10.0,
         rate_limit_retries: int = RATE_LIMIT_RETRIES,
+        workers: Workers | None = None,
+        takeover_seconds: float = TAKEOVER_SECONDS,
     ) -> None:
         if not settings.telegram_token:
             raise ValueError("TELEGRAM_BOT_TOKEN is not set")
         self.coach = coach
         self.settings = settings
+        # One of several workers on one database (docs/scaling.md): one polls, all send;
+        # with a webhook all receive, and a user's updates go in order across them.
+        self.workers = workers
+        self.takeover_seconds = takeover_seconds
+        self._takeover: asyncio.Task[None] | None = None
+        self._tickets: set[int] = set()  # update ids this worker received and must order
         self.poll_timeout = poll_timeout
         self.rate_limit_retries = rate_limit_retries
         self.slow_down = coach.library.messages["slow_down"]  # missing: fail at start-up
@@ -144,7 +157,9 @@ class TelegramAdapter:
             )
             .job_queue(None)  # nudges are the scheduler's job, not PTB's JobQueue
             .concurrent_updates(
-                PerUserUpdateProcessor(key=self.queue_key, on_overflow=self.on_overflow)
+                PerUserUpdateProcessor(
+                    key=self.queue_key, on_overflow=self.on_overflow, in_order=self.in_order
+                )
             )
             .build()
         )
@@ -166,19 +181,52 @@ class TelegramAdapter:
         if self.settings.telegram_webhook_url:
             await self._start_webhook()
             log.info("Telegram adapter running as @%s (webhook)", app.bot.username)
+        elif await self._may_poll():
+            await self._start_polling()
         else:
-            await updater.start_polling(
-                poll_interval=0.0,
-                timeout=timedelta(seconds=self.poll_timeout),
-                allowed_updates=list(ALLOWED_UPDATES),
+            self._takeover = asyncio.create_task(self._take_over_polling(), name="tg-takeover")
+            log.info(
+                "Telegram adapter running as @%s (sending only: another worker polls)",
+                app.bot.username,
             )
-            log.info("Telegram adapter running as @%s (long polling)", app.bot.username)
         self._started = True
         settle_long_lived_objects()
+
+    async def _may_poll(self) -> bool:
+        """Only one worker may call getUpdates (Telegram answers a second poller 409)."""
+        if self.workers is None:
+            return True
+        return await asyncio.to_thread(self.workers.try_role, POLLER)
+
+    async def _start_polling(self) -> None:
+        updater = self.application.updater
+        assert updater is not None
+        await updater.start_polling(
+            poll_interval=0.0,
+            timeout=timedelta(seconds=self.poll_timeout),
+            allowed_updates=list(ALLOWED_UPDATES),
+        )
+        log.info("Telegram adapter running as @%s (long polling)", self.application.bot.username)
+
+    async def _take_over_polling(self) -> None:
+        """A sending-only worker: poll as soon as the polling worker is gone (its lock freed)."""
+        while True:
+            await asyncio.sleep(self.takeover_seconds)
+            try:
+                if await self._may_poll():
+                    await self._start_polling()
+                    return
+            except (TelegramError, OSError):
+                log.warning("Telegram: could not take over polling; trying again", exc_info=True)
 
     async def stop(self) -> None:
         """Stop receiving, finish the updates in hand, close the HTTP clients."""
         app = self.application
+        if self._takeover is not None:
+            self._takeover.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._takeover
+            self._takeover = None
         try:
             if self._receiver is not None:
                 await self._receiver.stop()
@@ -239,12 +287,15 @@ class TelegramAdapter:
         """Register the webhook with a fresh secret, then serve it (see webhook.py)."""
         url = self.settings.telegram_webhook_url or ""
         secret = secrets.token_urlsafe(32)  # Telegram echoes it in a header; new each start
+        if self.workers is not None:  # all workers must accept it: new when the first starts
+            secret = await asyncio.to_thread(self.workers.shared_secret, "telegram-webhook", secret)
         self._receiver = WebhookReceiver(
             self.application,
             urlsplit(url).path,
             secret,
             self.settings.telegram_webhook_listen,
             self.settings.telegram_webhook_port,
+            on_arrival=self.on_arrival if self.workers is not None else None,
         )
         await self._receiver.start()
         await self.application.bot.set_webhook(
@@ -271,6 +322,49 @@ class TelegramAdapter:
             if text_for_coach(message, bot.id, bot.username) is None:
                 return None
         return user.id
+
+    async def on_arrival(self, update: Update) -> None:
+        """A webhook post of one of several workers: its arrival is recorded (before Telegram
+        gets its 200) so that every worker handles this user's updates in update_id order."""
+        user = self.queue_key(update)
+        if user is None or self.workers is None:
+            return
+        await asyncio.to_thread(self.workers.arrive_update, PLATFORM, str(user), update.update_id)
+        self._tickets.add(update.update_id)
+
+    @contextlib.asynccontextmanager
+    async def in_order(self, update: object) -> AsyncIterator[None]:
+        """Across workers: wait until no earlier update of this user, received by another
+        worker, is unhandled; then handle this one, and let the user's next one go.
+
+        The ordering rule: updates of one user are handled in update_id order among those
+        received (recorded) before the first of them is handled, plus ORDER_SETTLE_SECONDS;
+        one received later than that is handled as it comes (never dropped). A worker that
+        died holding an update holds up its user for ORDER_STALE_SECONDS at most. Within one
+        worker, `PerUserUpdateProcessor` orders them already."""
+        workers = self.workers
+        if (
+            workers is None
+            or not isinstance(update, Update)
+            or update.update_id not in self._tickets
+        ):
+            yield
+            return
+        user, update_id = str(self.queue_key(update)), update.update_id
+        try:
+            await asyncio.sleep(ORDER_SETTLE_SECONDS)  # posts sent together arrive together
+            deadline = time.monotonic() + ORDER_STALE_SECONDS
+            while time.monotonic() < deadline and not await asyncio.to_thread(
+                workers.update_turn, PLATFORM, user, update_id, ORDER_STALE_SECONDS
+            ):
+                await asyncio.sleep(ORDER_POLL_SECONDS)
+            yield
+        finally:
+            self._tickets.discard(update_id)
+            try:
+                await asyncio.to_thread(workers.update_done, PLATFORM, user, update_id)
+            except Exception:  # the next update waits ORDER_STALE_SECONDS at most
+                log.warning("Telegram: could not record a handled update", exc_info=True)
 
     async def on_overflow(self, update: object) -> None:
         """A user has `USER_QUEUE_LIMIT` updates waiting: say once that the rest were dropped."""

@@ -9,9 +9,11 @@ each user's in order, and drops a flooding user's excess with one "slow down".
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import warnings
-from collections.abc import Awaitable, Callable, Coroutine, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Hashable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -89,6 +91,11 @@ def retry_after_seconds(error: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+@contextlib.asynccontextmanager
+async def _no_order(update: object) -> AsyncIterator[None]:
+    yield
+
+
 @dataclass(slots=True)
 class _UserQueue:
     """One user's updates in hand: the lock orders them, `pending` counts them."""
@@ -124,9 +131,13 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         on_overflow: Callable[[object], Awaitable[None]],
         max_concurrent: int = MAX_CONCURRENT_UPDATES,
         per_user_limit: int = USER_QUEUE_LIMIT,
+        in_order: Callable[[object], AbstractAsyncContextManager[None]] | None = None,
     ) -> None:
         super().__init__(2**31 - 1)  # see the class docstring: never the one that waits
         self.key = key
+        # Several workers: an update's turn across them (waited for holding its user's queue,
+        # not a place among `max_concurrent`).
+        self.in_order = in_order or _no_order
         self.on_overflow = on_overflow
         self.max_concurrent = max_concurrent
         self.per_user_limit = per_user_limit
@@ -162,7 +173,7 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
             return
         queue.pending += 1
         try:
-            async with queue.lock, self._in_hand:
+            async with queue.lock, self.in_order(update), self._in_hand:
                 await coroutine
         finally:
             queue.pending -= 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -30,8 +31,18 @@ the connection closes: aiohttp's default of 10 s would hold a stop that long."""
 class WebhookReceiver:
     """An aiohttp server on `listen`:`port` that takes Telegram's posts at `path`."""
 
-    def __init__(self, application: Any, path: str, secret: str, listen: str, port: int) -> None:
+    def __init__(
+        self,
+        application: Any,
+        path: str,
+        secret: str,
+        listen: str,
+        port: int,
+        *,
+        on_arrival: Callable[[Update], Awaitable[None]] | None = None,
+    ) -> None:
         self.application = application
+        self.on_arrival = on_arrival  # several workers: recorded before the 200 (ordering)
         self.path = "/" + path.lstrip("/")
         self.secret = secret
         self.listen = listen
@@ -67,5 +78,11 @@ class WebhookReceiver:
             return web.Response(status=400)
         if update is None:
             return web.Response(status=400)
+        if self.on_arrival is not None:
+            try:
+                await self.on_arrival(update)
+            except Exception:  # the database is away: Telegram posts it again later
+                log.warning("webhook: could not record an update's arrival", exc_info=True)
+                return web.Response(status=503)
         await self.application.update_queue.put(update)
         return web.Response(status=200)

@@ -1,0 +1,196 @@
+"""Several `python -m bot` workers on one PostgreSQL database (docs/scaling.md), as real
+processes against the fake Bot API:
+
+- they drain one outbox, each nudge at most once, also when one of them is killed with -9
+  mid-fan-out: the survivors finish it and fail only the dead worker's sends in flight;
+- together they keep one send budget: 3 workers at TELEGRAM_SEND_RATE=30 send <= 30/s;
+- one planning pass at a time (the planner's advisory lock);
+- with webhooks every worker receives, and one user's updates are handled in order even
+  when two workers get them at the same moment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.core.clock import system_clock
+from bot.scheduler.service import INTERRUPTED, PLANNER, NudgeService
+from bot.storage_pg import PgStorage
+from tests.fakes.telegram_api import FakeTelegram
+from tests.workers import WEBHOOK_PATH, Worker, start_worker, stopped_at_exit, wait_for
+
+pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+FIRST_CHAT = 710_000_000
+
+
+def seed(url: str, users: int, due: datetime) -> None:
+    """`users` users with one pre-workout nudge each, due from `due` on (1 ms apart)."""
+    session = (due + timedelta(minutes=30)).isoformat()
+    with PgStorage(url) as store, store.transaction():
+        for n in range(users):
+            chat = str(FIRST_CHAT + n)
+            user = store.user_for("telegram", chat, "UTC")
+            user.chat_id, user.onboarded = chat, True
+            store.save_user(user)
+            store.enqueue_nudge(
+                user.id,
+                "pre_workout",
+                due + timedelta(milliseconds=n),
+                {"ref": session, "session_at": session, "workout": "run"},
+            )
+
+
+def workers_for(
+    fake: FakeTelegram, url: str, tmp_path: Path, n: int, **options: object
+) -> list[Worker]:
+    return [
+        start_worker(
+            tmp_path / f"worker{i}.log",
+            token=fake.token,
+            base_url=fake.base_url,
+            database_url=url,
+            **options,  # type: ignore[arg-type]
+        )
+        for i in range(n)
+    ]
+
+
+def sends(fake: FakeTelegram) -> list[float]:
+    return [call.at for call in fake.calls_to("sendMessage")]
+
+
+def drained(url: str) -> bool:
+    """Nothing due is pending, nothing is in flight (planned-ahead rows may wait)."""
+    with PgStorage(url) as store:
+        due = store.next_due("telegram")
+        return store.nudge_counts()["sending"] == 0 and (due is None or due > system_clock())
+
+
+def outbox(url: str) -> list[tuple[int, str, str | None, int | None]]:
+    """(chat, status, error, claimed_by) of every seeded nudge."""
+    with PgStorage(url) as store, store.pool.connection() as conn:
+        rows = conn.execute(
+            "SELECT u.chat_id, n.status, n.error, n.claimed_by FROM nudges n "
+            "JOIN users u ON u.id = n.user_id WHERE n.kind = 'pre_workout'"
+        ).fetchall()
+    return [(int(chat), status, error, claimed) for chat, status, error, claimed in rows]
+
+
+@pytest.mark.slow
+async def test_three_workers_send_each_nudge_at_most_once_when_one_is_killed_9(
+    pg_url: str, tmp_path: Path
+) -> None:
+    users = 1200
+    seed(pg_url, users, datetime.now(UTC) + timedelta(seconds=4))  # due once all are up
+    async with FakeTelegram() as fake:
+        with stopped_at_exit(workers_for(fake, pg_url, tmp_path, 3, rate=200)) as workers:
+            await wait_for(lambda: all(w.ready() for w in workers), 30, "three workers")
+            await wait_for(lambda: len(sends(fake)) >= 300, 30, "the fan-out to start")
+            victim = workers[0]
+            victim.kill_9()
+            assert len(sends(fake)) < users, "the fan-out finished before the kill"
+            await wait_for(lambda: drained(pg_url), 60, "the survivors to drain the outbox")
+            survivors = {w.worker_id for w in workers[1:]}
+            assert all(w.process.poll() is None for w in workers[1:])
+        per_chat = Counter(int(call.params["chat_id"]) for call in fake.calls_to("sendMessage"))
+
+    duplicates = {chat: n for chat, n in per_chat.items() if n > 1}
+    assert duplicates == {}, f"sent twice: {list(duplicates.items())[:5]}"
+    rows = outbox(pg_url)
+    interrupted = {(chat, claimed) for chat, _, error, claimed in rows if error == INTERRUPTED}
+    # Only the dead worker's sends in flight were failed, and by the survivors, no restart.
+    assert {claimed for _, claimed in interrupted} <= {victim.worker_id}
+    assert len(interrupted) <= 64
+    assert {status for chat, status, error, _ in rows if error != INTERRUPTED} == {"sent"}
+    missing = set(range(FIRST_CHAT, FIRST_CHAT + users)) - set(per_chat)
+    assert missing <= {chat for chat, _ in interrupted}, "lost without an interrupted record"
+    claimers = Counter(claimed for _, status, _, claimed in rows if status == "sent")
+    assert survivors <= set(claimers), "every survivor took part in the fan-out"
+
+
+@pytest.mark.slow
+async def test_three_workers_at_rate_30_send_at_most_30_a_second_together(
+    pg_url: str, tmp_path: Path
+) -> None:
+    users = 150
+    seed(pg_url, users, datetime.now(UTC) + timedelta(seconds=4))
+    async with FakeTelegram() as fake:
+        with stopped_at_exit(workers_for(fake, pg_url, tmp_path, 3, rate=30)) as workers:
+            await wait_for(lambda: all(w.ready() for w in workers), 30, "three workers")
+            await wait_for(lambda: len(sends(fake)) >= users, 30, "every nudge")
+        at = sorted(sends(fake))
+
+    sustained = (len(at) - 1) / (at[-1] - at[0])
+    busiest = max(sum(1 for t in at if start <= t < start + 1.0) for start in at)
+    claimers = Counter(claimed for _, status, _, claimed in outbox(pg_url) if status == "sent")
+    assert len(claimers) == 3, f"all three workers sent: {claimers}"
+    assert sustained <= 30.0 * 1.01, f"{sustained:.2f}/s"
+    # One token of burst, and the arrival jitter of a local socket: one more at most.
+    assert busiest <= 31, f"{busiest} sends in one second"
+
+
+async def test_one_planning_pass_at_a_time(pg_url: str) -> None:
+    """The planner's lock is a session advisory lock: while one worker holds it, another
+    worker's pass plans nothing; once it is free (released, or its worker died), it plans."""
+    with PgStorage(pg_url) as first, PgStorage(pg_url) as second:
+        first.join_workers()
+        second.join_workers()
+        user = second.user_for("telegram", "42", "UTC")
+        second.add_schedule(user.id, "18:00", weekday=None, on_date=None, workout="run")
+        service = NudgeService(second, [])
+        assert first.try_role(PLANNER)
+        assert await service.extend_horizon() == 0  # another worker is planning
+        assert second.pending_nudges_of(user.id) == []
+        first.leave_workers()  # as a kill -9 does: its session ends, its locks go
+        assert await service.extend_horizon() > 0
+        assert second.pending_nudges_of(user.id) != []
+        assert second.try_role(PLANNER)  # released after the pass: free to take
+
+
+@pytest.mark.slow
+async def test_webhooks_on_two_workers_handle_a_users_updates_in_order(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """Each user's two messages are posted at the same moment, the second to another worker
+    a little before the first: every user still gets the first message's answer first."""
+    users = 12
+    async with FakeTelegram() as fake:
+        with stopped_at_exit(workers_for(fake, pg_url, tmp_path, 2, webhook=True)) as workers:
+            await wait_for(lambda: all(w.ready() for w in workers), 30, "two workers")
+            await wait_for(lambda: fake.webhook is not None, 10, "the webhook")
+            assert fake.webhook is not None
+            secret = str(fake.webhook["secret_token"])
+            pairs = []
+            for n in range(users):
+                user = 720_000_000 + n
+                first = fake.push_text("/help", user_id=user)
+                second = fake.push_text("calves 6/10", user_id=user)
+                pairs.append((first, second))
+            async with aiohttp.ClientSession() as http:
+
+                async def post(worker: Worker, update: dict[str, object], delay: float) -> None:
+                    await asyncio.sleep(delay)
+                    url = f"http://127.0.0.1:{worker.webhook_port}{WEBHOOK_PATH}"
+                    headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+                    async with http.post(url, json=update, headers=headers) as answer:
+                        assert answer.status == 200
+
+                for first, second in pairs:
+                    await asyncio.gather(
+                        post(workers[0], first, 0.005), post(workers[1], second, 0.0)
+                    )
+            await wait_for(
+                lambda: len(fake.calls_to("sendMessage")) >= 2 * users, 20, "every answer"
+            )
+        texts: dict[int, list[str]] = {}
+        for call in fake.calls_to("sendMessage"):
+            texts.setdefault(int(call.params["chat_id"]), []).append(str(call.params["text"]))
+
+    help_first = sum(1 for replies in texts.values() if "/roll" in replies[0])
+    assert help_first == users, [replies[0][:40] for replies in texts.values()]
