@@ -6,6 +6,7 @@ Every test runs on the FakeClock (Wednesday 25 November 2026, 09:00 UTC) in Euro
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -56,7 +57,8 @@ def test_history_is_a_summary_with_a_chart_then_the_body_map(
     assert isinstance(summary.picture, HistoryChart) and isinstance(body.picture, BodyMap)
     assert summary.private and body.private
     assert "Your last 14 days" in summary.text
-    assert "• Calves: 7 (now 7/10)" in summary.text
+    assert "• Quads: 4/10 (today)" in summary.text
+    assert "• Calves: 7/10 (yesterday)" in summary.text
     assert "Massages this month: 1 of 3." in summary.text
     assert "Sore now: Quads 4/10, Calves 4/10." in body.text  # the map in words (7 halved)
 
@@ -75,8 +77,46 @@ def test_the_chart_shows_the_five_sorest_areas_with_what_was_said_each_day(
     calves = chart.series[0].values
     assert calves[-3] == 9.0  # the day it was said
     assert 0 < calves[-2] < 9.0 and calves[-1] < calves[-2]  # then it decays
-    assert calves[:-3] == (0.0,) * 25
+    assert all(math.isnan(value) for value in calves[:-3])  # before the user joined
     assert chart.title == "Soreness, last 28 days"
+
+
+def test_the_chart_shows_no_soreness_before_the_user_joined_and_zero_after(
+    conversation: Conversation, clock: FakeClock
+) -> None:
+    conversation.say("hi")  # joins today
+    clock.advance(days=10)
+    conversation.say("calves 6/10")
+    (calves,) = [s.values for s in chart_of(conversation.say("/history")).series]
+    assert all(math.isnan(value) for value in calves[:-11])
+    assert calves[-11:-1] == (0.0,) * 10 and calves[-1] == 6.0
+
+
+def test_history_lists_what_was_said_of_an_area_and_when_the_latest_was(
+    conversation: Conversation, clock: FakeClock
+) -> None:
+    for level in (7, 5):
+        conversation.say(f"hamstrings {level}/10")
+        clock.advance(days=1)
+    conversation.say("hamstrings 3/10")
+    summary = conversation.say("/history")[0]
+    assert "• Hamstrings: 7 → 5 → 3/10 (latest today)" in summary.text
+
+
+@pytest.mark.parametrize("text", ["show me the body map", "how am I doing?", "my progress"])
+def test_asking_for_progress_in_words_shows_the_history(
+    conversation: Conversation, text: str
+) -> None:
+    conversation.say("calves 6/10")
+    assert "Your last 14 days" in conversation.say(text)[0].text
+
+
+@pytest.mark.parametrize("text", ["body map on", "turn the body map off"])
+def test_body_map_on_or_off_in_words_is_a_setting_not_the_history(
+    conversation: Conversation, text: str
+) -> None:
+    (reply,) = conversation.say(text)
+    assert "Your last 14 days" not in reply.text and "body map" in reply.text.lower()
 
 
 def test_the_chart_marks_workouts_rolls_and_massages_on_their_days(

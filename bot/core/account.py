@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.core import dialog, massage, progress
 from bot.core.onboarding import ask_zone, set_zone
-from bot.core.records import WEEKDAYS
+from bot.core.recommend import day_words
+from bot.core.records import WEEKDAYS, SorenessReport
 from bot.core.replies import Attachment, Button, Reply
 from bot.core.timeplan import parse_clock_time
 from bot.core.turn import Turn, buttons
@@ -254,14 +255,7 @@ def history(turn: Turn) -> Reply:
         return Reply(text=turn.say("history_empty", days=progress.CHART_DAYS), private=True)
     since = turn.now - timedelta(days=HISTORY_DAYS)
     lines = [turn.say("history_header", days=HISTORY_DAYS)]
-    levels = progress.recent_levels(records, since)
-    top = sorted(levels.items(), key=lambda item: (-item[1][-1], -max(item[1])))
-    if not top:
-        lines.append(turn.say("history_no_soreness"))
-    for area_id, found in top[:TOP_AREAS]:
-        name = turn.library.areas[area_id].name if area_id in turn.library.areas else area_id
-        trail = " → ".join(str(level) for level in found[-6:])
-        lines.append(f"• {name}: {trail} (now {found[-1]}/10)")
+    lines += _sore_area_lines(turn, records, since) or [turn.say("history_no_soreness")]
     rolled = [session for session in records.rolled if session.at >= since]
     if rolled:
         minutes = round(sum(session.seconds for session in rolled) / 60)
@@ -292,6 +286,27 @@ def history(turn: Turn) -> Reply:
         return summary
     turn.replies.append(summary)  # the summary first, the body map after it
     return Reply(text=progress.body_map_caption(turn, body), picture=body, private=True)
+
+
+def _sore_area_lines(turn: Turn, records: progress.Records, since: datetime) -> list[str]:
+    """The most recently sorest areas, each with what was said since `since` and when the
+    latest was: "• Calves: 7 → 5 → 3/10 (latest yesterday)"."""
+    latest: dict[str, SorenessReport] = {}
+    said: dict[str, list[int]] = {}
+    for report in records.reports:  # oldest first
+        if report.at >= since:
+            latest[report.area] = report
+            said.setdefault(report.area, []).append(report.severity)
+    top = sorted(said, key=lambda area: (-latest[area].severity, -max(said[area])))
+    lines = []
+    for area in top[:TOP_AREAS]:
+        name = turn.library.areas[area].name if area in turn.library.areas else area
+        when = day_words(latest[area].at, turn.now, turn.zone)
+        levels = said[area][-6:]
+        key = "history_area" if len(levels) == 1 else "history_area_trail"
+        trail = " → ".join(str(level) for level in levels)
+        lines.append(turn.say(key, area=name, levels=trail, when=when))
+    return lines
 
 
 def export(turn: Turn) -> Reply:

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -67,6 +67,11 @@ nudge in it (paused, no schedule, a one-off session further away) is looked at a
 SNOOZE = timedelta(minutes=10)
 ANSWERABLE_FOR = timedelta(hours=2)
 """How long after a nudge a typed "skip", "snooze" or "start" still answers it."""
+EARLY_SHARE = 0.5
+"""A pre-workout nudge may be sent this share of its lead time early (30 min lead: from 15 min
+before its due time), so that a crowded minute spreads out before it, not after."""
+MOVABLE_EARLY = timedelta(hours=2)
+"""Massage check-ins and the weekly summary may be sent up to this much early."""
 MASSAGE_BEHIND_DAY = 15
 DEFAULT_MASSAGE_TIME = "10:00"
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -217,6 +222,65 @@ def _weekly(user: User, zone: str, start: datetime, end: datetime) -> list[Plann
     return found
 
 
+def _quiet_starts(user: User, after: datetime, until: datetime) -> list[datetime]:
+    """The instants in (after, until] at which the user's quiet hours begin."""
+    start = user.quiet_start
+    if not start or not user.quiet_end or not _HHMM.match(start) or start == user.quiet_end:
+        return []
+    zone = _zone(user)
+    tz = tzinfo_for(zone)
+    day, last = after.astimezone(tz).date() - timedelta(days=1), until.astimezone(tz).date()
+    found: list[datetime] = []
+    while day <= last:
+        begins = local_wall_time(day, start, zone)
+        if after < begins <= until:
+            found.append(begins)
+        day += timedelta(days=1)
+    return found
+
+
+def earliest_send(user: User, kind: str, due: datetime) -> datetime:
+    """How early a nudge due at `due` may be sent: `EARLY_SHARE` of the lead time before it
+    (pre-workout; never after the session, which starts a lead time after `due`), or
+    `MOVABLE_EARLY` (massage, weekly); never inside quiet hours, so never before quiet hours
+    that end between then and `due`. A snooze, or a nudge quiet hours already moved to
+    their end, goes at `due`."""
+    if kind == "pre_workout":
+        early = _lead(user) * EARLY_SHARE
+    elif kind in ("massage", "massage_behind", "weekly"):
+        early = MOVABLE_EARLY
+    else:
+        return due
+    earliest = due - early
+    if earliest >= due:
+        return due
+    moved = quiet_end(user, earliest)
+    if moved is not None:
+        earliest = moved
+    for begins in _quiet_starts(user, earliest, due):
+        earliest = max(earliest, quiet_end(user, begins) or begins)
+    return min(earliest, due)
+
+
+def _with_windows(user: User, planned: list[PlannedNudge]) -> list[PlannedNudge]:
+    """Each pending nudge with its send window's start (`earliest_send`)."""
+    return [
+        replace(item, earliest=earliest_send(user, item.kind, item.due_at))
+        if item.status == "pending"
+        else item
+        for item in planned
+    ]
+
+
+def send_deadline(item: PlannedNudge) -> datetime | None:
+    """The instant after which a planned nudge is no use: its session's start (pre-workout);
+    None for the others (late is still worth sending)."""
+    at = item.payload.get("session_at")
+    if item.kind != "pre_workout" or not isinstance(at, str):
+        return None
+    return datetime.fromisoformat(at)
+
+
 def _unique(planned: list[PlannedNudge]) -> list[PlannedNudge]:
     """Earliest first; two sessions at the same instant: one nudge."""
     planned.sort(key=lambda p: (p.due_at, p.kind))
@@ -251,7 +315,7 @@ def plan_nudges(
     if entries or user.onboarded:
         planned += _massage(user, zone, start, end)
     planned += _weekly(user, zone, start, end)
-    return _unique(planned)
+    return _with_windows(user, _unique(planned))
 
 
 def plan_window(
@@ -280,7 +344,7 @@ def plan_window(
             planned.append(item)
         else:
             next_at = min(next_at, item.due_at)
-    return _unique(planned), next_at
+    return _with_windows(user, _unique(planned)), next_at
 
 
 def replan(turn: Turn) -> int:

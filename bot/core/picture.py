@@ -19,7 +19,7 @@ class Series:
     """One area's soreness, one value (0-10, decayed as the recommender counts it) a day."""
 
     name: str  # the area's name, as the legend shows it
-    values: tuple[float, ...]
+    values: tuple[float, ...]  # one a day; NaN before the user joined (nothing known)
 
 
 @dataclass(frozen=True, slots=True)

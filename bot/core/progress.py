@@ -17,6 +17,7 @@ are made of. Pure functions of the user's stored data and the turn's clock, no d
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -247,7 +248,11 @@ def history_chart(turn: Turn, records: Records) -> HistoryChart:
     days = local_days(turn, CHART_DAYS)
     by_area = daily_soreness(turn, records, days)
     chosen = sorest_areas(turn, by_area, MAX_CHART_AREAS)
-    series = tuple(Series(turn.library.areas[area].name, tuple(by_area[area])) for area in chosen)
+    known_from = _first_day_known(turn, days)
+    series = tuple(
+        Series(turn.library.areas[area].name, _unknown_before(by_area[area], known_from))
+        for area in chosen
+    )
     start = _day_end(turn, days[0] - timedelta(days=1))
     return HistoryChart(
         title=turn.say("chart_title", days=CHART_DAYS),
@@ -264,6 +269,21 @@ def history_chart(turn: Turn, records: Records) -> HistoryChart:
             nothing_sore=turn.say("chart_nothing_sore"),
         ),
     )
+
+
+def _first_day_known(turn: Turn, days: Sequence[date]) -> int:
+    """The index of the day the user joined (0 when before the chart starts): before it the
+    bot knew nothing, which is not the same as nothing sore."""
+    joined = turn.user.created_at
+    if joined is None:
+        return 0
+    day = joined.astimezone(turn.zone).date()
+    return next((n for n, shown in enumerate(days) if shown >= day), len(days))
+
+
+def _unknown_before(values: Sequence[float], first: int) -> tuple[float, ...]:
+    """NaN (no line drawn) before `first`, the values from it on."""
+    return tuple(math.nan if n < first else value for n, value in enumerate(values))
 
 
 def body_map(turn: Turn, reports: Sequence[SorenessReport] | None = None) -> BodyMap | None:

@@ -9,6 +9,8 @@ in greyscale.
 
 from __future__ import annotations
 
+import math
+
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -49,7 +51,7 @@ def draw(chart: HistoryChart) -> bytes:
             linestyle=LINES[n % len(LINES)],
             linewidth=3,
             markersize=7,
-            markevery=_every(len(chart.days)),
+            markevery=_marked_days(series.values),
             label=series.name,
         )
     plot.set_ylim(-0.3, 10.5)
@@ -108,6 +110,12 @@ def draw(chart: HistoryChart) -> bytes:
     return figure_png(figure)
 
 
-def _every(count: int) -> int:
-    """A marker every few days: enough to tell the lines apart, few enough to stay clean."""
-    return max(1, count // 10)
+def _marked_days(values: tuple[float, ...]) -> list[int]:
+    """A marker every few days counted back from today, and on the first day known: enough
+    to tell the lines apart, few enough to stay clean, and a lone first point still shows."""
+    step = max(1, len(values) // 10)
+    known = [n for n, value in enumerate(values) if not math.isnan(value)]
+    if not known:
+        return []
+    marked = set(range(known[-1], known[0] - 1, -step)) | {known[0]}
+    return sorted(marked)

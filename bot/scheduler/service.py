@@ -24,6 +24,7 @@ from bot.core.ports import Delivery, Messenger, Outbox, SendResult
 from bot.core.records import Nudge, User
 from bot.core.replies import Reply
 from bot.core.turn import Turn
+from bot.scheduler.plan_ahead import PlanAhead
 
 log = logging.getLogger(__name__)
 
@@ -246,6 +247,7 @@ class NudgeService:
         max_in_flight: int | None = None,
         per_chat_interval: float = 1.0,
         poll_seconds: float = 5.0,
+        plan_ahead: bool = True,
     ) -> None:
         self.store = store
         self.library = library or default_library()
@@ -255,6 +257,8 @@ class NudgeService:
         self.extend_every = extend_every
         self.per_chat_interval = per_chat_interval
         self.poll_seconds = poll_seconds
+        self.plan_ahead = plan_ahead  # False: every nudge is sent at its due time (a baseline)
+        self._ahead: tuple[datetime, PlanAhead] | None = None  # the pass's (end, send slots)
         rates = rates or {}
         self.shared = store if _is_shared(store) and store.worker_id is not None else None
         self.senders = {
@@ -521,13 +525,23 @@ class NudgeService:
                     log.exception("nudges: planning user %d failed", user.id)
                     planned, mark = [], end  # tried again at the next pass
                 if planned:
+                    if self.plan_ahead:
+                        planned = self._send_slots(end, now).place(user.platform, planned)
                     added += self.store.add_planned(user.id, planned)
-                    due_now = due_now or planned[0].due_at <= now
+                    due_now = due_now or min(p.send_at or p.due_at for p in planned) <= now
                 marks.append((user.id, mark))
             self.store.set_planned_until(marks)
         if due_now:  # a session about to start: its nudge goes now, not at the next poll
             self.wake()
         return len(batch), added
+
+    def _send_slots(self, end: datetime, now: datetime) -> PlanAhead:
+        """The send slots of the planning pass that plans up to `end` (read from the outbox
+        at its first slice; `bot.scheduler.plan_ahead`)."""
+        if self._ahead is None or self._ahead[0] != end:
+            rates = {platform: sender.pacer.rate for platform, sender in self.senders.items()}
+            self._ahead = (end, PlanAhead(self.store, rates, now))
+        return self._ahead[1]
 
     def planning_pause(self, spent: float) -> float:
         """How long planning rests after a slice that took `spent` seconds.
