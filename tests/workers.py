@@ -111,5 +111,8 @@ def stopped_at_exit(workers: list[Worker]) -> Iterator[list[Worker]]:
     try:
         yield workers
     finally:
+        for worker in workers:  # all at once: each takes a moment to stop cleanly
+            if worker.process.poll() is None:
+                worker.process.send_signal(signal.SIGTERM)
         for worker in workers:
             worker.stop()

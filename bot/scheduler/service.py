@@ -54,7 +54,7 @@ IN_FLIGHT_FLOOR_SECONDS = 0.01  # never fewer than 10 ms of sends: claims stay g
 MAX_IN_FLIGHT = 64  # and never more: each is a nudge whose fate a kill -9 leaves unknown
 # Several workers on one database (PostgreSQL):
 PLANNER = "planner"  # the role of the worker running a planning pass, one at a time
-REAP_SECONDS = 5.0  # a caught-up worker looks for a dead worker's sends this often at most
+REAP_SECONDS = 1.0  # a caught-up worker looks for a dead worker's sends this often at most
 SHARED_BURST_SECONDS = 0.02  # the shared bucket holds this much of the rate (at least 1)
 
 
