@@ -137,6 +137,43 @@ def test_typed_undo_takes_back_the_report(onboarded: Conversation) -> None:
     assert soreness(onboarded) == {}
 
 
+def test_typed_undo_reaches_a_massage_log_after_a_red_flag_reply(
+    onboarded: Conversation, memory_store: MemoryStore
+) -> None:
+    onboarded.say("had a sports massage yesterday")
+    onboarded.say("my knee is swollen and hurts when I bend it")  # no buttons on this reply
+    onboarded.say("undo")
+    assert "no longer logged" in onboarded.last_text
+    assert memory_store.last_massage(onboarded.user.id) is None
+
+
+@pytest.mark.parametrize("text", ["undo that", "oops undo", "take that back"])
+def test_undo_in_other_words_takes_back_the_report(onboarded: Conversation, text: str) -> None:
+    onboarded.say("glutes 5/10")
+    onboarded.say(text)
+    assert soreness(onboarded) == {}
+
+
+def test_undo_with_nothing_recent_says_so_and_changes_nothing(
+    onboarded: Conversation, clock: FakeClock
+) -> None:
+    onboarded.say("glutes 5/10")
+    onboarded.say("thanks")  # the Undo button is no longer the latest on screen
+    clock.advance(hours=1)
+    onboarded.say("undo")
+    assert "nothing I can undo" in onboarded.last_text
+    assert soreness(onboarded) == {"glutes": 5}
+
+
+def test_undo_typed_twice_takes_back_only_the_latest(onboarded: Conversation) -> None:
+    onboarded.say("glutes 5/10")
+    onboarded.say("calves 4/10")
+    onboarded.say("undo")
+    onboarded.say("undo")
+    assert soreness(onboarded) == {"glutes": 5}
+    assert "nothing I can undo" in onboarded.last_text
+
+
 # --- 2. a pending question never swallows something else --------------------------------
 
 

@@ -263,6 +263,7 @@ class Coach:
         question = dialog.pending(turn)
         if question is not None and question.owns(data):
             dialog.close(turn)  # answered; a handler that asks again sets a new question
+        dialog.used_undo(turn, data)
         prefix, _, argument = data.partition(":")
         handler = self.buttons.get(prefix)
         if handler is None:
@@ -296,10 +297,19 @@ class Coach:
                     turn.answered_question = True
                     return answer
         button = self._button_on_screen(turn, text)
-        if button is None:
-            return None
-        turn.answered_question = True  # a typed label of the buttons on screen
-        return self._route_button(turn, button.data)
+        if button is not None:
+            turn.answered_question = True  # a typed label of the buttons on screen
+            return self._route_button(turn, button.data)
+        if dialog.role_of(turn, text) == "undo":
+            return self._undo_latest(turn)
+        return None
+
+    def _undo_latest(self, turn: Turn) -> Reply:
+        """A typed "undo" with no Undo on screen: the latest one shown, or why not."""
+        data = dialog.latest_undo(turn)
+        if data is None:
+            return Reply(text=turn.say("nothing_to_undo"))
+        return self._route_button(turn, data)
 
     def _says_something_else(
         self, turn: Turn, question: dialog.Question, parsed: Parsed, text: str

@@ -38,7 +38,7 @@ from pydantic import (
 
 MASSAGE_FACTS: tuple[str, ...] = ("relaxation", "duration", "fascia", "specificity", "cost")
 REQUIRED_MESSAGES: tuple[str, ...] = ("help", "not_understood", "welcome")
-ANSWER_ROLES: tuple[str, ...] = ("yes", "no", "later", "skip")
+ANSWER_ROLES: tuple[str, ...] = ("yes", "no", "later", "skip", "undo")
 MIN_REMINDERS = 8
 MAX_COMMAND_DESCRIPTION = 100  # Discord's limit for slash-command descriptions
 
@@ -434,6 +434,7 @@ class AnswerWords(_Model):
     no: Terms
     later: Terms
     skip: Terms
+    undo: Terms
     fillers: Terms
 
 

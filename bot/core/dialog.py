@@ -43,6 +43,8 @@ LIFETIME = {
 }
 DEFAULT_LIFETIME = timedelta(hours=1)
 OFFER_LIFETIME = timedelta(hours=12)
+UNDO_LIFETIME = timedelta(minutes=30)
+"""How long a typed "undo" still reaches the latest Undo button after other replies."""
 MAX_REASKS = 2  # after this many side remarks, the question waits quietly until it expires
 MAX_MISSES = 1  # a second message in a row that answers nothing closes the question
 MAX_ANSWER_WORDS = 6  # a longer message is a message of its own, not an answer
@@ -51,6 +53,7 @@ ROLE_FALLBACKS = {
     "no": ("no", "skip", "later"),
     "skip": ("skip", "later", "no"),
     "later": ("later", "skip", "no"),
+    "undo": ("undo",),
 }
 _NOT_WORD = re.compile(r"[^\w\s'/:]+")
 _NUMBER = re.compile(r"(?<![\w.:/-])-?\d+(?![\w:])")
@@ -186,6 +189,9 @@ def remember_offer(turn: Turn, replies: list[Reply]) -> None:
     """Keep the buttons of this turn's replies: typed labels tap them later. A turn with no
     buttons clears them ("yes" after "Done!" answers nothing)."""
     shown = [button for reply in replies for button in reply.all_buttons]
+    undo = next((button for button in shown if button.role == "undo"), None)
+    if undo is not None:
+        turn.user.dialog["undo"] = {"at": turn.now.isoformat(), "data": undo.data}
     if not shown:
         turn.user.dialog.pop("offer", None)
         return
@@ -193,6 +199,27 @@ def remember_offer(turn: Turn, replies: list[Reply]) -> None:
         "at": turn.now.isoformat(),
         "choices": [[b.label, b.data, b.role] for b in shown],
     }
+
+
+def latest_undo(turn: Turn) -> str | None:
+    """The data of the latest Undo button shown, once, within `UNDO_LIFETIME`: "undo" typed
+    after a red-flag reply or a question still undoes the report or massage before them."""
+    stored = turn.user.dialog.pop("undo", None)
+    if not isinstance(stored, dict):
+        return None
+    try:
+        at = datetime.fromisoformat(str(stored["at"]))
+    except (KeyError, ValueError):
+        return None
+    fresh = timedelta(0) <= turn.now - at <= UNDO_LIFETIME
+    return (str(stored.get("data", "")) or None) if fresh else None
+
+
+def used_undo(turn: Turn, data: str) -> None:
+    """An Undo tapped (or typed) is used up: a later "undo" does not repeat it."""
+    stored = turn.user.dialog.get("undo")
+    if isinstance(stored, dict) and stored.get("data") == data:
+        turn.user.dialog.pop("undo", None)
 
 
 def offer(turn: Turn) -> Offer | None:

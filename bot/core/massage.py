@@ -96,7 +96,7 @@ def log_massage(turn: Turn, at: datetime | None = None, note: str = "") -> Reply
     if twin is not None:
         return Reply(
             text=turn.say("massage_already_logged"),
-            buttons=buttons([Button("Undo", f"mu:{twin.id}")]),
+            buttons=buttons([Button("Undo", f"mu:{twin.id}", role="undo")]),
         )
     record = turn.store.record_massage(turn.user.id, when, note=note[:500])
     count = count_this_month(turn)
@@ -107,7 +107,7 @@ def log_massage(turn: Turn, at: datetime | None = None, note: str = "") -> Reply
         text = turn.say("massage_logged_earlier", day=day, count=count, target=target)
     else:
         text = turn.say("massage_logged", count=count, target=target)
-    return Reply(text=text, buttons=buttons([Button("Undo", f"mu:{record.id}")]))
+    return Reply(text=text, buttons=buttons([Button("Undo", f"mu:{record.id}", role="undo")]))
 
 
 def _same_massage(turn: Turn, when: datetime) -> MassageRecord | None:

@@ -20,7 +20,7 @@ from bot.core.picture import Picture
 class Button:
     """A tappable choice: `label` is shown, `data` comes back to the coach.
 
-    `role` says which typed answer means this button ("yes", "no", "later", "skip"), so
+    `role` says which typed answer means this button ("yes", "no", "later", "skip", "undo"), so
     that "ok" works like tapping Save (see `bot.core.dialog`). Adapters ignore it.
     """
 

@@ -54,7 +54,7 @@ def confirm(turn: Turn, reports: list[SorenessReport]) -> Reply:
 
 
 def fix_buttons(reports: list[SorenessReport]) -> tuple[tuple[Button, ...], ...]:
-    undo = Button("Undo", f"u:{_id_span(reports)}")
+    undo = Button("Undo", f"u:{_id_span(reports)}", role="undo")
     roll = Button("What should I roll?", "r:10:-")
     if len(reports) == 1:
         only = reports[0].id
