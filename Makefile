@@ -44,6 +44,7 @@ bench: $(BIN)/.installed-dev
 	$(BIN)/python bench/discord_throughput.py --interactions 600 --rounds 4
 	$(BIN)/python bench/nudge_fanout.py --users 5000 --window 3
 	$(BIN)/python bench/planning.py --users 10000
+	$(BIN)/python bench/nudge_lateness.py --users 2000 --rate 0.6 --realtime-users 0
 	$(BIN)/python bench/charts.py
 
 clean:
