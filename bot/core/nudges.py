@@ -28,6 +28,18 @@ then.
   Massage and weekly nudges move to the end of quiet hours.
 - Paused or unreachable users get nothing.
 
+**Send windows** (issue 20: 12,500 nudges due in one minute at 30 msg/s would leave the last
+one ~7 min late). A planned nudge is *due* at its nudge time but may be *sent* anywhere in
+[`earliest`, `due_at`] (`earliest_send`): a pre-workout nudge up to `EARLY_SHARE` (half) of
+its lead time early, so never after the session starts; a massage check-in or weekly summary
+up to `MOVABLE_EARLY` (2 h) early; a snooze, or a nudge quiet hours moved to their end, at
+its time; never inside quiet hours. The planner only says the window; the scheduler picks
+the send time in it against the platform's rate (`bot.core.send_slots`: the latest free
+slot, so with room a nudge goes at its due time), and `send_deadline` says after when a
+slot is no use (the session's start). A re-plan (`replan`) writes its rows at their due
+time; the next planning pass counts them as taken. Lateness is sent - due, never sent -
+send time.
+
 **Rendering** (`render_nudge`, at send time): a pre-workout nudge is a routine for that
 session's workout from the user's soreness *now* (`recommend` + `routine.routine_reply`),
 with Start (guided, one area at a time), Snooze 10 min and Skip buttons. A massage nudge

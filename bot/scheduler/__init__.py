@@ -35,7 +35,21 @@ Design (issue 5)
       snoozes, re-plans — are seen within seconds). It is a coroutine job, so APScheduler
       runs it on the event loop rather than in a worker thread.
 
-    One dispatcher task per platform sends due rows in order of due time. Every nudge is
+    **Send times planned ahead** (issue 20). When 100,000 users train at 18:00, their
+    nudges are due in the same minute; at 30 msg/s the last would go 56 min late. So a
+    planning pass gives each nudge a `send_at` inside its window (`bot.core.nudges`: a
+    pre-workout one up to half its lead early, massage and weekly up to 2 h, never in quiet
+    hours): the latest free slot of its platform's rate (`bot.core.send_slots`, one slot per
+    1/rate s; `bot.scheduler.plan_ahead`), counting the slots the outbox already holds
+    (`Outbox.send_load`, read at the pass's first slice). With room a nudge is sent at its
+    due time; a crowded minute fills the slots before it, as far back as the windows allow;
+    a full window sends late, in order, and never takes a slot after its session starts.
+    Re-plans by the coach write rows at their due time (the coach knows no rates); the next
+    pass counts them. `NudgeService(plan_ahead=False)`: everything at its due time (the
+    baseline of bench/nudge_lateness.py). Only the planner's rows are spread: a snooze goes
+    at its time.
+
+    One dispatcher task per platform sends due rows in order of send time. Every nudge is
     in the table before it is sent and moves `pending -> sending -> sent | failed`, or to
     `missed` / `skipped` with a reason. Rendering (routine from current soreness, massage
     target check) takes a send permit; the rendered rows are then claimed together
