@@ -291,3 +291,29 @@ async def test_a_snooze_of_an_early_nudge_still_comes_ten_minutes_later(clock: F
         clock() + timedelta(minutes=10),
         clock() + timedelta(minutes=10),
     )
+
+
+class CountingLoads(MemoryStore):
+    """A memory outbox that records the ranges of `send_load` it was asked for."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock)
+        self.loads: list[tuple[datetime, datetime]] = []
+
+    def send_load(
+        self, platform: str | None, start: datetime, end: datetime
+    ) -> dict[datetime, int]:
+        self.loads.append((start, end))
+        return super().send_load(platform, start, end)
+
+
+async def test_a_pass_reads_only_the_hours_its_windows_touch(clock: FakeClock) -> None:
+    store = CountingLoads(clock)
+    trainees(store, 3)
+    await planner(store, clock, rate=1.0).extend_horizon()
+    # Windows [17:15, 17:30], and the hour after a window where a full one spills: each
+    # hour read once, for all three users.
+    assert store.loads == [
+        (SESSION.replace(hour=17), SESSION),
+        (SESSION, SESSION.replace(hour=19)),
+    ]
