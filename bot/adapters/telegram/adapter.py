@@ -123,6 +123,8 @@ class TelegramAdapter:
         self.takeover_seconds = takeover_seconds
         self._takeover: asyncio.Task[None] | None = None
         self._tickets: set[int] = set()  # update ids this worker received and must order
+        self._held: dict[str, set[int]] = {}  # the same, by user
+        self._turn_ended: dict[str, asyncio.Event] = {}  # set when one of theirs is done
         self.poll_timeout = poll_timeout
         self.rate_limit_retries = rate_limit_retries
         self.slow_down = coach.library.messages["slow_down"]  # missing: fail at start-up
@@ -331,6 +333,7 @@ class TelegramAdapter:
             return
         await asyncio.to_thread(self.workers.arrive_update, PLATFORM, str(user), update.update_id)
         self._tickets.add(update.update_id)
+        self._held.setdefault(str(user), set()).add(update.update_id)
 
     @contextlib.asynccontextmanager
     async def in_order(self, update: object) -> AsyncIterator[None]:
@@ -341,7 +344,10 @@ class TelegramAdapter:
         received (recorded) before the first of them is handled, plus ORDER_SETTLE_SECONDS;
         one received later than that is handled as it comes (never dropped). A worker that
         died holding an update holds up its user for ORDER_STALE_SECONDS at most. Within one
-        worker, `PerUserUpdateProcessor` orders them already."""
+        worker, updates of one user wait for this worker's earlier ones on an event, and for
+        other workers' by asking the database every ORDER_POLL_SECONDS. Entered before the
+        user's queue in `PerUserUpdateProcessor`, never while holding it: an update that
+        arrived first but was recorded second must be able to go first."""
         workers = self.workers
         if (
             workers is None
@@ -352,6 +358,9 @@ class TelegramAdapter:
             return
         user, update_id = str(self.queue_key(update)), update.update_id
         try:
+            held = self._held.setdefault(user, set())
+            while held and min(held) < update_id:  # this worker's earlier ones first
+                await self._turn_ended.setdefault(user, asyncio.Event()).wait()
             await asyncio.sleep(ORDER_SETTLE_SECONDS)  # posts sent together arrive together
             deadline = time.monotonic() + ORDER_STALE_SECONDS
             while time.monotonic() < deadline and not await asyncio.to_thread(
@@ -365,6 +374,13 @@ class TelegramAdapter:
                 await asyncio.to_thread(workers.update_done, PLATFORM, user, update_id)
             except Exception:  # the next update waits ORDER_STALE_SECONDS at most
                 log.warning("Telegram: could not record a handled update", exc_info=True)
+            held = self._held.get(user, set())
+            held.discard(update_id)
+            if not held:
+                self._held.pop(user, None)
+            ended = self._turn_ended.pop(user, None)
+            if ended is not None:
+                ended.set()
 
     async def on_overflow(self, update: object) -> None:
         """A user has `USER_QUEUE_LIMIT` updates waiting: say once that the rest were dropped."""

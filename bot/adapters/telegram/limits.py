@@ -135,8 +135,8 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
     ) -> None:
         super().__init__(2**31 - 1)  # see the class docstring: never the one that waits
         self.key = key
-        # Several workers: an update's turn across them (waited for holding its user's queue,
-        # not a place among `max_concurrent`).
+        # Several workers: an update's turn across them, waited for before its user's queue
+        # (which an earlier update recorded later may need) and any place in `max_concurrent`.
         self.in_order = in_order or _no_order
         self.on_overflow = on_overflow
         self.max_concurrent = max_concurrent
@@ -173,7 +173,7 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
             return
         queue.pending += 1
         try:
-            async with queue.lock, self.in_order(update), self._in_hand:
+            async with self.in_order(update), queue.lock, self._in_hand:
                 await coroutine
         finally:
             queue.pending -= 1
