@@ -450,3 +450,130 @@ def test_a_command_with_typed_options_is_the_same_as_typed_text(
 def test_a_structured_command_out_of_range_still_says_the_range(onboarded: Conversation) -> None:
     replies = onboarded.coach.handle_command(onboarded.sender, "roll", {"minutes": 500})
     assert "5-20 minutes" in replies[0].text
+
+
+# --- 13. schedules edited in words ----------------------------------------------------------
+
+
+def saved_sessions(conversation: Conversation) -> list[str]:
+    """The saved schedule as "Wed 07:30 run" strings, in the order /schedule lists it."""
+    store, user = conversation.coach.store, conversation.user
+    days = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    entries = sorted(store.schedules(user.id), key=lambda e: (e.weekday or 0, e.time))
+    return [f"{days[e.weekday or 0]} {e.time} {e.workout or '-'}" for e in entries]
+
+
+def test_a_correction_at_the_read_back_changes_only_the_day_it_names(
+    conversation: Conversation,
+) -> None:
+    conversation.say("I run mon wed fri at 7am and lift tue thu 6pm")
+    conversation.say("no wait, friday is 8am")
+    conversation.say("save")
+    assert saved_sessions(conversation) == [
+        "Mon 07:00 run",
+        "Tue 18:00 -",
+        "Wed 07:00 run",
+        "Thu 18:00 -",
+        "Fri 08:00 run",
+    ]
+
+
+def test_also_at_the_read_back_adds_to_it(conversation: Conversation) -> None:
+    conversation.say("mon wed 7am")
+    conversation.say("also sat 9am")
+    conversation.say("yes")
+    assert saved_sessions(conversation) == ["Mon 07:00 -", "Wed 07:00 -", "Sat 09:00 -"]
+
+
+def test_an_unreadable_message_at_the_read_back_keeps_it_on_offer(
+    conversation: Conversation,
+) -> None:
+    conversation.say("mon wed 7am")
+    conversation.say("7")
+    assert "Mon 07:00" in conversation.last_text and question(conversation) == "confirm_schedule"
+    conversation.say("yes")
+    assert saved_sessions(conversation) == ["Mon 07:00 -", "Wed 07:00 -"]
+
+
+def test_moving_a_saved_session_replaces_it_and_keeps_its_workout(
+    onboarded: Conversation,
+) -> None:
+    onboarded.say("run mon wed 7am")
+    onboarded.say("yes")
+    onboarded.say("move my wednesday session to 7:30")
+    assert "This replaces Wed 07:00" in onboarded.last_text
+    onboarded.say("yes")
+    assert saved_sessions(onboarded) == ["Mon 07:00 run", "Wed 07:30 run"]
+
+
+def test_a_session_already_saved_is_not_saved_twice(onboarded: Conversation) -> None:
+    onboarded.say("mon 7am")
+    onboarded.say("yes")
+    onboarded.say("mon 7am")
+    onboarded.say("yes")
+    assert "already on your schedule" in onboarded.last_text
+    assert saved_sessions(onboarded) == ["Mon 07:00 -"]
+
+
+def test_removing_a_day_without_a_session_says_so_and_lists_the_schedule(
+    onboarded: Conversation,
+) -> None:
+    onboarded.say("mon 7am")
+    onboarded.say("yes")
+    onboarded.say("remove tuesday")
+    assert "no session on Tuesday" in onboarded.last_text and "1. Mon 07:00" in onboarded.last_text
+
+
+# --- 14. short replies a newcomer types ------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["7", "more like a 7", "7/10"])
+def test_a_number_under_a_guessed_severity_offers_it_and_yes_sets_it(
+    onboarded: Conversation, text: str
+) -> None:
+    onboarded.say("my hamstrings r sore")
+    onboarded.say(text)
+    assert "Change hamstrings to 7/10 (from 5/10)?" in onboarded.last_text
+    assert soreness(onboarded) == {"hamstrings": 5}  # asked, not applied
+    onboarded.say("yes")
+    assert soreness(onboarded) == {"hamstrings": 7}
+
+
+def test_a_number_under_a_guessed_severity_leaves_an_open_read_back_alone(
+    onboarded: Conversation,
+) -> None:
+    onboarded.say("mon 7am")
+    onboarded.say("my hamstrings r sore")
+    onboarded.say("7")
+    onboarded.tap("Yes, 7/10")
+    assert soreness(onboarded) == {"hamstrings": 7}
+    onboarded.say("yes")
+    assert saved_sessions(onboarded) == ["Mon 07:00 -"]
+
+
+@pytest.mark.parametrize("text", ["ok", "got it", "cool 👍"])
+def test_an_acknowledgement_gets_a_friendly_line_not_sorry(
+    onboarded: Conversation, text: str
+) -> None:
+    onboarded.say(text)
+    assert "Sorry" not in onboarded.last_text and "👍" in onboarded.last_text
+
+
+def test_a_place_alone_offers_that_time_zone(onboarded: Conversation) -> None:
+    onboarded.say("tokyo")
+    assert "Asia/Tokyo" in onboarded.last_text
+    assert onboarded.user.tz != "Asia/Tokyo"
+
+
+def test_asking_to_change_the_time_zone_offers_it_and_yes_changes_it(
+    onboarded: Conversation,
+) -> None:
+    onboarded.say("change my timezone to new york")
+    onboarded.say("yes")
+    assert onboarded.user.tz == "America/New_York"
+
+
+@pytest.mark.parametrize("text", ["what is this", "set me up"])
+def test_a_newcomers_first_words_get_help_or_setup(conversation: Conversation, text: str) -> None:
+    conversation.say(text)
+    assert "Sorry" not in conversation.last_text

@@ -52,6 +52,33 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE = 10_000
 GREETINGS = frozenset({"hi", "hello", "hey", "hiya", "yo", "morning", "howdy", "sup", "hallo"})
 THANKS = frozenset({"thanks", "thank", "thx", "ty", "cheers", "merci", "gracias", "danke", "ta"})
+ACKS = frozenset(
+    {
+        "ok",
+        "okay",
+        "k",
+        "kk",
+        "cool",
+        "nice",
+        "great",
+        "got",
+        "it",
+        "alright",
+        "sounds",
+        "good",
+        "perfect",
+        "awesome",
+        "sweet",
+        "noted",
+        "understood",
+        "right",
+        "fine",
+        "👍",
+        "👌",
+    }
+)
+"""A message made only of these ("ok", "got it", "cool") acknowledges: a short answer, not
+"Sorry, I didn't catch that"."""
 _WORDS = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 
 OUTCOMES = (
@@ -318,6 +345,8 @@ class Coach:
         answered as what it is, not read as the answer to an unrelated question."""
         if faq.match(turn, text) is not None or parsed.intent == "which_area":
             return True
+        if question.expects != "number" and soreness.severity_follow_up(turn, text) is not None:
+            return True
         if question.expects != "schedule" and training_schedule.looks_like_schedule(turn, text):
             return True
         if parsed.intent == "massage":
@@ -417,6 +446,8 @@ class Coach:
             return self._greeting(turn)
         if words & THANKS:
             return Reply(text=turn.say("thanks_reply"))
+        if words and words <= ACKS and len(words) <= 3:
+            return Reply(text=turn.say("ack_reply"))
         removed = training_schedule.removal_said(turn, text)
         if removed is not None:
             return removed
@@ -637,9 +668,11 @@ def _zone_mentioned(text: str) -> str | None:
     """A place or zone named where a time zone is talked about ("I'm in Tokyo now, change
     my time zone"), or None."""
     lowered = text.lower()
+    whole = parse_timezone(text)
+    if whole is not None and len(lowered.split()) <= 3:
+        return whole  # only a place or zone: "London", "new york", "Europe/Paris"
     if "zone" not in lowered and " in " not in f" {lowered}":
         return None
-    whole = parse_timezone(text)
     if whole is not None:
         return whole
     words = _WORDS.findall(lowered)

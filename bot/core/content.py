@@ -529,6 +529,8 @@ class ScheduleWords(_Model):
     time_fillers: Terms
     not_time_units: Terms
     workout_words: dict[Term, Term]
+    changes: Terms
+    additions: Terms
 
     @field_validator("days")
     @classmethod

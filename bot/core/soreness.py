@@ -22,6 +22,10 @@ ESCALATION_LOOKBACK = timedelta(days=30)
 CORRECTION_WINDOW = timedelta(minutes=15)
 """How long after a report "no I meant quads" changes it instead of adding one."""
 ADDING = re.compile(r"\b(?:too|also|as well|another|plus|and my)\b")
+_BARE_SEVERITY = re.compile(
+    r"^(?:(?:no |nah |actually |more |its |it's |prob |probably |maybe |about |like |"
+    r"more like |closer to |a |an )*)(\d{1,2})(?:\s*(?:/|out of)\s*10)?(?: actually)?$"
+)
 
 
 def area_label(turn: Turn, area_id: str) -> str:
@@ -166,9 +170,34 @@ def expired(turn: Turn) -> Reply:
     return Reply(text=turn.say("button_expired"))
 
 
+def severity_follow_up(turn: Turn, text: str) -> tuple[int, int] | None:
+    """(report id, severity) when a message is only a number ("7", "more like a 7",
+    "8/10") and the latest reply on screen is a report whose severity was guessed from
+    words ("hamstrings r sore" is 5/10), with its Change severity button: the number is
+    that report's severity, not a time or a list position. After "calves 7/10" a bare
+    number is not taken to change what was said."""
+    found = _BARE_SEVERITY.match(" ".join(text.lower().strip(" .!").split()))
+    if found is None or int(found.group(1)) > 10:
+        return None
+    shown = dialog.offer(turn)
+    choices = shown.choices if shown is not None else ()
+    changeable = [b.data for b in choices if b.data.startswith("sv:") and b.data.count(":") == 1]
+    if len(changeable) != 1:
+        return None
+    report_id = changeable[0].partition(":")[2]
+    report = turn.store.get_soreness(turn.user.id, int(report_id)) if report_id.isdigit() else None
+    if report is None or any(ch.isdigit() for ch in report.note):
+        return None
+    return report.id, int(found.group(1))
+
+
 def correct(turn: Turn, parsed: Parsed, text: str) -> Reply | None:
     """A correction of the report just made ("no I meant quads", "actually it was my quads
-    not hamstrings", "make that 4/10"): that report changes; None when it is not one."""
+    not hamstrings", "make that 4/10", or only "7" under it): that report changes; None
+    when it is not one."""
+    follow_up = severity_follow_up(turn, text)
+    if follow_up is not None:
+        return _offer_severity(turn, *follow_up)
     cue = _correction_cue(turn, text)
     if cue is None:
         return None
@@ -193,6 +222,25 @@ def correct(turn: Turn, parsed: Parsed, text: str) -> Reply | None:
     return Reply(
         text=turn.say("soreness_corrected", summary=describe(turn, updated), old=old),
         buttons=fix_buttons([updated]),
+    )
+
+
+def _offer_severity(turn: Turn, report_id: int, severity: int) -> Reply | None:
+    """A lone number is asked about, not applied: it may answer something else."""
+    before = turn.store.get_soreness(turn.user.id, report_id)
+    if before is None or turn.now - before.at > CORRECTION_WINDOW:
+        return None
+    turn.outcome = "correction"
+    area = (
+        turn.library.areas[before.area].name if before.area in turn.library.areas else before.area
+    )
+    change = Button(f"Yes, {severity}/10", f"sv:{report_id}:{severity}", role="yes")
+    keep = Button(f"No, keep {before.severity}/10", f"sv:{report_id}:{before.severity}", role="no")
+    return Reply(
+        text=turn.say(
+            "soreness_number_offer", area=area.lower(), level=severity, old=before.severity
+        ),
+        buttons=buttons([change, keep]),
     )
 
 

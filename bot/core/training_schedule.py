@@ -8,6 +8,8 @@ is stored, because a wrong reminder time is worse than none.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -35,28 +37,111 @@ def workout_names(turn: Turn) -> dict[str, str]:
 def propose(turn: Turn, text: str) -> Reply | None:
     """Read a schedule from text and ask to confirm it; None when nothing looked like one.
 
-    What could not be read is said, and the question of when they train stays open.
+    A message while a schedule is read back amends it when it says so ("no wait, friday is
+    8am", "also sat 9am") or names only some of its days; once saved, "move my wednesday
+    session to 7:30" replaces that day's session. What could not be read is said, and the
+    question (the read-back, or when they train) stays open.
     """
     reading = parse_schedule(text, turn.local_now.date(), library=turn.library)
+    on_offer = _proposal_on_offer(turn)
     if not reading.sessions:
         if reading.found_nothing:
             return None
+        if on_offer:
+            return _read_back(turn, on_offer, [*reading.problems, *_replaced(turn)], lead=True)
         text = "\n".join([*reading.problems, "", turn.say("schedule_examples")])
         return onboarding.ask_schedule(turn, text)
-    turn.user.dialog["proposal"] = [_session_dict(s) for s in reading.sessions]
+    sessions, replaced = _amended(turn, text, reading.sessions, on_offer)
+    turn.user.dialog["proposal"] = [_session_dict(s) for s in sessions]
+    turn.user.dialog["replaces"] = [entry.id for entry in replaced]
+    notes = [*reading.notes, *reading.problems, *_already_passed(turn, reading.sessions)]
+    return _read_back(turn, sessions, [*notes, *_replaced(turn)])
+
+
+def _read_back(
+    turn: Turn, sessions: Sequence[PlannedSession], notes: Sequence[str], lead: bool = False
+) -> Reply:
+    """The sessions understood, with Save / Try again; `lead`: the notes come first (the
+    message could not be read, the read-back stands)."""
     names = workout_names(turn)
     lines = [turn.say("schedule_understood")]
-    lines += [f"• {describe_session(s, names, turn.library)}" for s in reading.sessions]
-    lines += [f"(Note: {note})" for note in (*reading.notes, *reading.problems)]
-    lines += [f"(Note: {note})" for note in _already_passed(turn, reading.sessions)]
+    lines += [f"• {describe_session(s, names, turn.library)}" for s in sessions]
+    noted = [f"(Note: {note})" for note in notes]
     reply = Reply(
-        text="\n".join(lines),
+        text="\n".join([*noted, "", *lines] if lead else [*lines, *noted]),
         buttons=buttons(
             [Button("✅ Save", "sc:save", role="yes"), Button("✏ Try again", "sc:retry", role="no")]
         ),
     )
     turn.outcome = "schedule_readback"
     return dialog.ask(turn, reply, "confirm_schedule", expects="schedule")
+
+
+def _proposal_on_offer(turn: Turn) -> list[PlannedSession]:
+    """The schedule read back and not yet saved, while its question is open."""
+    question = dialog.pending(turn)
+    stored = turn.user.dialog.get("proposal")
+    if question is None or question.kind != "confirm_schedule" or not isinstance(stored, list):
+        return []
+    try:
+        return [_session_from(item) for item in stored]
+    except (KeyError, TypeError, ValueError):
+        return []
+
+
+def _amended(
+    turn: Turn, text: str, new: Sequence[PlannedSession], on_offer: list[PlannedSession]
+) -> tuple[list[PlannedSession], list[ScheduleEntry]]:
+    """The sessions to read back, and the saved ones they replace (see `propose`)."""
+    words = turn.library.language.schedules
+    said = " " + " ".join(re.findall(r"[a-z']+", text.lower())) + " "
+    changing = any(f" {word} " in said for word in words.changes)
+    adding = any(f" {word} " in said for word in words.additions)
+    days = {s.weekday for s in new if s.weekday is not None}
+    if on_offer:
+        offered_days = {s.weekday for s in on_offer if s.weekday is not None}
+        if adding:
+            return _in_week_order([*on_offer, *new]), []
+        if changing or (days and days < offered_days):
+            kept = [s for s in on_offer if s.weekday is None or s.weekday not in days]
+            dropped = [s for s in on_offer if s.weekday in days]
+            return _in_week_order([*kept, *_same_workouts(new, dropped)]), []
+        return list(new), []
+    if changing and not adding and days:
+        saved = [entry for entry in turn.store.schedules(turn.user.id) if entry.weekday in days]
+        return _same_workouts(new, saved), saved
+    return list(new), []
+
+
+def _same_workouts(
+    new: Sequence[PlannedSession], old: Sequence[PlannedSession | ScheduleEntry]
+) -> list[PlannedSession]:
+    """A moved session keeps the workout of the one it replaces on its day ("friday is
+    8am" is still Friday's run)."""
+    workouts = {s.weekday: s.workout for s in old if s.workout is not None}
+    return [
+        s if s.workout or s.weekday not in workouts else replace(s, workout=workouts[s.weekday])
+        for s in new
+    ]
+
+
+def _in_week_order(sessions: list[PlannedSession]) -> list[PlannedSession]:
+    """Weekly sessions Monday first by time, then the one-off ones by date."""
+    return sorted(
+        sessions,
+        key=lambda s: (s.weekday is None, s.weekday or 0, s.on_date or date.min, s.time),
+    )
+
+
+def _replaced(turn: Turn) -> list[str]:
+    """ "This replaces Wed 07:00" for the saved sessions the read-back would replace."""
+    ids = turn.user.dialog.get("replaces") or []
+    entries = [e for e in turn.store.schedules(turn.user.id) if e.id in ids]
+    if not entries:
+        return []
+    names = workout_names(turn)
+    listed = ", ".join(describe_session(e, names, turn.library) for e in entries)
+    return [turn.say("schedule_replaces", sessions=listed)]
 
 
 def looks_like_schedule(turn: Turn, text: str) -> bool:
@@ -74,6 +159,17 @@ def _already_passed(turn: Turn, sessions: tuple[PlannedSession, ...]) -> list[st
     ]
 
 
+def _session_from(item: dict[str, Any]) -> PlannedSession:
+    on_date = item.get("on_date")
+    weekday = item.get("weekday")
+    return PlannedSession(
+        time=str(item["time"]),
+        weekday=int(weekday) if weekday is not None else None,
+        on_date=date.fromisoformat(str(on_date)) if on_date else None,
+        workout=str(item["workout"]) if item.get("workout") else None,
+    )
+
+
 def _session_dict(session: PlannedSession) -> dict[str, Any]:
     return {
         "time": session.time,
@@ -84,23 +180,38 @@ def _session_dict(session: PlannedSession) -> dict[str, Any]:
 
 
 def save_proposal(turn: Turn) -> Reply:
+    """Save the sessions read back: the saved ones they replace go, one already saved is
+    not added twice."""
     proposal = turn.user.dialog.pop("proposal", None)
-    if not isinstance(proposal, list) or not proposal:
+    replaces = turn.user.dialog.pop("replaces", None) or []
+    try:
+        sessions = [_session_from(item) for item in proposal or []]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        sessions = []
+    if not sessions:
         return Reply(text=turn.say("button_expired"))
-    existing = len(turn.store.schedules(turn.user.id))
-    if existing + len(proposal) > MAX_SESSIONS:
+    saved = [e for e in turn.store.schedules(turn.user.id) if e.id not in replaces]
+    have = {(e.weekday, e.on_date, e.time) for e in saved}
+    adding = [s for s in sessions if (s.weekday, s.on_date, s.time) not in have]
+    if len(saved) + len(adding) > MAX_SESSIONS:
         return Reply(
-            text=turn.say("schedule_too_many", most=MAX_SESSIONS, existing=existing),
+            text=turn.say("schedule_too_many", most=MAX_SESSIONS, existing=len(saved)),
             buttons=buttons([Button("My schedule", "sc:show")]),
         )
-    for item in proposal:
-        on_date = date.fromisoformat(item["on_date"]) if item.get("on_date") else None
+    if not adding and not replaces:
+        return Reply(
+            text=turn.say("schedule_already_saved"),
+            buttons=buttons([Button("My schedule", "sc:show")]),
+        )
+    for entry_id in replaces:
+        turn.store.remove_schedule(turn.user.id, int(entry_id))
+    for session in adding:
         turn.store.add_schedule(
             turn.user.id,
-            str(item["time"]),
-            weekday=item.get("weekday"),
-            on_date=on_date,
-            workout=item.get("workout"),
+            session.time,
+            weekday=session.weekday,
+            on_date=session.on_date,
+            workout=session.workout,
         )
     closing = onboarding.finish(turn) if onboarding.step(turn) else ""
     turn.schedule_changed = True
@@ -117,12 +228,22 @@ def save_proposal(turn: Turn) -> Reply:
 
 def retry(turn: Turn) -> Reply:
     turn.user.dialog.pop("proposal", None)
+    turn.user.dialog.pop("replaces", None)
     return onboarding.ask_schedule(turn, turn.say("schedule_prompt"))
+
+
+def listed(turn: Turn) -> list[ScheduleEntry]:
+    """The saved sessions as /schedule numbers them: the week from Monday, then one-offs."""
+    entries = turn.store.schedules(turn.user.id)
+    return sorted(
+        entries,
+        key=lambda e: (e.weekday is None, e.weekday or 0, e.on_date or date.min, e.time, e.id),
+    )
 
 
 def show(turn: Turn) -> Reply:
     """The schedule with remove buttons; with none yet, the question of when they train."""
-    entries = turn.store.schedules(turn.user.id)
+    entries = listed(turn)
     if not entries:
         return onboarding.ask_schedule(turn, turn.say("no_schedule"))
     names = workout_names(turn)
@@ -158,7 +279,7 @@ def remove(turn: Turn, entry_id: int) -> Reply:
 
 def remove_by_number(turn: Turn, argument: str) -> Reply:
     """/schedule remove 2, /schedule remove all, /schedule remove sat."""
-    entries = turn.store.schedules(turn.user.id)
+    entries = listed(turn)
     if not entries:
         return Reply(text=turn.say("schedule_nothing_to_remove"))
     if argument.strip().lower() in {"all", "everything"}:
@@ -181,10 +302,17 @@ def removal_said(turn: Turn, text: str) -> Reply | None:
     its remove buttons. None when the message does not remove a session by its day."""
     if _REMOVE.search(text.lower()) is None:
         return None
-    entries = turn.store.schedules(turn.user.id)
+    entries = listed(turn)
     matching = _on_days_said(entries, text)
     if not matching:
-        return None
+        days = _days_said(text)
+        if not days or not entries:
+            return None
+        named = " or ".join(_FULL_DAYS[day].capitalize() for day in sorted(days))
+        listing = show(turn)
+        return replace(
+            listing, text=turn.say("schedule_no_such_day", days=named) + "\n\n" + listing.text
+        )
     if len(matching) == 1:
         return remove(turn, matching[0].id)
     return show(turn)
@@ -192,8 +320,12 @@ def removal_said(turn: Turn, text: str) -> Reply | None:
 
 def _on_days_said(entries: list[ScheduleEntry], text: str) -> list[ScheduleEntry]:
     """The weekly sessions on the weekdays named in `text` ("sat", "Saturdays", "tues")."""
-    days = {DAY_WORDS[word] for word in re.findall(r"[a-z]+", text.lower()) if word in DAY_WORDS}
+    days = _days_said(text)
     return [entry for entry in entries if entry.weekday in days]
+
+
+def _days_said(text: str) -> set[int]:
+    return {DAY_WORDS[word] for word in re.findall(r"[a-z]+", text.lower()) if word in DAY_WORDS}
 
 
 def clear(turn: Turn) -> Reply:
