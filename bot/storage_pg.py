@@ -475,6 +475,7 @@ class PgStorage:
         self.worker_id: int | None = None  # set by `join_workers`; stamped on claims
         self._worker_conn: Connection[Any] | None = None
         self._roles: set[str] = set()
+        self._ticket_batches = 0
         try:
             self.pool.open(wait=True, timeout=timeout)
             with self.pool.connection() as conn:
@@ -1223,31 +1224,52 @@ class PgStorage:
 
     # webhook updates in order across workers
 
-    def arrive_update(self, platform: str, user_key: str, update_id: int) -> None:
-        """A webhook update of `user_key` was received (before Telegram is answered)."""
-        self._count(
-            "INSERT INTO update_tickets (platform, user_key, update_id) VALUES (%s, %s, %s) "
-            "ON CONFLICT DO NOTHING",
-            (platform, user_key, update_id),
-        )
-
-    def update_turn(self, platform: str, user_key: str, update_id: int, stale: float) -> bool:
-        """Whether update `update_id` of `user_key` may be handled now: no earlier update of
-        theirs, received by any worker in the last `stale` seconds, is still unhandled."""
-        row = self._one(
-            "SELECT 1 FROM update_tickets WHERE platform = %s AND user_key = %s "
-            "AND update_id < %s AND arrived_at > clock_timestamp() - make_interval(secs => %s) "
-            "LIMIT 1",
-            (platform, user_key, update_id, stale),
-        )
-        return row is None
-
-    def update_done(self, platform: str, user_key: str, update_id: int) -> None:
-        self._count(
-            "DELETE FROM update_tickets WHERE platform = %s AND user_key = %s "
-            "AND (update_id = %s OR arrived_at < clock_timestamp() - interval '1 hour')",
-            (platform, user_key, update_id),
-        )
+    def order_updates(
+        self,
+        platform: str,
+        arrived: Sequence[tuple[str, int]],
+        done: Sequence[tuple[str, int]],
+        asking: Sequence[tuple[str, int]],
+        stale: float,
+    ) -> set[tuple[str, int]]:
+        """Webhook updates of users, (user key, update_id), in one transaction: `done` ones
+        handled (their tickets go), `arrived` ones received (tickets recorded), and of the
+        `asking` ones, those that must still wait: an earlier update of the same user,
+        received by any worker in the last `stale` seconds, is unhandled. A worker batches
+        these calls (one round trip for whatever its updates need at that moment)."""
+        with self.transaction(), self._conn() as conn:
+            if done:
+                conn.execute(
+                    "DELETE FROM update_tickets t USING unnest(%s::text[], %s::bigint[]) "
+                    "AS d(user_key, update_id) WHERE t.platform = %s "
+                    "AND t.user_key = d.user_key AND t.update_id = d.update_id",
+                    ([u for u, _ in done], [i for _, i in done], platform),
+                )
+                self._ticket_batches += 1
+                if self._ticket_batches % 256 == 0:  # now and then: tickets a dead worker left
+                    conn.execute(
+                        "DELETE FROM update_tickets "
+                        "WHERE arrived_at < clock_timestamp() - interval '1 hour'"
+                    )
+            if arrived:
+                conn.execute(
+                    "INSERT INTO update_tickets (platform, user_key, update_id) "
+                    "SELECT %s, a.user_key, a.update_id "
+                    "FROM unnest(%s::text[], %s::bigint[]) AS a(user_key, update_id) "
+                    "ON CONFLICT DO NOTHING",
+                    (platform, [u for u, _ in arrived], [i for _, i in arrived]),
+                )
+            if not asking:
+                return set()
+            rows = conn.execute(
+                "SELECT a.user_key, a.update_id "
+                "FROM unnest(%s::text[], %s::bigint[]) AS a(user_key, update_id) "
+                "WHERE EXISTS (SELECT 1 FROM update_tickets t WHERE t.platform = %s "
+                "AND t.user_key = a.user_key AND t.update_id < a.update_id "
+                "AND t.arrived_at > clock_timestamp() - make_interval(secs => %s))",
+                ([u for u, _ in asking], [i for _, i in asking], platform, stale),
+            ).fetchall()
+        return {(str(u), int(i)) for u, i in rows}
 
     def shared_secret(self, name: str, fresh: str) -> str:
         """A secret every worker uses alike (the webhook's): `fresh` replaces the stored one

@@ -252,17 +252,18 @@ class Workers(Protocol):
         """One secret every worker uses alike: `fresh` when no other worker runs."""
         ...
 
-    def arrive_update(self, platform: str, user_key: str, update_id: int) -> None:
-        """A user's update was received by this worker (before it is acknowledged)."""
-        ...
-
-    def update_turn(self, platform: str, user_key: str, update_id: int, stale: float) -> bool:
-        """Whether no earlier update of the user, received in the last `stale` seconds by
-        any worker, is still unhandled: this one's turn."""
-        ...
-
-    def update_done(self, platform: str, user_key: str, update_id: int) -> None:
-        """The update was handled: the user's next one may go."""
+    def order_updates(
+        self,
+        platform: str,
+        arrived: Sequence[tuple[str, int]],
+        done: Sequence[tuple[str, int]],
+        asking: Sequence[tuple[str, int]],
+        stale: float,
+    ) -> set[tuple[str, int]]:
+        """Users' updates, (user key, update_id): `done` ones handled, `arrived` ones received
+        by this worker (before they are acknowledged); returns those of `asking` that must
+        wait, because an earlier update of the user received by any worker in the last
+        `stale` seconds is not handled yet."""
         ...
 
 

@@ -64,6 +64,7 @@ from bot.adapters.telegram.limits import (
     RetryingRateLimiter,
     retry_after_seconds,
 )
+from bot.adapters.telegram.ordering import UpdateOrder
 from bot.adapters.telegram.rendering import (
     CAPABILITIES,
     CHOSEN,
@@ -90,9 +91,6 @@ log = logging.getLogger(__name__)
 PLATFORM = "telegram"
 POLLER = "telegram-poller"  # the role of the one worker that calls getUpdates
 TAKEOVER_SECONDS = 5.0  # a sending-only worker tries to become the poller this often
-ORDER_SETTLE_SECONDS = 0.02  # a webhook update waits this long for its user's earlier ones
-ORDER_POLL_SECONDS = 0.01
-ORDER_STALE_SECONDS = 10.0  # an update no worker handled for this long holds no one up
 ALLOWED_UPDATES = ("message", "callback_query")
 CHAT_ACTION_EVERY = 4.5  # seconds; Telegram shows a chat action for 5 s or until a message
 
@@ -122,9 +120,7 @@ class TelegramAdapter:
         self.workers = workers
         self.takeover_seconds = takeover_seconds
         self._takeover: asyncio.Task[None] | None = None
-        self._tickets: set[int] = set()  # update ids this worker received and must order
-        self._held: dict[str, set[int]] = {}  # the same, by user
-        self._turn_ended: dict[str, asyncio.Event] = {}  # set when one of theirs is done
+        self.order = UpdateOrder(workers, PLATFORM) if workers is not None else None
         self.poll_timeout = poll_timeout
         self.rate_limit_retries = rate_limit_retries
         self.slow_down = coach.library.messages["slow_down"]  # missing: fail at start-up
@@ -329,58 +325,26 @@ class TelegramAdapter:
         """A webhook post of one of several workers: its arrival is recorded (before Telegram
         gets its 200) so that every worker handles this user's updates in update_id order."""
         user = self.queue_key(update)
-        if user is None or self.workers is None:
+        if user is None or self.order is None:
             return
-        await asyncio.to_thread(self.workers.arrive_update, PLATFORM, str(user), update.update_id)
-        self._tickets.add(update.update_id)
-        self._held.setdefault(str(user), set()).add(update.update_id)
+        await self.order.arrive(str(user), update.update_id)
 
     @contextlib.asynccontextmanager
     async def in_order(self, update: object) -> AsyncIterator[None]:
-        """Across workers: wait until no earlier update of this user, received by another
-        worker, is unhandled; then handle this one, and let the user's next one go.
-
-        The ordering rule: updates of one user are handled in update_id order among those
-        received (recorded) before the first of them is handled, plus ORDER_SETTLE_SECONDS;
-        one received later than that is handled as it comes (never dropped). A worker that
-        died holding an update holds up its user for ORDER_STALE_SECONDS at most. Within one
-        worker, updates of one user wait for this worker's earlier ones on an event, and for
-        other workers' by asking the database every ORDER_POLL_SECONDS. Entered before the
-        user's queue in `PerUserUpdateProcessor`, never while holding it: an update that
-        arrived first but was recorded second must be able to go first."""
-        workers = self.workers
-        if (
-            workers is None
-            or not isinstance(update, Update)
-            or update.update_id not in self._tickets
-        ):
+        """Several workers with a webhook: the update's turn among its user's updates on
+        every worker (bot/adapters/telegram/ordering.py). Entered before the user's queue in
+        `PerUserUpdateProcessor`, never while holding it: an update that arrived first but
+        was recorded second must be able to go first."""
+        order = self.order
+        user = self.queue_key(update) if isinstance(update, Update) else None
+        if order is None or user is None or not isinstance(update, Update):
             yield
             return
-        user, update_id = str(self.queue_key(update)), update.update_id
-        try:
-            held = self._held.setdefault(user, set())
-            while held and min(held) < update_id:  # this worker's earlier ones first
-                await self._turn_ended.setdefault(user, asyncio.Event()).wait()
-            await asyncio.sleep(ORDER_SETTLE_SECONDS)  # posts sent together arrive together
-            deadline = time.monotonic() + ORDER_STALE_SECONDS
-            while time.monotonic() < deadline and not await asyncio.to_thread(
-                workers.update_turn, PLATFORM, user, update_id, ORDER_STALE_SECONDS
-            ):
-                await asyncio.sleep(ORDER_POLL_SECONDS)
+        if not order.holds(str(user), update.update_id):
             yield
-        finally:
-            self._tickets.discard(update_id)
-            try:
-                await asyncio.to_thread(workers.update_done, PLATFORM, user, update_id)
-            except Exception:  # the next update waits ORDER_STALE_SECONDS at most
-                log.warning("Telegram: could not record a handled update", exc_info=True)
-            held = self._held.get(user, set())
-            held.discard(update_id)
-            if not held:
-                self._held.pop(user, None)
-            ended = self._turn_ended.pop(user, None)
-            if ended is not None:
-                ended.set()
+            return
+        async with order.turn(str(user), update.update_id):
+            yield
 
     async def on_overflow(self, update: object) -> None:
         """A user has `USER_QUEUE_LIMIT` updates waiting: say once that the rest were dropped."""
