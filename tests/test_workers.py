@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
+import psycopg
 import pytest
 
 from bot.core.clock import system_clock
@@ -206,3 +207,48 @@ async def test_webhooks_on_two_workers_handle_a_users_updates_in_order(
 
 
 HELP = "I help you recover"
+
+
+def test_a_start_fails_only_the_sends_of_workers_that_are_gone(pg_url: str) -> None:
+    """A row in `sending` is failed only when the worker that claimed it no longer holds its
+    liveness lock: a live worker may still get Telegram's answer for it."""
+    with PgStorage(pg_url) as alive, PgStorage(pg_url) as dying, PgStorage(pg_url) as new:
+        for store in (alive, dying, new):
+            store.join_workers()
+        user = alive.user_for("telegram", "7", "UTC")
+        now = datetime.now(UTC)
+        ids = [
+            alive.enqueue_nudge(user.id, "pre_workout", now - timedelta(seconds=n), {"ref": str(n)})
+            for n in (1, 2)
+        ]
+        assert None not in ids
+        assert alive.claim_nudge(ids[0]) and dying.claim_nudge(ids[1])  # type: ignore[arg-type]
+        assert new.fail_interrupted() == 0  # both claimers are alive
+        dying.leave_workers()  # its session ends, as with a kill -9
+        assert new.fail_interrupted(INTERRUPTED) == 1
+        statuses = {n: new.get_nudge(n).status for n in ids}  # type: ignore[arg-type, union-attr]
+        assert statuses == {ids[0]: "sending", ids[1]: "failed"}
+        assert sorted(new.live_workers()) == sorted([alive.worker_id, new.worker_id])
+
+
+def test_the_send_budget_is_one_bucket_for_every_worker(pg_url: str) -> None:
+    with PgStorage(pg_url) as one, PgStorage(pg_url) as two:
+        assert one.take_send_token("telegram", rate=10) == 0.0  # the bucket's one token
+        wait = two.take_send_token("telegram", rate=10)
+        assert 0.0 < wait <= 0.1  # the other worker waits for the refill
+        one.pause_sends("telegram", 2.0, rate=10)  # a 429's retry_after, for everyone
+        assert two.take_send_token("telegram", rate=10) > 1.9
+
+
+def test_workers_and_a_bot_that_runs_alone_exclude_each_other(pg_url: str) -> None:
+    from bot.storage_pg import BOT_LOCK, WorkerConflictError
+
+    with PgStorage(pg_url) as worker, psycopg.connect(pg_url, autocommit=True) as old:
+        got = old.execute("SELECT pg_try_advisory_lock(%s)", (BOT_LOCK,)).fetchone()
+        assert got is not None and got[0]  # an older bot, one per database, is running
+        with pytest.raises(WorkerConflictError):
+            worker.join_workers()
+        old.execute("SELECT pg_advisory_unlock(%s)", (BOT_LOCK,))
+        worker.join_workers()
+        got = old.execute("SELECT pg_try_advisory_lock(%s)", (BOT_LOCK,)).fetchone()
+        assert got is not None and not got[0]  # and now the older bot would not start
