@@ -577,3 +577,32 @@ def test_asking_to_change_the_time_zone_offers_it_and_yes_changes_it(
 def test_a_newcomers_first_words_get_help_or_setup(conversation: Conversation, text: str) -> None:
     conversation.say(text)
     assert "Sorry" not in conversation.last_text
+
+
+def test_a_massage_on_an_earlier_day_this_month_is_logged_with_its_day(
+    onboarded: Conversation,
+) -> None:
+    onboarded.say("had a massage yesterday")
+    assert "Massage logged for Tue 24 Nov" in onboarded.last_text
+
+
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [("set my massage target to 2", 2), ("i want 4 massages a month", 4), ("massage goal two", 2)],
+)
+def test_the_massage_target_in_words(onboarded: Conversation, text: str, target: int) -> None:
+    onboarded.say(text)
+    assert onboarded.user.massage_target == target
+
+
+def test_asking_for_the_massage_count_logs_nothing(
+    onboarded: Conversation, memory_store: MemoryStore
+) -> None:
+    onboarded.say("whats my massage count")
+    assert memory_store.last_massage(onboarded.user.id) is None
+    assert "this month" in onboarded.last_text
+
+
+def test_what_can_i_ask_is_help(conversation: Conversation) -> None:
+    conversation.say("what can i ask you")
+    assert "Commands" in conversation.last_text

@@ -195,6 +195,15 @@ _QUIET = re.compile(
     + r")?"
 )
 
+_COUNT = r"(\d{1,2}|one|two|three|four|five|six|seven|eight)"
+_MASSAGE_TARGET = re.compile(
+    r"\bmassages?\b.*\b(?:target|goal|aim)\b\D*?" + _COUNT + r"\b"
+    r"|\b(?:target|goal|aim)\b\D*?" + _COUNT + r" massages?\b"
+    r"|\b" + _COUNT + r" massages? (?:a|per|each|every) month\b"
+)
+_COUNT_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
+_COUNT_WORDS |= {"eight": 8}
+
 
 _TOGGLED = re.compile(
     r"\b(?:(?P<off>turn off|switch off|disable|stop|no more|(?:do not|don't|dont) "
@@ -211,7 +220,7 @@ _TOGGLED_AFTER = re.compile(
 
 def control_from_text(turn: Turn, text: str) -> Reply | None:
     """A setting changed in plain words: "remind me 45 min before", "quiet after 10pm",
-    "send me a weekly summary", "body map off"."""
+    "send me a weekly summary", "body map off", "set my massage target to 2"."""
     lowered = " ".join(text.lower().split())
     toggled = _TOGGLED.search(lowered) or _TOGGLED_AFTER.search(lowered)
     if toggled is not None:
@@ -228,6 +237,10 @@ def control_from_text(turn: Turn, text: str) -> Reply | None:
         if unit.startswith("h"):
             minutes *= 60
         return set_lead(turn, str(minutes))
+    target = _MASSAGE_TARGET.search(lowered)
+    if target is not None:
+        said = next(group for group in target.groups() if group)
+        return set_massage_target(turn, str(_COUNT_WORDS.get(said, said)))
     quiet = _QUIET.search(lowered)
     if quiet is not None:
         start = parse_clock_time(_evening(quiet[1]), turn.library)

@@ -102,9 +102,11 @@ def log_massage(turn: Turn, at: datetime | None = None, note: str = "") -> Reply
     count = count_this_month(turn)
     target = turn.user.massage_target
     turn.outcome = "massage_logged"
+    day = f"{when.astimezone(turn.zone):%a %d %b}"
     if when < month_start(turn):
-        day = f"{when.astimezone(turn.zone):%a %d %b}"
         text = turn.say("massage_logged_earlier", day=day, count=count, target=target)
+    elif when.astimezone(turn.zone).date() != turn.local_now.date():
+        text = turn.say("massage_logged_on", day=day, count=count, target=target)
     else:
         text = turn.say("massage_logged", count=count, target=target)
     return Reply(text=text, buttons=buttons([Button("Undo", f"mu:{record.id}", role="undo")]))
