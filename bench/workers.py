@@ -40,7 +40,9 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -48,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.fakes.telegram_api import FakeTelegram
 from tests.pg import PostgresServer, _binaries
-from tests.workers import WEBHOOK_PATH, Worker, start_worker, wait_for
+from tests.workers import WEBHOOK_PATH, Worker, seed_due_nudges, start_worker, wait_for
 
 TEXTS = ("calves 6/10, quads a bit tight", "what should I roll? I have 10 min", "/help")
 FIRST_USER = 730_000_000
@@ -221,6 +223,54 @@ async def main(
     return result
 
 
+async def shared_rate(
+    server: PostgresServer, nudges: int, rate: float, n: int = 3
+) -> dict[str, Any]:
+    """`n` workers at TELEGRAM_SEND_RATE=`rate` fan out `nudges` due nudges together: the
+    rate measured at the fake Bot API (sendMessage arrivals), overall and in the busiest
+    second, and how many each worker sent."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-rate-"))
+    url = server.url(server.create_database())
+    seed_due_nudges(url, nudges, datetime.now(UTC) + timedelta(seconds=6), FIRST_USER)
+    async with FakeTelegram() as fake:
+        workers = [
+            start_worker(
+                folder / f"rate-{i}.log",
+                token=fake.token,
+                base_url=fake.base_url,
+                database_url=url,
+                rate=rate,
+            )
+            for i in range(n)
+        ]
+        try:
+            await wait_for(lambda: all(w.ready() for w in workers), 60, "the workers")
+            await wait_for(
+                lambda: len(fake.calls_to("sendMessage")) >= nudges, nudges / rate * 3, "nudges"
+            )
+        finally:
+            for worker in workers:
+                worker.process.terminate()
+            for worker in workers:
+                worker.stop()
+        at = sorted(call.at for call in fake.calls_to("sendMessage"))
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT claimed_by, count(*) FROM nudges WHERE status = 'sent' GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    busiest = max(sum(1 for t in at if start <= t < start + 1.0) for start in at)
+    return {
+        "workers": n,
+        "configured_per_s": rate,
+        "sent": len(at),
+        "sent_per_s": round((len(at) - 1) / (at[-1] - at[0]), 2),
+        "busiest_second": busiest,
+        "per_worker": [int(count) for _, count in rows],
+    }
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--updates", type=int, default=1500, help="updates per group and round")
@@ -229,6 +279,19 @@ if __name__ == "__main__":
     parser.add_argument(
         "--groups", default=",".join(GROUPS), help="which, e.g. postgres-1,postgres-2 (all)"
     )
+    parser.add_argument(
+        "--nudges", type=int, default=600, help="nudges 3 workers fan out at 30/s (600; 0: none)"
+    )
     args = parser.parse_args()
     names = tuple(args.groups.split(","))
-    print(json.dumps(asyncio.run(main(args.updates, args.rounds, args.in_flight, names))))
+    result = asyncio.run(main(args.updates, args.rounds, args.in_flight, names))
+    if args.nudges:
+        with postgres() as server:
+            rate = asyncio.run(shared_rate(server, args.nudges, 30.0))
+        print(
+            f"\n3 workers at TELEGRAM_SEND_RATE=30: {rate['sent_per_s']} sends/s together at the "
+            f"fake Bot API, {rate['busiest_second']} in the busiest second; per worker "
+            f"{rate['per_worker']}"
+        )
+        result["shared_rate"] = rate
+    print(json.dumps(result))

@@ -28,12 +28,23 @@ Connections and transactions
     transaction must not stay open across an `await`: other coroutines of that loop's
     thread would write into it. No caller does; every transaction is a synchronous block.)
 
-Several workers (designed for; the workers themselves come later)
+Several workers (docs/scaling.md)
     - `claim_nudge` is `UPDATE ... WHERE status = 'pending'` on a row locked with
       `FOR UPDATE SKIP LOCKED`: one claimer wins, the other gets False without waiting.
     - `pending_nudges` reads with `FOR UPDATE OF nudges SKIP LOCKED`, so rows another
       worker is claiming right now are not returned; `claim_due` reads and claims a batch
-      in one statement, the building block for N workers draining one outbox.
+      in one statement.
+    - Claims are stamped with the worker's id (`claimed_by`): each worker joins the workers
+      (`join_workers`: an id from a sequence, a session advisory lock (WORKER_LOCKS, id) on
+      a connection of its own), and `fail_interrupted` fails only the rows of workers whose
+      lock it can take, i.e. dead ones.
+    - Roles one worker plays at a time (the planner, the Telegram poller, the Discord
+      gateway) are session advisory locks on that connection (`try_role`); a dead worker's
+      roles are free as soon as the server sees its connection end.
+    - The send budget of a platform is a token bucket row (`take_send_token`), taken by
+      every worker's pacer, emptied by a 429 (`pause_sends`).
+    - Webhook updates of one user are ordered across workers by tickets (`order_updates`,
+      bot/adapters/telegram/ordering.py).
     - `users_to_plan` locks the listed users (`FOR NO KEY UPDATE SKIP LOCKED`) for the
       rest of the planning transaction, and a coach turn locks its user (`user_for` inside a
       transaction): a re-plan and a planning pass of the same user take turns, and two

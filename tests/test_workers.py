@@ -24,27 +24,21 @@ from bot.core.clock import system_clock
 from bot.scheduler.service import INTERRUPTED, PLANNER, NudgeService
 from bot.storage_pg import PgStorage
 from tests.fakes.telegram_api import FakeTelegram
-from tests.workers import WEBHOOK_PATH, Worker, start_worker, stopped_at_exit, wait_for
+from tests.workers import (
+    WEBHOOK_PATH,
+    Worker,
+    seed_due_nudges,
+    start_worker,
+    stopped_at_exit,
+    wait_for,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 FIRST_CHAT = 710_000_000
 
 
 def seed(url: str, users: int, due: datetime) -> None:
-    """`users` users with one pre-workout nudge each, due from `due` on (1 ms apart)."""
-    session = (due + timedelta(minutes=30)).isoformat()
-    with PgStorage(url) as store, store.transaction():
-        for n in range(users):
-            chat = str(FIRST_CHAT + n)
-            user = store.user_for("telegram", chat, "UTC")
-            user.chat_id, user.onboarded = chat, True
-            store.save_user(user)
-            store.enqueue_nudge(
-                user.id,
-                "pre_workout",
-                due + timedelta(milliseconds=n),
-                {"ref": session, "session_at": session, "workout": "run"},
-            )
+    seed_due_nudges(url, users, due, FIRST_CHAT)
 
 
 def workers_for(

@@ -13,11 +13,32 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 WEBHOOK_PATH = "/telegram"
 JOINED = re.compile(rb"worker (\d+) joined the workers")
+
+
+def seed_due_nudges(url: str, users: int, due: datetime, first_chat: int) -> None:
+    """`users` Telegram users on PostgreSQL with one pre-workout nudge each, due from `due`
+    on (1 ms apart), chats from `first_chat` on."""
+    from bot.storage_pg import PgStorage
+
+    session = (due + timedelta(minutes=30)).isoformat()
+    with PgStorage(url) as store, store.transaction():
+        for n in range(users):
+            chat = str(first_chat + n)
+            user = store.user_for("telegram", chat, "UTC")
+            user.chat_id, user.onboarded = chat, True
+            store.save_user(user)
+            store.enqueue_nudge(
+                user.id,
+                "pre_workout",
+                due + timedelta(milliseconds=n),
+                {"ref": session, "session_at": session, "workout": "run"},
+            )
 
 
 def free_port() -> int:
