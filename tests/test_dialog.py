@@ -606,3 +606,16 @@ def test_asking_for_the_massage_count_logs_nothing(
 def test_what_can_i_ask_is_help(conversation: Conversation) -> None:
     conversation.say("what can i ask you")
     assert "Commands" in conversation.last_text
+
+
+def test_skip_in_a_guided_routine_moves_to_the_next_area(onboarded: Conversation) -> None:
+    onboarded.say("calves 6/10")
+    onboarded.say("what should i roll")
+    onboarded.tap("▶ Start guided")
+    (step,) = onboarded.say("skip this one")
+    assert step.title is not None and step.title.startswith("2/")
+
+
+def test_how_long_on_each_side_is_answered(onboarded: Conversation) -> None:
+    onboarded.say("how long on each side?")
+    assert "minute or two per area" in onboarded.last_text

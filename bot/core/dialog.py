@@ -189,7 +189,7 @@ def remember_offer(turn: Turn, replies: list[Reply]) -> None:
     """Keep the buttons of this turn's replies: typed labels tap them later. A turn with no
     buttons clears them ("yes" after "Done!" answers nothing)."""
     shown = [button for reply in replies for button in reply.all_buttons]
-    undo = next((button for button in shown if button.role == "undo"), None)
+    undo = next((button for button in shown if button.answers("undo")), None)
     if undo is not None:
         turn.user.dialog["undo"] = {"at": turn.now.isoformat(), "data": undo.data}
     if not shown:
@@ -301,7 +301,7 @@ def chosen_button(turn: Turn, choices: tuple[Button, ...], text: str) -> Button 
         return None
     for wanted in ROLE_FALLBACKS[role]:
         for button in choices:
-            if button.role == wanted:
+            if button.answers(wanted):
                 return button
     return None
 

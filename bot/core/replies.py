@@ -21,12 +21,22 @@ class Button:
     """A tappable choice: `label` is shown, `data` comes back to the coach.
 
     `role` says which typed answer means this button ("yes", "no", "later", "skip", "undo"), so
-    that "ok" works like tapping Save (see `bot.core.dialog`). Adapters ignore it.
+    that "ok" works like tapping Save (see `bot.core.dialog`). A button may answer several,
+    space-separated, the first its main one: a guided routine's Next is "yes skip", since
+    "skip this one" there means the next area. Adapters may style by the main role.
     """
 
     label: str
     data: str
     role: str | None = None
+
+    def answers(self, role: str) -> bool:
+        """Whether typing an answer of `role` means this button."""
+        return role in (self.role or "").split()
+
+    @property
+    def main_role(self) -> str | None:
+        return (self.role or "").partition(" ")[0] or None
 
 
 @dataclass(frozen=True, slots=True)

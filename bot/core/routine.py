@@ -190,7 +190,7 @@ def guided_step(turn: Turn, argument: str) -> Reply:
     lines += [f"⚠ {caution}" for caution in area.cautions]
     last = step + 1 == len(picks)
     codes = argument.partition(":")[2]
-    row = [Button("✅ Done" if last else "Next ▶", f"g:{step + 1}:{codes}", role="yes")]
+    row = [Button("✅ Done" if last else "Next ▶", f"g:{step + 1}:{codes}", role="yes skip")]
     if not last:
         row.append(Button("■ Done for now", f"ge:{step}:{codes}", role="no"))
     reply = Reply(

@@ -76,7 +76,7 @@ def view_for(rows: tuple[tuple[Button, ...], ...]) -> discord.ui.View | None:
             if button.data in seen:
                 continue
             seen.add(button.data)
-            style = STYLES.get(button.role or "", discord.ButtonStyle.secondary)
+            style = STYLES.get(button.main_role or "", discord.ButtonStyle.secondary)
             view.add_item(CoachButton(button.data, button.label, style, row=index))
     view.stop()  # sent, never tracked (see the module's docstring)
     return view
