@@ -246,3 +246,57 @@ def test_workers_and_a_bot_that_runs_alone_exclude_each_other(pg_url: str) -> No
         worker.join_workers()
         got = old.execute("SELECT pg_try_advisory_lock(%s)", (BOT_LOCK,)).fetchone()
         assert got is not None and not got[0]  # and now the older bot would not start
+
+
+class _Roles:
+    """Workers as adapters see them, in one process: a role goes to the first who asks,
+    until it is given back (as the database's advisory locks do across processes)."""
+
+    def __init__(self) -> None:
+        self.held: dict[str, object] = {}
+        self.asking: object = None
+
+    def for_(self, who: object) -> _Roles:
+        view = _Roles()
+        view.held, view.asking = self.held, who
+        return view
+
+    def try_role(self, role: str) -> bool:
+        return self.held.setdefault(role, self.asking) is self.asking
+
+
+async def test_discord_one_worker_holds_the_gateway_the_others_send_over_rest(
+    tmp_path: Path, clock: object
+) -> None:
+    from bot.adapters.discord import DiscordAdapter
+    from bot.core.coach import Coach
+    from bot.core.replies import Reply
+    from bot.storage import Storage
+    from tests.fakes.discord_api import FakeDiscord
+    from tests.test_discord_adapter import USER_ID, make_settings
+
+    roles = _Roles()
+    async with FakeDiscord() as fake:
+        with Storage(tmp_path / "bot.sqlite3") as store:
+            coach = Coach(store, clock=clock, default_tz="UTC")  # type: ignore[arg-type]
+
+            def adapter(name: str) -> DiscordAdapter:
+                return DiscordAdapter(
+                    coach,
+                    make_settings(fake, tmp_path),
+                    guild_ready_timeout=0.01,
+                    workers=roles.for_(name),  # type: ignore[arg-type]
+                    takeover_seconds=0.1,
+                )
+
+            first, second = adapter("first"), adapter("second")
+            async with first.running(), second.running():
+                assert len(fake.identifies) == 1  # one gateway session, the first's
+                user = store.user_for("discord", str(USER_ID), "UTC")
+                assert (await second.send(user, Reply("Time to roll"))).sent  # over REST
+                assert len(fake.dms_to(USER_ID)) == 1
+                assert first.client is not None
+                await first.client.close()  # the gateway's worker goes away (its stop()
+                # would also put discord.py's URLs back, shared by both in this process)...
+                roles.held.clear()  # ...and with it its lock
+                await wait_for(lambda: len(fake.identifies) == 2, 10, "a takeover")
