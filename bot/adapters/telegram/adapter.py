@@ -237,6 +237,8 @@ class TelegramAdapter:
         finally:
             for request in self.requests:  # PTB skips this when `initialize` failed
                 await request.shutdown()
+            if self.order is not None:
+                self.order.close()
             self._started = False
             self._undo_redaction()
 

@@ -15,7 +15,8 @@ other workers' by asking the database every ORDER_POLL_SECONDS.
 
 Cost: three things per update, all batched: whatever the worker's updates need at one
 moment (tickets to record, to drop, turns to ask about) is one round trip in one worker
-thread (`Workers.order_updates`), so under load the cost per update is a fraction of one.
+thread of its own (`Workers.order_updates`), so under load the cost per update is a
+fraction of one, and a post's answer never waits behind the turns' threads.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 
 from bot.core.ports import Workers
 
@@ -47,6 +49,13 @@ class UpdateOrder:
         self._flushing: asyncio.Task[None] | None = None
         self._held: dict[str, set[int]] = {}  # this worker's tickets, by user
         self._turn_ended: dict[str, asyncio.Event] = {}  # set when one of theirs is done
+        # A thread of its own: Telegram's post waits for its ticket, which must not queue
+        # behind the turns in the default executor's threads. One is enough: calls batch.
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="update-order")
+
+    def close(self) -> None:
+        """After the last update was handled: the thread goes."""
+        self._thread.shutdown(wait=False)
 
     def holds(self, user: str, update_id: int) -> bool:
         return update_id in self._held.get(user, ())
@@ -100,7 +109,8 @@ class UpdateOrder:
             done, self._done = self._done, []
             asking, self._asking = self._asking, []
             try:
-                blocked = await asyncio.to_thread(
+                blocked = await asyncio.get_running_loop().run_in_executor(
+                    self._thread,
                     self.workers.order_updates,
                     self.platform,
                     [key for key, _ in arrived],
