@@ -3,7 +3,8 @@
 `PLATFORMS` is the registry of platforms: the ones the settings enable start together in
 one process, sharing the database, the coach and one nudge scheduler (which paces each
 platform at its own send rate). With none enabled, the terminal chat runs. Kept apart from
-`__main__` so tests and benchmarks start exactly what production starts.
+`__main__` so tests and benchmarks start exactly what production starts. On PostgreSQL
+several such processes may share one database as workers (docs/scaling.md).
 
 The database is SQLite at BOT_DB_PATH, or PostgreSQL when BOT_DATABASE_URL is set
 (`open_store`). A PostgreSQL store blocks on the server, so it is kept off the event loop:
@@ -129,8 +130,9 @@ def nudges_for(
 
 @contextlib.contextmanager
 def open_store(settings: Settings) -> Iterator[Outbox]:
-    """The bot's database for as long as it runs, one bot per database: PostgreSQL when
-    BOT_DATABASE_URL is set, SQLite at BOT_DB_PATH otherwise."""
+    """The bot's database for as long as it runs: PostgreSQL when BOT_DATABASE_URL is set
+    (this process one of its workers, docs/scaling.md), SQLite at BOT_DB_PATH otherwise
+    (one bot per file)."""
     url = settings.database_url
     if url is not None:
         with open_pg_storage(url, settings.clock) as postgres:

@@ -102,6 +102,15 @@ thread (`run_nudges_beside`): its database calls then never hold the bot's loop,
 sends hop over to that loop. `users_to_plan` is read inside the planning slice's
 transaction, so a store that locks the listed users keeps a turn's re-plan of one of
 them waiting until the slice's plan is written (and then replacing it).
+
+Several workers on one PostgreSQL database (`SharedOutbox`, docs/scaling.md): each runs
+this service. Claims are stamped with the worker's id and SKIP LOCKED, so each row goes to
+one worker; each send first takes a token from the platform's bucket in the database (the
+rate is the token's, shared), and a 429 empties it for everyone; the planning pass runs
+under the `planner` role, one worker at a time; start-up fails only the rows of dead
+workers and marks overdue rows missed only when it starts alone; and a caught-up worker
+fails a dead worker's rows left in `sending` (at most once a second), so the survivors
+close them without a restart.
 """
 
 from bot.scheduler.beside import run_nudges_beside
