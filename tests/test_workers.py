@@ -300,3 +300,41 @@ async def test_discord_one_worker_holds_the_gateway_the_others_send_over_rest(
                 # would also put discord.py's URLs back, shared by both in this process)...
                 roles.held.clear()  # ...and with it its lock
                 await wait_for(lambda: len(fake.identifies) == 2, 10, "a takeover")
+
+
+async def test_telegram_one_worker_polls_the_others_send_and_take_over(
+    tmp_path: Path, clock: object
+) -> None:
+    from bot.adapters.telegram import TelegramAdapter
+    from bot.core.coach import Coach
+    from bot.core.replies import Reply
+    from bot.storage import Storage
+    from tests.test_telegram_adapter import make_settings
+
+    roles = _Roles()
+    async with FakeTelegram() as fake:
+        with Storage(tmp_path / "bot.sqlite3") as store:
+            coach = Coach(store, clock=clock, default_tz="UTC")  # type: ignore[arg-type]
+
+            def adapter(name: str) -> TelegramAdapter:
+                return TelegramAdapter(
+                    coach,
+                    make_settings(fake, tmp_path),
+                    poll_timeout=1,
+                    workers=roles.for_(name),  # type: ignore[arg-type]
+                    takeover_seconds=0.1,
+                )
+
+            first, second = adapter("first"), adapter("second")
+            async with first.running(), second.running():
+                assert first.application.updater is not None
+                assert second.application.updater is not None
+                assert first.application.updater.running  # the poller
+                assert not second.application.updater.running  # sends only
+                user = store.user_for("telegram", "1001", "UTC")
+                assert (await second.send(user, Reply("Time to roll"))).sent
+                await first.application.updater.stop()  # the poller goes away...
+                roles.held.clear()  # ...and with it its lock
+                await wait_for(lambda: second.application.updater.running, 10, "a takeover")  # type: ignore[union-attr]
+                fake.push_text("/help")
+                await fake.wait_for_calls("sendMessage", 2)
