@@ -645,6 +645,8 @@ class NudgeService:
 
         None: closed (paused, unreachable, dropped, render failed) or gone; a float: the
         chat is busy until that monotonic time, try again later."""
+        if self.shared is not None and not self._still_pending(nudge):
+            return None  # another worker claimed (or closed) it since this batch was read
         user = self.store.get_user(nudge.user_id)
         if user is None:
             return None
@@ -676,6 +678,13 @@ class NudgeService:
             return None
         sender.in_flight.add(chat)
         return _Ready(nudge, user, chat, outcome)
+
+    def _still_pending(self, nudge: Nudge) -> bool:
+        """One of several workers: every worker reads the same due rows, so a row of this
+        batch may be another's by now. Checked before rendering, so that a worker neither
+        renders it again nor closes it (paused, dropped) under the one sending it."""
+        current = self.store.get_nudge(nudge.id)
+        return current is not None and current.status == "pending"
 
     async def _launch(self, sender: _Sender, group: list[_Ready]) -> int:
         """Claim `group` in one commit, then start each send in its slot of the global rate;
