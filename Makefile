@@ -46,6 +46,7 @@ bench: $(BIN)/.installed-dev
 	$(BIN)/python bench/planning.py --users 10000
 	$(BIN)/python bench/nudge_lateness.py --users 2000 --rate 0.6 --realtime-users 0
 	$(BIN)/python bench/charts.py
+	$(BIN)/python bench/workers.py --updates 400 --rounds 2 --nudges 150
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.json
