@@ -214,7 +214,7 @@ class TelegramAdapter:
                 if await self._may_poll():
                     await self._start_polling()
                     return
-            except (TelegramError, OSError):
+            except Exception:  # the Bot API or the database away: the next try may work
                 log.warning("Telegram: could not take over polling; trying again", exc_info=True)
 
     async def stop(self) -> None:
