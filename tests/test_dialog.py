@@ -619,3 +619,28 @@ def test_skip_in_a_guided_routine_moves_to_the_next_area(onboarded: Conversation
 def test_how_long_on_each_side_is_answered(onboarded: Conversation) -> None:
     onboarded.say("how long on each side?")
     assert "minute or two per area" in onboarded.last_text
+
+
+@pytest.mark.parametrize(
+    ("question_text", "answer"),
+    [
+        ("is it bad to roll before running?", "Before is the best time"),
+        ("what about after my workout?", "Before is the best time"),
+        ("should i stretch or roll?", "roll first, then warm up"),
+        ("how do i use the foam roller?", "Never roll the lower back itself"),
+    ],
+)
+def test_more_questions_about_rolling_get_answers(
+    onboarded: Conversation, question_text: str, answer: str
+) -> None:
+    onboarded.say(question_text)
+    assert answer in onboarded.last_text
+
+
+def test_sore_everywhere_offers_a_full_body_routine_and_asks_for_the_worst(
+    onboarded: Conversation,
+) -> None:
+    onboarded.say("i'm sore everywhere")
+    assert "worst spots" in onboarded.last_text
+    onboarded.say("quads 7, calves 6")
+    assert soreness(onboarded) == {"quads": 7, "calves": 6}

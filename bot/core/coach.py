@@ -79,6 +79,9 @@ ACKS = frozenset(
 )
 """A message made only of these ("ok", "got it", "cool") acknowledges: a short answer, not
 "Sorry, I didn't catch that"."""
+_EVERYWHERE = re.compile(
+    r"\b(?:everywhere|all over|whole body|every muscle|full body|everything)\b"
+)
 _WORDS = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 
 OUTCOMES = (
@@ -426,6 +429,8 @@ class Coach:
             turn.replies.append(Reply(text=turn.say("soreness_recorded", summary=summary)))
 
     def _soreness(self, turn: Turn, parsed: Parsed, text: str) -> Reply:
+        if not parsed.soreness and _EVERYWHERE.search(text.lower()):
+            return soreness.sore_everywhere(turn)
         if not parsed.soreness:
             return soreness.ask_for_soreness(turn, "soreness_nothing")
         return soreness.confirm(turn, soreness.record_from_message(turn, parsed, text))

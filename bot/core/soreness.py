@@ -109,6 +109,15 @@ def ask_for_soreness(turn: Turn, key: str) -> Reply:
     return dialog.ask(turn, reply, "soreness", expects="soreness", reask=False)
 
 
+def sore_everywhere(turn: Turn) -> Reply:
+    """ "Sore everywhere": a full-body routine a tap away, or the worst areas to put first."""
+    reply = Reply(
+        text=turn.say("soreness_everywhere"),
+        buttons=buttons([Button("Full-body routine", "r:10:full_body", role="yes")]),
+    )
+    return dialog.ask(turn, reply, "soreness", expects="soreness", reask=False)
+
+
 def choose_severity(turn: Turn, report_id: int) -> Reply:
     """The severity picker: a tap, or any number 0-10 typed."""
     report = turn.store.get_soreness(turn.user.id, report_id)
