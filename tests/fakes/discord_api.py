@@ -15,11 +15,15 @@ The gateway speaks what discord.py 2.7 needs of it: HELLO, IDENTIFY -> READY (th
 the guilds as unavailable, ``session_id``, ``resume_gateway_url``, ``application{id,
 flags}``) and then a GUILD_CREATE per guild, heartbeats answered with ACKs, RESUME of a
 closed session -> RESUMED (an unknown one: INVALID_SESSION), and the dispatches tests push
-(INTERACTION_CREATE, MESSAGE_CREATE). Transport compression is what the client asks for in
-the URL: discord.py asks for ``zlib-stream`` unless ``zstandard`` is importable;
-zlib-stream frames are one zlib stream per connection, each message ending in a
-Z_SYNC_FLUSH. ``zstd-stream`` is refused (close 4000, saying why): install nothing that
-makes discord.py ask for it without teaching the fake first.
+(INTERACTION_CREATE, MESSAGE_CREATE). Sharding is honoured as Discord does it: IDENTIFY's
+``shard: [id, count]`` (default ``[0, 1]``) is echoed in READY, and a connection gets only
+the guilds, and the guild events, of its shard (``(guild_id >> 22) % count``); DMs go to
+shard 0. ``GET /gateway/bot`` recommends ``shard_count`` shards (1 unless set).
+Transport compression is what the client asks for in the URL: discord.py asks for
+``zlib-stream`` unless ``zstandard`` is importable; zlib-stream frames are one zlib
+stream per connection, each message ending in a Z_SYNC_FLUSH. ``zstd-stream`` is refused
+(close 4000, saying why): install nothing that makes discord.py ask for it without
+teaching the fake first.
 
 Like Discord, the gateway sends only what the identified intents ask for: guild messages
 need GUILD_MESSAGES, DMs need DIRECT_MESSAGES, and without the privileged MESSAGE_CONTENT
@@ -219,8 +223,15 @@ class _GatewaySession:
         self.seq = 0
         self.session_id: str | None = None
         self.intents = 0
+        self.shard = (0, 1)  # (shard id, shard count), from IDENTIFY
         self.identified = asyncio.Event()
         self.lock = asyncio.Lock()
+
+    def gets(self, guild_id: int | None) -> bool:
+        """Whether this connection's shard gets the events of `guild_id` (None: a DM), as
+        Discord routes them: guild events to shard (guild_id >> 22) % count, DMs to 0."""
+        shard, count = self.shard
+        return shard_of(guild_id, count) == shard
 
     async def send(self, payload: JSONDict) -> None:
         text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
@@ -232,6 +243,11 @@ class _GatewaySession:
                 await self.ws.send_bytes(data)
             else:
                 await self.ws.send_str(text)
+
+
+def shard_of(guild_id: int | None, shard_count: int) -> int:
+    """The shard Discord sends a guild's events on; DMs go to shard 0."""
+    return 0 if guild_id is None else (guild_id >> 22) % shard_count
 
 
 # --------------------------------------------------------------------------- payloads
@@ -292,8 +308,11 @@ class FakeDiscord:
         ack_window: float = 3.0,
         heartbeat_interval_ms: int = 41_250,
         latency: float = 0.0,
+        shard_count: int = 1,
     ) -> None:
         self.token = token
+        #: The shards `GET /gateway/bot` recommends.
+        self.shard_count = shard_count
         #: The privileged intents the application has switched on in the developer portal.
         self.privileged_intents = privileged_intents
         #: Seconds within which an interaction must be acknowledged (Discord: 3).
@@ -332,8 +351,8 @@ class FakeDiscord:
         self.uploads: dict[str, bytes] = {}
 
         self._sessions: list[_GatewaySession] = []
-        #: session id -> (session id, intents, last sequence): what a RESUME picks up.
-        self._known_sessions: dict[str, tuple[str, int, int]] = {}
+        #: session id -> (session id, intents, last sequence, shard): what a RESUME picks up.
+        self._known_sessions: dict[str, tuple[str, int, int, tuple[int, int]]] = {}
         #: RESUMEs answered with RESUMED.
         self.resumes = 0
         self._ids = itertools.count()
@@ -448,6 +467,7 @@ class FakeDiscord:
                     session.session_id,
                     session.intents,
                     session.seq,
+                    session.shard,
                 )
             self._changed.set()
         return ws
@@ -473,12 +493,23 @@ class FakeDiscord:
         if intents & PRIVILEGED & ~self.privileged_intents:
             await session.ws.close(code=4014, message=b"Disallowed intent(s).")
             return
+        shard = data.get("shard", [0, 1])
+        if (
+            not isinstance(shard, list)
+            or len(shard) != 2
+            or not all(isinstance(n, int) for n in shard)
+            or not 0 <= shard[0] < shard[1]
+        ):
+            await session.ws.close(code=4010, message=b"Invalid shard.")
+            return
+        session.shard = (shard[0], shard[1])
         session.intents = intents
         session.session_id = secrets.token_hex(16)
+        guilds = [guild for gid, guild in self.guilds.items() if session.gets(gid)]
         ready = {
             "v": API_VERSION,
             "user": self.bot_user,
-            "guilds": [{"id": str(gid), "unavailable": True} for gid in self.guilds],
+            "guilds": [{"id": str(guild["id"]), "unavailable": True} for guild in guilds],
             "session_id": session.session_id,
             "resume_gateway_url": self.gateway_url,
             "application": {"id": str(self.application_id), "flags": self.application["flags"]},
@@ -486,11 +517,11 @@ class FakeDiscord:
             "relationships": [],
             "user_settings": {},
             "presences": [],
-            "shard": [0, 1],
+            "shard": list(session.shard),
         }
         await self._dispatch_to(session, "READY", ready)
         if intents & GUILDS:
-            for guild in self.guilds.values():
+            for guild in guilds:
                 await self._dispatch_to(session, "GUILD_CREATE", guild)
         session.identified.set()
         self._changed.set()
@@ -504,7 +535,7 @@ class FakeDiscord:
             await session.send({"op": INVALID_SESSION, "d": False})
             return
         self.resumes += 1
-        session.session_id, session.intents, session.seq = known
+        session.session_id, session.intents, session.seq, session.shard = known
         await self._dispatch_to(session, "RESUMED", {})
         session.identified.set()
         self._changed.set()
@@ -514,10 +545,14 @@ class FakeDiscord:
         await session.send({"op": DISPATCH, "t": event, "s": session.seq, "d": data})
 
     async def dispatch(self, event: str, data: JSONDict, intent: int | None = None) -> int:
-        """Send a dispatch to every identified connection that asked for ``intent``;
-        returns to how many."""
+        """Send a dispatch to every identified connection that asked for ``intent`` and
+        whose shard gets the event (its ``guild_id``'s; shard 0 without one); returns to
+        how many."""
+        guild_id = int(data["guild_id"]) if data.get("guild_id") else None
         sent = 0
         for session in list(self._sessions):
+            if not session.gets(guild_id):
+                continue
             if session.identified.is_set() and (intent is None or session.intents & intent):
                 await self._dispatch_to(session, event, data)
                 sent += 1
@@ -703,6 +738,8 @@ class FakeDiscord:
         for session in list(self._sessions):
             if not session.identified.is_set() or not session.intents & intent:
                 continue
+            if not session.gets(guild_id):
+                continue
             shown = message
             if guild_id and not mention and not session.intents & MESSAGE_CONTENT:
                 shown = {**message, "content": "", "embeds": [], "attachments": []}
@@ -886,7 +923,7 @@ class FakeDiscord:
     def _get_gateway_bot(self, request: web.Request, call: Call) -> JSONDict:
         return {
             "url": self.gateway_url,
-            "shards": 1,
+            "shards": self.shard_count,
             "session_start_limit": {
                 "total": 1000,
                 "remaining": 999,
