@@ -33,6 +33,7 @@ from bot.core.clock import Clock, system_clock
 from bot.core.records import (
     NUDGE_ANSWERS,
     NUDGE_STATUSES,
+    PLAN_SKIP_PREFIX,
     PLANNED_KINDS,
     MassageRecord,
     Nudge,
@@ -49,11 +50,9 @@ from bot.core.records import (
 if TYPE_CHECKING:
     from bot.core.ports import Outbox
 
-PLAN_SKIP_PREFIX = "plan: "
-"""`error` prefix of rows the planner recorded as skipped (quiet hours): a re-plan replaces them."""
-
-# Tables with a user_id column, children first (the order `forget_user` deletes in).
 USER_TABLES = ("schedules", "soreness", "massages", "red_flags", "nudges", "rolling")
+"""Tables with a user_id column, children first (the order `forget_user` deletes in); the
+same in PostgreSQL."""
 
 
 # ---------------------------------------------------------------- migrations

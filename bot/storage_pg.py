@@ -91,6 +91,7 @@ from bot.core.clock import Clock, system_clock
 from bot.core.records import (
     NUDGE_ANSWERS,
     NUDGE_STATUSES,
+    PLAN_SKIP_PREFIX,
     PLANNED_KINDS,
     MassageRecord,
     Nudge,
@@ -107,11 +108,9 @@ from bot.core.records import (
 if TYPE_CHECKING:
     from bot.core.ports import Outbox
 
-PLAN_SKIP_PREFIX = "plan: "
-"""`error` prefix of rows the planner recorded as skipped (quiet hours): a re-plan replaces them."""
-
 USER_TABLES = ("schedules", "soreness", "massages", "red_flags", "nudges", "rolling")
-"""Tables with a user_id column, children first (the order `forget_user` deletes in)."""
+"""Tables with a user_id column, children first (the order `forget_user` deletes in): the
+SQLite store's tables (this module imports only the core, so the list is repeated)."""
 
 TABLES = ("users", *USER_TABLES, "meta")
 """Every table of the bot's data, parents first (the order a copy fills them in)."""

@@ -20,6 +20,7 @@ from bot.core.clock import Clock, system_clock
 from bot.core.records import (
     NUDGE_ANSWERS,
     NUDGE_STATUSES,
+    PLAN_SKIP_PREFIX,
     PLANNED_KINDS,
     MassageRecord,
     Nudge,
@@ -327,7 +328,7 @@ class MemoryStore:
         for nudge in list(rows.values()):
             old_error = self._nudge_errors.get(nudge.id) or ""
             replaceable = nudge.status == "pending" or (
-                nudge.status == "skipped" and old_error.startswith("plan: ")
+                nudge.status == "skipped" and old_error.startswith(PLAN_SKIP_PREFIX)
             )
             if nudge.kind in PLANNED_KINDS and nudge.due_at > now and replaceable:
                 del rows[nudge.id]
@@ -339,7 +340,7 @@ class MemoryStore:
     def add_planned(self, user_id: int, planned: Sequence[PlannedNudge]) -> int:
         added = 0
         for item in planned:
-            error = None if item.reason is None else "plan: " + item.reason
+            error = None if item.reason is None else PLAN_SKIP_PREFIX + item.reason
             if self._enqueue(
                 user_id,
                 item.kind,

@@ -99,6 +99,9 @@ NUDGE_ANSWERS = ("started", "skipped")
 """What the user did with a nudge they got: tapped Start (followed it) or Skip."""
 PLANNED_KINDS = ("pre_workout", "massage", "massage_behind", "snooze", "weekly")
 """The kinds the planner owns: a re-plan replaces a user's pending future rows of these kinds."""
+PLAN_SKIP_PREFIX = "plan: "
+"""`error` prefix of rows the planner recorded as skipped (quiet hours): a re-plan replaces
+them. Every store writes and reads it the same way."""
 
 
 @dataclass(frozen=True, slots=True)
