@@ -644,3 +644,13 @@ def test_sore_everywhere_offers_a_full_body_routine_and_asks_for_the_worst(
     assert "worst spots" in onboarded.last_text
     onboarded.say("quads 7, calves 6")
     assert soreness(onboarded) == {"quads": 7, "calves": 6}
+
+
+def test_a_setting_in_words_at_a_read_back_is_a_setting_and_the_read_back_stays(
+    onboarded: Conversation,
+) -> None:
+    onboarded.say("mon 7am")
+    onboarded.say("quiet after 10pm")
+    assert onboarded.user.quiet_start == "22:00"
+    onboarded.say("yes")
+    assert saved_sessions(onboarded) == ["Mon 07:00 -"]

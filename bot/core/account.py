@@ -218,6 +218,15 @@ _TOGGLED_AFTER = re.compile(
 )
 
 
+def said_a_setting(text: str) -> bool:
+    """Whether `control_from_text` would change a setting, without changing it: such a
+    message is never read as the answer to an open question ("quiet after 10pm" is not
+    a training time)."""
+    lowered = " ".join(text.lower().split())
+    patterns = (_TOGGLED, _TOGGLED_AFTER, _LEAD, _MASSAGE_TARGET, _QUIET)
+    return any(pattern.search(lowered) for pattern in patterns)
+
+
 def control_from_text(turn: Turn, text: str) -> Reply | None:
     """A setting changed in plain words: "remind me 45 min before", "quiet after 10pm",
     "send me a weekly summary", "body map off", "set my massage target to 2"."""

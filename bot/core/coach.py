@@ -350,6 +350,8 @@ class Coach:
             return True
         if question.expects != "number" and soreness.severity_follow_up(turn, text) is not None:
             return True
+        if account.said_a_setting(text):
+            return True
         if question.expects != "schedule" and training_schedule.looks_like_schedule(turn, text):
             return True
         if parsed.intent == "massage":
