@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     discord_gateway_url: str | None = None
     discord_guild_id: int | None = Field(default=None, gt=0)
     discord_send_rate: float = Field(default=40.0, gt=0, le=1000)
+    discord_shard_count: int = Field(default=1, ge=1, le=1024)  # >1: shards split over workers
     bot_db_path: Path = Path("./data/bot.sqlite3")
     bot_database_url: SecretStr | None = None  # postgresql://...: PostgreSQL instead of SQLite
     bot_content_dir: Path | None = None  # an edited copy of bot/content

@@ -248,6 +248,14 @@ class Workers(Protocol):
         it; kept until this worker stops or dies. True: this worker plays it now."""
         ...
 
+    def release_role(self, role: str) -> None:
+        """Give `role` up (another worker may take it at once); nothing if not held."""
+        ...
+
+    def live_workers(self) -> list[int]:
+        """The ids of the workers running on this database now (this one included)."""
+        ...
+
     def shared_secret(self, name: str, fresh: str) -> str:
         """One secret every worker uses alike: `fresh` when no other worker runs."""
         ...

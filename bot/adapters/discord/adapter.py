@@ -44,12 +44,13 @@ import gc
 import logging
 import time
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Collection
 from typing import Any
 
 import aiohttp
 import discord
 from discord import app_commands
+from discord.gateway import DiscordWebSocket
 
 from bot.adapters.buttons import ButtonTokens
 from bot.adapters.discord import endpoints
@@ -84,6 +85,7 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
 GATEWAY = "discord-gateway"  # the role of the one worker connected to the gateway
+SHARD = "discord-shard-{}"  # with DISCORD_SHARD_COUNT > 1: the role of the worker running shard i
 TAKEOVER_SECONDS = 5.0  # a sending-only worker tries to take the gateway over this often
 SLOW_COMMANDS = frozenset({"export", "history"})  # the whole history read, a file built
 DEFER_AFTER = 1.5  # seconds since Discord created the interaction: defer before the turn
@@ -95,6 +97,30 @@ QUIET_LOGGERS = {
 }
 INTENTS = discord.Intents(guilds=True, guild_messages=True, dm_messages=True)
 """Servers, and messages in servers and DMs: none of them privileged."""
+
+
+def fair_share(shard_count: int, live_workers: int) -> int:
+    """How many shards one worker runs at most: ceil(shards / live workers)."""
+    return -(-shard_count // max(1, live_workers))
+
+
+def shard_round(
+    shard_count: int, held: Collection[int], live_workers: int, try_take: Callable[[int], bool]
+) -> tuple[list[int], list[int]]:
+    """One worker's round of the shards: (taken, to give up). It keeps its lowest shards up
+    to its fair share and gives up the rest (a worker joined: the newcomer takes them), then
+    tries the free ones in order, 0 first, until it holds its share (a worker died: its
+    shards go to the survivors). Deterministic; every worker runs the same rule."""
+    share = fair_share(shard_count, live_workers)
+    give_up = sorted(held)[share:]
+    kept = len(held) - len(give_up)
+    taken: list[int] = []
+    for shard in range(shard_count):
+        if kept + len(taken) >= share:
+            break
+        if shard not in held and try_take(shard):
+            taken.append(shard)
+    return taken, give_up
 
 
 class CoachClient(discord.Client):
@@ -110,7 +136,8 @@ class CoachClient(discord.Client):
     async def setup_hook(self) -> None:
         """After login, before the gateway: buttons registered, commands synced."""
         self.add_dynamic_items(CoachButton)
-        await self.adapter.sync_commands()
+        if self.adapter.shard_count == 1:  # sharded: the worker running shard 0 syncs
+            await self.adapter.sync_commands()
 
     async def on_connect(self) -> None:
         self.adapter.connected.set()
@@ -120,6 +147,10 @@ class CoachClient(discord.Client):
 
     async def on_coach_button(self, interaction: discord.Interaction[Any], custom_id: str) -> None:
         await self.adapter.on_button(interaction, custom_id)
+
+
+class ShardedCoachClient(discord.AutoShardedClient, CoachClient):
+    """The same with DISCORD_SHARD_COUNT > 1: the shards in `shard_ids` on this worker."""
 
 
 class DiscordAdapter:
@@ -145,6 +176,9 @@ class DiscordAdapter:
         self.workers = workers
         self.takeover_seconds = takeover_seconds
         self._takeover: asyncio.Task[None] | None = None
+        self.shard_count = settings.discord_shard_count
+        self.shards: set[int] = set()  # sharded: the shards this worker runs
+        self._synced = False
         self.coach = coach
         self.settings = settings
         self.token = settings.discord_token
@@ -170,8 +204,14 @@ class DiscordAdapter:
         # The bot has no voice: discord.py's warnings about voice libraries would only
         # clutter the log (and a one-line start-up error).
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
-        return CoachClient(
+        options: dict[str, Any] = {}
+        kind: type[CoachClient] = CoachClient
+        if self.shard_count > 1:  # shard_ids filled in before it connects
+            kind = ShardedCoachClient
+            options = {"shard_count": self.shard_count, "shard_ids": []}
+        return kind(
             self,
+            **options,
             intents=INTENTS,
             guild_ready_timeout=self.guild_ready_timeout,
             max_ratelimit_timeout=MAX_RATE_LIMIT_WAIT,
@@ -194,6 +234,10 @@ class DiscordAdapter:
         await client.login(self.token)
         if where.gateway is None:
             await endpoints.use_the_apis_gateway(client.http)
+        if self.shard_count > 1:
+            await self._shard_round()
+            self._takeover = asyncio.create_task(self._keep_shards(), name="dc-shards")
+            return
         if not await self._may_connect():
             self._takeover = asyncio.create_task(self._take_over_gateway(), name="dc-takeover")
             log.info("Discord adapter logged in (sending only: another worker runs the gateway)")
@@ -216,6 +260,63 @@ class DiscordAdapter:
                     return
             except Exception:
                 log.warning("Discord: could not take over the gateway; trying again", exc_info=True)
+
+    async def _keep_shards(self) -> None:
+        """Sharded: a round of the shards every `takeover_seconds` (a dead worker's shards
+        taken over, some given to a worker that joined)."""
+        while True:
+            await asyncio.sleep(self.takeover_seconds)
+            try:
+                await self._shard_round()
+            except Exception:
+                log.warning("Discord: a round of the shards failed; trying again", exc_info=True)
+
+    def _claim_shards(self) -> tuple[list[int], list[int]]:
+        workers = self.workers
+        if workers is None:  # one process: every shard is this one's
+            return shard_round(self.shard_count, self.shards, 1, lambda _: True)
+        live = len(workers.live_workers())
+        return shard_round(
+            self.shard_count, self.shards, live, lambda i: workers.try_role(SHARD.format(i))
+        )
+
+    async def _shard_round(self) -> None:
+        """Take this worker's share of the shards and give up what is beyond it; connect
+        and disconnect them on the one `AutoShardedClient`."""
+        client = self.client
+        assert isinstance(client, ShardedCoachClient)
+        taken, give_up = await asyncio.to_thread(self._claim_shards)
+        for shard in give_up:  # closed before the lock goes: never two sessions of a shard
+            info = client.get_shard(shard)
+            if info is not None:
+                await info.disconnect()
+            self.shards.discard(shard)
+            if self.workers is not None:
+                await asyncio.to_thread(self.workers.release_role, SHARD.format(shard))
+            log.info("Discord: gave up shard %d of %d", shard, self.shard_count)
+        if not taken:
+            return
+        self.shards.update(taken)
+        if 0 in taken and not self._synced:
+            await self.sync_commands()
+        log.info(
+            "Discord: running shards %s of %d (took %s)",
+            sorted(self.shards),
+            self.shard_count,
+            taken,
+        )
+        if self._task is None:  # the first shards: the gateway starts with them
+            client.shard_ids = sorted(self.shards)
+            await self._connect()
+            return
+        for shard in taken:
+            info = client.get_shard(shard)
+            if info is not None:  # given up before, now back
+                await info.connect()
+            else:
+                assert client.shard_ids is not None
+                client.shard_ids.append(shard)  # also the state's list (its READY count)
+                await client.launch_shard(DiscordWebSocket.DEFAULT_GATEWAY, shard)
 
     async def _connect(self) -> None:
         """Connect to the gateway and return once Discord has said READY."""
@@ -254,8 +355,18 @@ class DiscordAdapter:
                     await asyncio.wait_for(self._task, 10)
         finally:
             self._task = None
+            await self._give_up_shards()
             while self._undo:
                 self._undo.pop()()
+
+    async def _give_up_shards(self) -> None:
+        """Stopped: this worker's shards are free for the others at once."""
+        shards, self.shards = self.shards, set()
+        if self.workers is None:
+            return
+        for shard in sorted(shards):
+            with contextlib.suppress(Exception):  # the database away: its locks go with it
+                await asyncio.to_thread(self.workers.release_role, SHARD.format(shard))
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[DiscordAdapter]:
@@ -303,6 +414,7 @@ class DiscordAdapter:
         except discord.HTTPException as exc:
             log.error("Discord: could not sync the slash commands: %s", describe(exc, self.token))
             return
+        self._synced = True
         where = f"to guild {self.guild.id}" if self.guild else "globally"
         log.info("Discord: %d slash commands synced %s", len(synced), where)
 
