@@ -4,6 +4,7 @@ sharing them (real advisory locks), handing them over when one joins or dies."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,9 @@ async def test_one_process_runs_every_shard_and_answers_on_each(
         with Storage(tmp_path / "bot.sqlite3") as store:
             coach = Coach(store, clock=clock, default_tz="UTC")  # type: ignore[arg-type]
             settings = make_settings(fake, tmp_path, discord_shard_count=2)
-            adapter = DiscordAdapter(coach, settings, guild_ready_timeout=0.01)
+            adapter = DiscordAdapter(
+                coach, settings, guild_ready_timeout=0.01, identify_seconds=0.05
+            )
             async with adapter.running():
                 await wait_for(lambda: fake.connected == 2, 10, "two shards")
                 assert sorted(i["shard"] for i in fake.identifies) == [[0, 2], [1, 2]]
@@ -123,6 +126,7 @@ async def test_two_workers_split_the_shards_and_take_over_a_dead_one_s(
                     guild_ready_timeout=0.01,
                     workers=workers,
                     takeover_seconds=0.2,
+                    identify_seconds=0.3,
                 )
 
             def shards() -> list[list[int]]:
@@ -156,6 +160,10 @@ async def test_two_workers_split_the_shards_and_take_over_a_dead_one_s(
                     _, replies = await slash(fake, "help", guild_id=GUILD)
                     assert replies
                     assert second_db.try_role(SHARD.format(0))  # its lock, held already
+        at = fake.identified_at
+        assert len(at) == 4
+        # One IDENTIFY per identify_seconds from the two workers together.
+        assert min(b - a for a, b in itertools.pairwise(at)) >= 0.3 * 0.95
 
 
 async def _die(adapter: DiscordAdapter, workers: Any) -> None:

@@ -256,6 +256,11 @@ class Workers(Protocol):
         """The ids of the workers running on this database now (this one included)."""
         ...
 
+    def take_send_token(self, platform: str, rate: float, capacity: float = 1.0) -> float:
+        """A token from a bucket every worker shares (refilled at `rate`/s): 0.0, taken;
+        otherwise the seconds to wait before asking again."""
+        ...
+
     def shared_secret(self, name: str, fresh: str) -> str:
         """One secret every worker uses alike: `fresh` when no other worker runs."""
         ...

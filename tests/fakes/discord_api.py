@@ -338,6 +338,8 @@ class FakeDiscord:
         self.calls: list[Call] = []
         #: The IDENTIFY payloads received, the token replaced by whether it was right.
         self.identifies: list[JSONDict] = []
+        #: When each of them came (time.monotonic()): Discord takes one per 5 s per bot.
+        self.identified_at: list[float] = []
         #: The query of every gateway connection (v, encoding, compress).
         self.gateway_queries: list[dict[str, str]] = []
         self.heartbeats = 0
@@ -486,6 +488,7 @@ class FakeDiscord:
         recorded = {k: v for k, v in data.items() if k != "token"}
         recorded["token_ok"] = data.get("token") == self.token
         self.identifies.append(recorded)
+        self.identified_at.append(time.monotonic())
         if not recorded["token_ok"]:
             await session.ws.close(code=4004, message=b"Authentication failed.")
             return

@@ -31,6 +31,13 @@ nudges: a DM (the channel opened when not known yet). A 403 there is `Delivery.B
 `RETRY_LATER`; see `limits` for rate limits and the invalid-request guard. A failing
 handler is logged and answered with the error line; the bot keeps running.
 
+Workers (several `python -m bot` on one PostgreSQL database, docs/scaling.md): with
+`DISCORD_SHARD_COUNT` 1, one worker holds the `discord-gateway` role and runs the gateway,
+the others log in over REST only, send nudges, and take the gateway over when it goes.
+With more shards each worker runs a `discord.AutoShardedClient` with the `shard_ids` it
+holds (roles `discord-shard-<i>`, shared out by `shard_round`), the worker running shard 0
+syncs the commands, and their IDENTIFYs share one 5-second turn in the database.
+
 Secrets: the token goes in discord.py's Authorization header, which nothing logs;
 `redact_token_in_logs` scrubs it from any log record anyway, and discord.py's HTTP and
 webhook loggers (URLs with interaction tokens, request bodies) stay at WARNING.
@@ -87,6 +94,8 @@ PLATFORM = "discord"
 GATEWAY = "discord-gateway"  # the role of the one worker connected to the gateway
 SHARD = "discord-shard-{}"  # with DISCORD_SHARD_COUNT > 1: the role of the worker running shard i
 TAKEOVER_SECONDS = 5.0  # a sending-only worker tries to take the gateway over this often
+IDENTIFY_SECONDS = 5.0  # Discord: one IDENTIFY per 5 s per bot (max_concurrency 1)
+IDENTIFY_BUDGET = "discord-identify"  # sharded workers: their IDENTIFYs' shared bucket
 SLOW_COMMANDS = frozenset({"export", "history"})  # the whole history read, a file built
 DEFER_AFTER = 1.5  # seconds since Discord created the interaction: defer before the turn
 CONNECT_TIMEOUT = 60.0
@@ -152,6 +161,10 @@ class CoachClient(discord.Client):
 class ShardedCoachClient(discord.AutoShardedClient, CoachClient):
     """The same with DISCORD_SHARD_COUNT > 1: the shards in `shard_ids` on this worker."""
 
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Discord takes one IDENTIFY per 5 s from the whole bot, not per process."""
+        await self.adapter.before_identify(initial=initial)
+
 
 class DiscordAdapter:
     """The coach on Discord; also the `Messenger` the scheduler sends nudges through."""
@@ -169,6 +182,7 @@ class DiscordAdapter:
         connect_timeout: float = CONNECT_TIMEOUT,
         workers: Workers | None = None,
         takeover_seconds: float = TAKEOVER_SECONDS,
+        identify_seconds: float = IDENTIFY_SECONDS,
     ) -> None:
         if not settings.discord_token:
             raise ValueError("DISCORD_BOT_TOKEN is not set")
@@ -177,6 +191,7 @@ class DiscordAdapter:
         self.takeover_seconds = takeover_seconds
         self._takeover: asyncio.Task[None] | None = None
         self.shard_count = settings.discord_shard_count
+        self.identify_seconds = identify_seconds
         self.shards: set[int] = set()  # sharded: the shards this worker runs
         self._synced = False
         self.coach = coach
@@ -270,6 +285,24 @@ class DiscordAdapter:
                 await self._shard_round()
             except Exception:
                 log.warning("Discord: a round of the shards failed; trying again", exc_info=True)
+
+    async def before_identify(self, *, initial: bool) -> None:
+        """Sharded: wait for this IDENTIFY's turn. Several workers share one bucket in the
+        database (one IDENTIFY per `identify_seconds` from all of them: a worker taking a
+        dead one's shard while another starts would otherwise break Discord's limit);
+        alone, discord.py's own spacing (none before the first)."""
+        workers = self.workers
+        if workers is None:
+            if not initial:
+                await asyncio.sleep(self.identify_seconds)
+            return
+        rate = 1.0 / self.identify_seconds
+        try:
+            while wait := await asyncio.to_thread(workers.take_send_token, IDENTIFY_BUDGET, rate):
+                await asyncio.sleep(wait)
+        except Exception:  # the database away: an error here would end every shard
+            log.warning("Discord: no shared IDENTIFY turn; waiting %.0f s", self.identify_seconds)
+            await asyncio.sleep(self.identify_seconds)
 
     def _claim_shards(self) -> tuple[list[int], list[int]]:
         workers = self.workers
