@@ -654,3 +654,33 @@ def test_a_setting_in_words_at_a_read_back_is_a_setting_and_the_read_back_stays(
     assert onboarded.user.quiet_start == "22:00"
     onboarded.say("yes")
     assert saved_sessions(onboarded) == ["Mon 07:00 -"]
+
+
+def test_training_times_before_the_time_zone_then_the_zone_is_asked(
+    conversation: Conversation,
+) -> None:
+    conversation.say("/start")
+    conversation.say("I train mon wed fri 6pm")
+    conversation.say("yes")
+    assert "which time zone" in conversation.last_text and not conversation.user.onboarded
+    conversation.say("berlin")
+    assert conversation.user.tz == "Europe/Berlin" and conversation.user.onboarded
+    assert "You're all set" in conversation.last_text
+
+
+@pytest.mark.parametrize("text", ["it varies, no fixed days", "whenever i can", "not sure"])
+def test_no_fixed_days_at_setup_ends_it_kindly(conversation: Conversation, text: str) -> None:
+    conversation.say("/start")
+    conversation.say("berlin")
+    conversation.say(text)
+    assert "No fixed days is fine" in conversation.last_text
+    assert conversation.user.onboarded and question(conversation) is None
+
+
+def test_skip_after_the_setup_question_gave_way_still_skips(conversation: Conversation) -> None:
+    conversation.say("/start")
+    conversation.say("berlin")
+    for text in ("asdf", "qwer", "zxcv"):
+        conversation.say(text)
+    conversation.say("skip")
+    assert "Sorry" not in conversation.last_text and conversation.user.onboarded

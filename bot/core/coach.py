@@ -58,6 +58,9 @@ ACKS = frozenset(
         "okay",
         "k",
         "kk",
+        "yes",
+        "yep",
+        "yeah",
         "cool",
         "nice",
         "great",
@@ -330,8 +333,11 @@ class Coach:
         if button is not None:
             turn.answered_question = True  # a typed label of the buttons on screen
             return self._route_button(turn, button.data)
-        if dialog.role_of(turn, text) == "undo":
+        role = dialog.role_of(turn, text)
+        if role == "undo":
             return self._undo_latest(turn)
+        if role in ("skip", "no", "later") and onboarding.step(turn) is not None:
+            return onboarding.skip(turn)  # the setup's question was dropped, the setup is not
         return None
 
     def _undo_latest(self, turn: Turn) -> Reply:

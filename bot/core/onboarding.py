@@ -86,17 +86,22 @@ def set_zone(turn: Turn, zone: str) -> Reply:
     text = turn.say("timezone_set", tz=checked) + " " + turn.say("local_time_now", time=local)
     if step(turn) != "timezone":
         return Reply(text=text)
+    if turn.store.schedules(turn.user.id):  # the training times came first: setup is done
+        return Reply(text=text + "\n\n" + finish(turn))
     turn.user.dialog["onboarding"] = "schedule"
     return ask_schedule(turn, text + "\n\n" + turn.say("schedule_prompt"))
 
 
 def skip(turn: Turn) -> Reply:
+    """Setup skipped: at its schedule step (the zone is set), no reminders until a session
+    is added; at the zone step, nothing set at all."""
+    at_schedule = step(turn) == "schedule"
     dialog.close(turn)
     turn.user.dialog.pop("proposal", None)
     turn.user.dialog.pop("onboarding", None)
     turn.user.onboarded = True
     return Reply(
-        text=turn.say("onboarding_skipped"),
+        text=turn.say("onboarding_no_schedule" if at_schedule else "onboarding_skipped"),
         buttons=buttons([Button("What should I roll?", "r:10:-"), Button("Help", "h")]),
     )
 

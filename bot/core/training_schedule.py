@@ -213,7 +213,8 @@ def save_proposal(turn: Turn) -> Reply:
             on_date=session.on_date,
             workout=session.workout,
         )
-    closing = onboarding.finish(turn) if onboarding.step(turn) else ""
+    zone_unsaid = onboarding.step(turn) == "timezone"  # the schedule came before the zone
+    closing = onboarding.finish(turn) if onboarding.step(turn) and not zone_unsaid else ""
     turn.schedule_changed = True
     turn.outcome = "schedule_saved"
     text = turn.say("schedule_saved", lead=turn.user.lead_minutes)
@@ -221,6 +222,9 @@ def save_proposal(turn: Turn) -> Reply:
     if upcoming is not None:
         local = upcoming[0].astimezone(turn.zone)
         text += "\n" + turn.say("schedule_next", when=local.strftime("%a %d %b %H:%M"))
+    if zone_unsaid:
+        zone_question = turn.say("schedule_zone_still", tz=turn.user.tz)
+        return onboarding.ask_zone(turn, text + "\n\n" + zone_question)
     if closing:
         text += "\n\n" + closing
     return Reply(text=text)
