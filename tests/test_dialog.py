@@ -684,3 +684,36 @@ def test_skip_after_the_setup_question_gave_way_still_skips(conversation: Conver
         conversation.say(text)
     conversation.say("skip")
     assert "Sorry" not in conversation.last_text and conversation.user.onboarded
+
+
+@pytest.mark.parametrize(
+    ("typed", "at"),
+    [("snooze 5 min", "10:05"), ("in 20", "10:20"), ("remind me in 15 minutes", "10:15")],
+)
+def test_a_typed_snooze_with_minutes_snoozes_the_nudge_that_long(
+    onboarded: Conversation, memory_store: MemoryStore, clock: FakeClock, typed: str, at: str
+) -> None:
+    nudged(onboarded, memory_store, clock)  # 09:00 UTC, 10:00 in Berlin
+    onboarded.say(typed)
+    assert f"again at {at}" in onboarded.last_text
+
+
+def test_already_rolled_after_a_nudge_logs_the_rolling(
+    onboarded: Conversation, memory_store: MemoryStore, clock: FakeClock
+) -> None:
+    nudged(onboarded, memory_store, clock)
+    onboarded.say("already rolled")
+    assert memory_store.rolling_since(onboarded.user.id, clock.now - timedelta(hours=1))
+
+
+@pytest.mark.parametrize("text", ["I pulled my hamstring", "i'm injured", "strained my calf"])
+def test_an_injury_said_gets_see_someone_first_not_a_routine(
+    onboarded: Conversation, text: str
+) -> None:
+    onboarded.say(text)
+    assert "Don't roll the injured spot itself" in onboarded.last_text
+
+
+def test_is_foam_rolling_good_is_answered(onboarded: Conversation) -> None:
+    onboarded.say("is foam rolling good?")
+    assert "more flexible" in onboarded.last_text

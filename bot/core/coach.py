@@ -333,6 +333,10 @@ class Coach:
         if button is not None:
             turn.answered_question = True  # a typed label of the buttons on screen
             return self._route_button(turn, button.data)
+        snoozed = nudges.snooze_said(turn, text)
+        if snoozed is not None:
+            turn.answered_question = True
+            return self._route_button(turn, snoozed)
         role = dialog.role_of(turn, text)
         if role == "undo":
             return self._undo_latest(turn)

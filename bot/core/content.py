@@ -284,6 +284,8 @@ class Faq(_Model):
     match: Annotated[tuple[Terms, ...], _items(1)]  # a phrase from every group must be said
     answer: Text
     button: FaqButton
+    # Also answers a statement that says a phrase of the first group ("I pulled my hamstring").
+    statements: bool = False
 
     @property
     def button_label(self) -> str:

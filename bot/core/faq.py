@@ -21,13 +21,15 @@ MAX_QUESTION = 300  # a long message is a story, not a quick question
 def match(turn: Turn, text: str) -> Faq | None:
     """The entry a question asks about, or None (also for statements and long messages)."""
     lowered = " ".join(text.lower().replace("’", "'").split())
-    if len(lowered) > MAX_QUESTION or not _is_question(turn.library, lowered):
+    if len(lowered) > MAX_QUESTION:
         return None
     padded = f" {_words_only(lowered)} "
     if any(f" {phrase} " in padded for phrase in turn.library.not_faq):
         return None
+    asked = _is_question(turn.library, lowered)
     for entry, groups in _compiled(turn.library):
-        if all(any(phrase in padded for phrase in group) for group in groups):
+        wanted = groups if asked else groups[:1] if entry.statements else ()
+        if wanted and all(any(phrase in padded for phrase in group) for group in wanted):
             return entry
     return None
 

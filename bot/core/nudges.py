@@ -77,6 +77,13 @@ PLAN_LOOKAHEAD = timedelta(days=8)
 """How far `next_plan_at` looks: a weekly session always falls within it. A user with no
 nudge in it (paused, no schedule, a one-off session further away) is looked at again then."""
 SNOOZE = timedelta(minutes=10)
+SNOOZE_MINUTES = (1, 120)
+"""The range a typed snooze ("snooze 20 min", "in 5") is held to."""
+_SNOOZE_SAID = re.compile(
+    r"^(?:(?:ok|okay|pls|please|can you|just)\s+)*(?:snooze(?: (?:it|me|that))?(?: for)?"
+    r"|remind me(?: again)?(?: in)?|ping me(?: again)?(?: in)?|again in|in|give me|another)"
+    r"\s+(\d{1,3})\s*(?:m|min|mins|minute|minutes)?(?: more| please| pls)?[.!]?$"
+)
 ANSWERABLE_FOR = timedelta(hours=2)
 """How long after a nudge a typed "skip", "snooze" or "start" still answers it."""
 EARLY_SHARE = 0.5
@@ -413,6 +420,18 @@ def massage_nudge_buttons(nudge_id: int) -> tuple[tuple[Button, ...], ...]:
     )
 
 
+def snooze_said(turn: Turn, text: str) -> str | None:
+    """The button data of a typed snooze with minutes ("snooze 5 min", "in 10", "remind me
+    in 15 minutes") for the latest pre-workout nudge still answerable, or None."""
+    said = _SNOOZE_SAID.match(" ".join(text.lower().split()))
+    if said is None:
+        return None
+    found = turn.store.latest_sent_nudge(turn.user.id, turn.now - ANSWERABLE_FOR)
+    if found is None or _kind(found[0]) != "pre_workout":
+        return None
+    return f"nz:{found[0].id}:{said[1]}"
+
+
 def latest_delivered(turn: Turn) -> dialog.Offer | None:
     """The buttons of the user's latest nudge, while a typed answer may still mean it."""
     found = turn.store.latest_sent_nudge(turn.user.id, turn.now - ANSWERABLE_FOR)
@@ -491,12 +510,16 @@ def start(turn: Turn, argument: str) -> Reply:
 
 
 def snooze(turn: Turn, argument: str) -> Reply:
-    """`nz:<id>`: the same nudge again in 10 minutes (outside quiet hours); tapping twice
-    plans it once."""
-    nudge = _own_nudge(turn, argument)
+    """`nz:<id>` (or `nz:<id>:<minutes>`, typed "snooze 20 min"): the same nudge again in
+    10 minutes (outside quiet hours); tapping twice plans it once."""
+    nudge_id, _, minutes = argument.partition(":")
+    nudge = _own_nudge(turn, nudge_id)
     if nudge is None:
         return _expired(turn)
-    due = turn.now + SNOOZE
+    wait = SNOOZE
+    if minutes.isdigit():
+        wait = timedelta(minutes=min(max(int(minutes), SNOOZE_MINUTES[0]), SNOOZE_MINUTES[1]))
+    due = turn.now + wait
     due = quiet_end(turn.user, due) or due
     payload = {
         **nudge.payload,
