@@ -5,8 +5,11 @@ sharing them (real advisory locks), handing them over when one joins or dies."""
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from bot.adapters.discord import DiscordAdapter
 from bot.adapters.discord.adapter import SHARD, fair_share, shard_round
@@ -14,7 +17,7 @@ from bot.core.coach import Coach
 from bot.storage import Storage
 from tests.fakes.discord_api import FakeDiscord, shard_of
 from tests.test_discord_adapter import make_settings, slash
-from tests.workers import wait_for
+from tests.workers import Worker, start_worker, stopped_at_exit, wait_for
 
 GUILD = 1200000000000000001  # the fake's guild: on shard 1 of 2
 assert shard_of(GUILD, 2) == 1
@@ -94,6 +97,7 @@ async def test_one_process_runs_every_shard_and_answers_on_each(
             )
             async with adapter.running():
                 await wait_for(lambda: fake.connected == 2, 10, "two shards")
+                assert fake.shards_connected == [[0, 2], [1, 2]]
                 assert sorted(i["shard"] for i in fake.identifies) == [[0, 2], [1, 2]]
                 assert adapter.shards == {0, 1}
                 assert len(fake.calls_to("PUT /applications/{application_id}/commands")) == 1
@@ -174,3 +178,58 @@ async def _die(adapter: DiscordAdapter, workers: Any) -> None:
     await adapter.client.close()
     workers.leave_workers()
     adapter.shards = set()
+
+
+# --- real worker processes ---------------------------------------------------------------
+
+
+@pytest.mark.slow
+async def test_two_worker_processes_run_a_shard_each_and_one_survives_a_kill_9(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """As deployed: `python -m bot` twice, with the production periods (a round of the
+    shards every 5 s, one IDENTIFY per 5 s), so this one takes 10-20 s."""
+    running = re.compile(rb"Discord: running shards \[([\d, ]*)\] of 2")
+
+    def shards_of(worker: Worker) -> set[int]:
+        """What the worker runs, from its last line saying so."""
+        found = running.findall(worker.log.read_bytes()) if worker.log.exists() else []
+        return {int(n) for n in found[-1].split(b",") if n.strip()} if found else set()
+
+    async with FakeDiscord(shard_count=2) as fake:
+        env = {
+            "DISCORD_BOT_TOKEN": fake.token,
+            "DISCORD_API_BASE_URL": fake.api_base_url,
+            "DISCORD_GATEWAY_URL": fake.gateway_url,
+            "DISCORD_SHARD_COUNT": "2",
+        }
+        workers = [
+            start_worker(
+                tmp_path / f"worker{i}.log",
+                token="",
+                base_url="http://127.0.0.1:9/bot",
+                database_url=pg_url,
+                env=env,
+            )
+            for i in range(2)
+        ]
+        with stopped_at_exit(workers):
+            await wait_for(
+                lambda: fake.connected == 2 and all(len(shards_of(w)) == 1 for w in workers),
+                40,
+                "a shard each",
+            )
+            assert fake.shards_connected == [[0, 2], [1, 2]]
+            victim = next(w for w in workers if shards_of(w) == {1})
+            survivor = next(w for w in workers if w is not victim)
+            sessions = len(fake.identifies)
+            victim.kill_9()
+            await wait_for(lambda: shards_of(survivor) == {0, 1}, 20, "a takeover of shard 1")
+            await wait_for(
+                lambda: len(fake.identifies) > sessions and fake.connected == 2, 15, "shard 1 back"
+            )
+            assert fake.shards_connected == [[0, 2], [1, 2]]
+            assert [i["shard"] for i in fake.identifies[sessions:]] == [[1, 2]]
+            _, replies = await slash(fake, "help", guild_id=GUILD)  # shard 1, the survivor
+            assert replies
+            assert survivor.process.poll() is None

@@ -572,6 +572,13 @@ class FakeDiscord:
         """Identified gateway connections now open."""
         return sum(s.identified.is_set() and not s.ws.closed for s in self._sessions)
 
+    @property
+    def shards_connected(self) -> list[list[int]]:
+        """The [shard id, count] of each identified connection now open, sorted."""
+        return sorted(
+            list(s.shard) for s in self._sessions if s.identified.is_set() and not s.ws.closed
+        )
+
     async def drop_connections(self, code: int = 1001) -> None:
         """Close every gateway connection from the server side (a restart of Discord's)."""
         for session in list(self._sessions):

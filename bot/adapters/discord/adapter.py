@@ -319,6 +319,9 @@ class DiscordAdapter:
         client = self.client
         assert isinstance(client, ShardedCoachClient)
         taken, give_up = await asyncio.to_thread(self._claim_shards)
+        # A shard still waiting for its IDENTIFY turn is given up at a later round, once
+        # connected: its lock must not go while its IDENTIFY may still come.
+        give_up = [shard for shard in give_up if client.get_shard(shard) is not None]
         for shard in give_up:  # closed before the lock goes: never two sessions of a shard
             info = client.get_shard(shard)
             if info is not None:
@@ -326,18 +329,19 @@ class DiscordAdapter:
             self.shards.discard(shard)
             if self.workers is not None:
                 await asyncio.to_thread(self.workers.release_role, SHARD.format(shard))
-            log.info("Discord: gave up shard %d of %d", shard, self.shard_count)
+        self.shards.update(taken)
+        if taken or give_up:
+            log.info(
+                "Discord: running shards %s of %d (took %s, gave up %s)",
+                sorted(self.shards),
+                self.shard_count,
+                taken,
+                give_up,
+            )
         if not taken:
             return
-        self.shards.update(taken)
         if 0 in taken and not self._synced:
             await self.sync_commands()
-        log.info(
-            "Discord: running shards %s of %d (took %s)",
-            sorted(self.shards),
-            self.shard_count,
-            taken,
-        )
         if self._task is None:  # the first shards: the gateway starts with them
             client.shard_ids = sorted(self.shards)
             await self._connect()
