@@ -733,3 +733,18 @@ def test_every_red_flag_term_keeps_a_meaningful_word() -> None:
 
 def _canonical(lexicon: Lexicon, text: str) -> list[str]:
     return tokenize(text, lexicon.token, lexicon.canonical).words
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my hamstrings were 7 yesterday but today they're 4", {"hamstrings": 4}),
+        ("hamstrings were 7 yesterday, today 4", {"hamstrings": 4}),
+        ("back feels great now", {"lower_back": 0}),
+        ("lower legs are sore", {"calves": 5, "shins": 5}),
+    ],
+)
+def test_the_latest_level_said_and_a_recovered_area_are_read(
+    text: str, expected: dict[str, int]
+) -> None:
+    assert parse_message(text).soreness == expected
