@@ -170,6 +170,49 @@ async def test_two_workers_split_the_shards_and_take_over_a_dead_one_s(
         assert min(b - a for a, b in itertools.pairwise(at)) >= 0.3 * 0.95
 
 
+async def test_a_worker_beyond_the_shards_sends_over_rest_and_is_the_spare(
+    pg_url: str, tmp_path: Path, clock: object
+) -> None:
+    from bot.core.replies import Reply
+    from bot.storage_pg import PgStorage
+    from tests.fakes.discord_api import USER_ID
+
+    async with FakeDiscord(shard_count=2) as fake:
+        with (
+            Storage(tmp_path / "bot.sqlite3") as store,
+            PgStorage(pg_url) as a_db,
+            PgStorage(pg_url) as b_db,
+            PgStorage(pg_url) as c_db,
+        ):
+            coach = Coach(store, clock=clock, default_tz="UTC")  # type: ignore[arg-type]
+            for db in (a_db, b_db, c_db):
+                db.join_workers()
+            a, b, c = (
+                DiscordAdapter(
+                    coach,
+                    make_settings(fake, tmp_path, discord_shard_count=2),
+                    guild_ready_timeout=0.01,
+                    workers=db,
+                    takeover_seconds=0.2,
+                    identify_seconds=0.3,
+                )
+                for db in (a_db, b_db, c_db)
+            )
+            async with a.running(), b.running(), c.running():
+                assert (a.shards, b.shards, c.shards) == ({0}, {1}, set())  # share: 1 each
+                await wait_for(lambda: fake.connected == 2, 10, "two shards")
+                user = store.user_for("discord", str(USER_ID), "UTC")
+                assert (await c.send(user, Reply("Time to roll"))).sent  # over REST
+                assert len(fake.dms_to(USER_ID)) == 1
+
+                await _die(a, a_db)
+                await wait_for(lambda: c.shards == {0}, 10, "the spare taking shard 0")
+                await wait_for(lambda: fake.shards_connected == [[0, 2], [1, 2]], 10, "both")
+                assert b.shards == {1}
+                _, replies = await slash(fake, "help")  # a DM: shard 0, now the spare's
+                assert replies
+
+
 async def _die(adapter: DiscordAdapter, workers: Any) -> None:
     """As a killed worker: its gateway sessions end and the database drops its locks (its
     `stop()` would also put discord.py's URLs back, shared by every adapter here)."""

@@ -252,6 +252,8 @@ class DiscordAdapter:
         if self.shard_count > 1:
             await self._shard_round()
             self._takeover = asyncio.create_task(self._keep_shards(), name="dc-shards")
+            if not self.shards:
+                log.info("Discord adapter logged in (sending only: other workers run the shards)")
             return
         if not await self._may_connect():
             self._takeover = asyncio.create_task(self._take_over_gateway(), name="dc-takeover")
