@@ -717,3 +717,29 @@ def test_an_injury_said_gets_see_someone_first_not_a_routine(
 def test_is_foam_rolling_good_is_answered(onboarded: Conversation) -> None:
     onboarded.say("is foam rolling good?")
     assert "more flexible" in onboarded.last_text
+
+
+def test_a_cancelled_massage_logs_nothing_and_shows_the_month(
+    onboarded: Conversation, memory_store: MemoryStore
+) -> None:
+    onboarded.say("massage booked for friday 3pm")
+    onboarded.say("cancelled my massage")
+    assert "nothing logged" in onboarded.last_text and "this month" in onboarded.last_text
+    assert memory_store.last_massage(onboarded.user.id) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("when should i get my next massage", "Book one when an area stays sore"),
+        ("how much does a massage cost", "$50-150"),
+        ("remind me to book a massage", "once a month I check in about massages"),
+        ("i haven't had a massage in ages", "this month"),
+    ],
+)
+def test_massage_talk_that_reports_none_gets_an_answer(
+    onboarded: Conversation, memory_store: MemoryStore, text: str, answer: str
+) -> None:
+    onboarded.say(text)
+    assert answer in onboarded.last_text
+    assert memory_store.last_massage(onboarded.user.id) is None

@@ -478,6 +478,8 @@ class Coach:
         if _foreign(turn, text):
             turn.outcome = "non_english"
             return Reply(text=turn.say("english_only"))
+        if massage.talked_about(turn, text):
+            return massage.status(turn, lead=massage.called_off_line(turn, text))
         return self._not_understood(turn, text)
 
     def _offer_zone(self, turn: Turn, zone: str) -> Reply:

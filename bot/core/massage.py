@@ -17,6 +17,7 @@ from bot.core.replies import Button, Reply
 from bot.core.turn import Turn, buttons
 
 WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+CALLED_OFF = frozenset({"cancelled", "canceled", "cancel", "postponed", "moved", "rescheduled"})
 SAME_MASSAGE = timedelta(hours=2)  # two logs this close together are one massage
 LOG_WORDS = frozenset({"log", "had", "today", "yesterday", "done", "got"})
 _UNITS = {"day": 1, "days": 1, "week": 7, "weeks": 7, "wk": 7, "wks": 7}
@@ -129,13 +130,27 @@ def from_message(turn: Turn, parsed: Parsed, text: str) -> Reply:
     return log_massage(turn, when_had(turn, text), note=text)
 
 
-def status(turn: Turn) -> Reply:
+def talked_about(turn: Turn, text: str) -> bool:
+    """A massage mentioned without reporting one ("I haven't had a massage in ages", "my
+    massage got cancelled"): the month's count is the useful answer."""
+    words = set(re.findall(r"[a-z']+", text.lower()))
+    return bool(words & set(turn.library.language.massage_words))
+
+
+def called_off_line(turn: Turn, text: str) -> str:
+    """ "Okay, nothing logged" before the status when a massage was called off."""
+    words = set(re.findall(r"[a-z']+", text.lower()))
+    return turn.say("massage_called_off") if words & CALLED_OFF else ""
+
+
+def status(turn: Turn, lead: str = "") -> Reply:
     """This month against the target, days since the last one, one tap to log."""
     count = count_this_month(turn)
     target = turn.user.massage_target
     last = turn.store.last_massage(turn.user.id)
     key = "massage_on_track" if count >= target else "massage_behind"
-    lines = [turn.say(key, count=count, target=target)]
+    lines = [lead] if lead else []
+    lines.append(turn.say(key, count=count, target=target))
     if last is not None:
         days = (turn.local_now.date() - last.at.astimezone(turn.zone).date()).days
         key = "massage_today" if days <= 0 else "massage_days_since"
