@@ -743,3 +743,20 @@ def test_massage_talk_that_reports_none_gets_an_answer(
     onboarded.say(text)
     assert answer in onboarded.last_text
     assert memory_store.last_massage(onboarded.user.id) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [("sunday morning", "found a day (Sun) but no time"), ("every other day 6pm", "no day")],
+)
+def test_half_a_schedule_says_what_is_missing(
+    onboarded: Conversation, text: str, says: str
+) -> None:
+    onboarded.say(text)
+    assert says in onboarded.last_text and "Sorry" not in onboarded.last_text
+
+
+def test_a_bare_number_is_never_half_a_schedule(onboarded: Conversation) -> None:
+    onboarded.say("calves 6/10")
+    onboarded.say("8")
+    assert question(onboarded) is None and "no day" not in onboarded.last_text

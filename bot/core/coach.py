@@ -459,8 +459,9 @@ class Coach:
             turn.outcome = "command"
             return self.commands[shortcut](turn, Command(shortcut))
         words = set(text.lower().replace("!", " ").replace(",", " ").split())
-        if words & GREETINGS and len(words) <= 4:
-            return self._greeting(turn)
+        opening = text.lower().replace("!", " ").replace(",", " ").split()[:2]
+        if len(words) <= 4 and (set(opening[:1]) & GREETINGS or opening == ["good", "morning"]):
+            return self._greeting(turn)  # "hi", "morning!", not "sunday morning"
         if words & THANKS:
             return Reply(text=turn.say("thanks_reply"))
         if words and words <= ACKS and len(words) <= 3:
@@ -469,6 +470,8 @@ class Coach:
         if removed is not None:
             return removed
         if training_schedule.looks_like_schedule(turn, text):
+            return training_schedule.propose(turn, text) or self._not_understood(turn, text)
+        if training_schedule.partly_a_schedule(turn, text):
             return training_schedule.propose(turn, text) or self._not_understood(turn, text)
         if parsed.minutes or (parsed.workout is not None and len(words) <= 6):
             return self._which_area(turn, parsed, text)  # "7 min before leg day", "leg day"

@@ -19,6 +19,7 @@ from bot.core.replies import Button, Reply
 from bot.core.timeplan import PlannedSession, describe_session, next_session, parse_schedule
 from bot.core.turn import Turn, buttons
 
+_CLOCK_TIME = re.compile(r"\d\s*(?:am|pm)\b|\b\d{1,2}:\d{2}\b")
 _FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DAY_WORDS = {
     **{name: n for n, name in enumerate(_FULL_DAYS)},
@@ -147,6 +148,16 @@ def _replaced(turn: Turn) -> list[str]:
 def looks_like_schedule(turn: Turn, text: str) -> bool:
     """Days and times that read as whole sessions ("Mon Wed Fri 18:00")."""
     return bool(parse_schedule(text, turn.local_now.date(), library=turn.library).sessions)
+
+
+def partly_a_schedule(turn: Turn, text: str) -> bool:
+    """A weekday without a time ("sunday morning") or a clock time without a day ("every
+    other day 6pm"): worth saying what is missing, not "Sorry". A bare number ("8") is
+    neither: it may be a severity or anything else."""
+    if not _days_said(text) and _CLOCK_TIME.search(text.lower()) is None:
+        return False
+    reading = parse_schedule(text, turn.local_now.date(), library=turn.library)
+    return not reading.sessions and not reading.found_nothing and bool(reading.problems)
 
 
 def _already_passed(turn: Turn, sessions: tuple[PlannedSession, ...]) -> list[str]:
