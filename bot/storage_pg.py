@@ -865,13 +865,18 @@ class PgStorage:
         if platform is not None:
             join, where = " JOIN users u ON u.id = n.user_id", " AND u.platform = %s"
             params.append(platform)
+        # The picked rows in a MATERIALIZED CTE, run once: as `id IN (subquery)` the planner
+        # may rescan the subquery for each row (a nested-loop semi join), and each rescan
+        # skips the rows this statement already updated and locks the next ones, so a
+        # claim of `limit` took many more.
         rows = self._all(
+            "WITH picked AS MATERIALIZED ("
+            f"SELECT n.id AS picked_id FROM nudges n{join} WHERE n.status = 'pending' "
+            f"AND n.send_at <= %s{where} ORDER BY n.send_at, n.id LIMIT %s "
+            "FOR UPDATE OF n SKIP LOCKED) "
             "UPDATE nudges SET status = 'sending', attempts = attempts + 1, claimed_by = %s "
-            "WHERE id IN ("
-            f"SELECT n.id FROM nudges n{join} WHERE n.status = 'pending' AND n.send_at <= %s"
-            f"{where} ORDER BY n.send_at, n.id LIMIT %s FOR UPDATE OF n SKIP LOCKED) "
-            f"RETURNING {_NUDGE_COLUMNS}",
-            (self.worker_id, *params, limit),
+            f"FROM picked WHERE nudges.id = picked.picked_id RETURNING {_NUDGE_COLUMNS}",
+            (*params, limit, self.worker_id),
         )
         return sorted((_nudge(row) for row in rows), key=lambda n: (n.send_time, n.id))
 

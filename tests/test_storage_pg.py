@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
+from urllib.parse import quote
 
 import psycopg
 import pytest
@@ -316,6 +317,20 @@ def test_workers_claiming_batches_at_once_never_get_the_same_row(pg_url: str) ->
     with PgStorage(pg_url) as check:
         assert check.nudge_counts()["sending"] == 60
         assert {check.get_nudge(i).attempts for i in ids} == {1}  # type: ignore[union-attr]
+
+
+def test_claim_due_takes_no_more_than_its_limit_whatever_the_plan(pg_url: str) -> None:
+    # A plan the server may pick from its statistics: the claim's rows rescanned in a
+    # nested loop. A `WHERE id IN (... LIMIT n FOR UPDATE SKIP LOCKED)` claimed all 5 here.
+    planner = "-c enable_hashjoin=off -c enable_mergejoin=off -c enable_material=off"
+    planner += " -c enable_sort=off -c enable_hashagg=off"
+    url = f"{pg_url}{'&' if '?' in pg_url else '?'}options={quote(planner)}"
+    with PgStorage(url) as store:
+        ids = _seed(store, 5)
+        for platform in ("telegram", None):
+            assert [n.id for n in store.claim_due(T0 + timedelta(minutes=1), 2, platform)] == (
+                ids[:2] if platform else ids[2:4]
+            )
 
 
 def test_claim_due_takes_the_earliest_due_of_a_platform(pg: PgStorage) -> None:
