@@ -760,3 +760,16 @@ def test_a_bare_number_is_never_half_a_schedule(onboarded: Conversation) -> None
     onboarded.say("calves 6/10")
     onboarded.say("8")
     assert question(onboarded) is None and "no day" not in onboarded.last_text
+
+
+def test_roll_with_a_short_workout_word_plans_for_that_workout(onboarded: Conversation) -> None:
+    onboarded.say("/roll 15 upper")
+    assert "upper-body" in onboarded.last_text
+
+
+@pytest.mark.parametrize("text", ["quick routine before yoga", "short routine please"])
+def test_a_routine_asked_for_without_a_question_word_gets_one(
+    onboarded: Conversation, text: str
+) -> None:
+    onboarded.say(text)
+    assert "1. " in onboarded.last_text and "Sorry" not in onboarded.last_text

@@ -554,7 +554,7 @@ class Coach:
     def _roll_command(self, turn: Turn, command: Command) -> Reply:
         parsed = parse_message(f"/roll {command.text}", turn.library)
         minutes = command.integer("minutes")
-        workout = command.choice("workout") or parsed.workout
+        workout = command.choice("workout") or parsed.workout or _short_workout(turn, command.text)
         chosen = workout if workout in self.library.workouts else None
         rec = routine.plan(
             turn, minutes=minutes, workout=chosen, asked_areas=tuple(parsed.soreness)
@@ -684,6 +684,13 @@ def _clean(text: str) -> str:
     from a broken client would otherwise fail in the database, not here)."""
     cleaned = (text or "").strip()[:MAX_MESSAGE]
     return cleaned.encode("utf-8", "replace").decode("utf-8")
+
+
+def _short_workout(turn: Turn, text: str) -> str | None:
+    """A workout named by one short word in /roll's arguments ("/roll 15 upper", "/roll
+    legs"): the schedule words for workouts, which a free message would not read alone."""
+    short = turn.library.language.schedules.workout_words
+    return next((short[word] for word in text.lower().split() if word in short), None)
 
 
 def _zone_mentioned(text: str) -> str | None:
