@@ -773,3 +773,9 @@ def test_a_routine_asked_for_without_a_question_word_gets_one(
 ) -> None:
     onboarded.say(text)
     assert "1. " in onboarded.last_text and "Sorry" not in onboarded.last_text
+
+
+def test_a_question_at_a_confirmation_is_not_taken_as_its_answer(onboarded: Conversation) -> None:
+    onboarded.say("/forget")
+    onboarded.say("wait what gets deleted?")
+    assert question(onboarded) == "forget" and "nothing was deleted" not in onboarded.last_text

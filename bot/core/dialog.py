@@ -265,8 +265,8 @@ def role_of(turn: Turn, text: str) -> str | None:
     if lead is None:
         return _symbol_role(turn, text)
     role, rest = lead
-    if any(ch.isdigit() for ch in rest):
-        return None
+    if any(ch.isdigit() for ch in rest) or (rest and "?" in text):
+        return None  # "wait, what gets deleted?" asks; it does not answer
     parsed = parse_message(rest, turn.library)
     harmless = parsed.intent == "other" and not parsed.red_flag and not parsed.soreness
     return role if harmless else None
