@@ -779,3 +779,19 @@ def test_a_question_at_a_confirmation_is_not_taken_as_its_answer(onboarded: Conv
     onboarded.say("/forget")
     onboarded.say("wait what gets deleted?")
     assert question(onboarded) == "forget" and "nothing was deleted" not in onboarded.last_text
+
+
+def test_a_schedule_saved_without_setup_asks_the_time_zone_next(
+    conversation: Conversation,
+) -> None:
+    conversation.say("mon wed sat at 7am")
+    conversation.say("yup")
+    assert "which time zone" in conversation.last_text
+    conversation.say("keep utc")
+    assert conversation.user.onboarded and question(conversation) is None
+
+
+@pytest.mark.parametrize("text", ["bye", "see ya", "goodnight"])
+def test_a_goodbye_gets_a_goodbye(onboarded: Conversation, text: str) -> None:
+    onboarded.say(text)
+    assert "Bye for now" in onboarded.last_text

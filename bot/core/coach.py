@@ -82,6 +82,9 @@ ACKS = frozenset(
 )
 """A message made only of these ("ok", "got it", "cool") acknowledges: a short answer, not
 "Sorry, I didn't catch that"."""
+FAREWELLS = frozenset(
+    {"bye", "goodbye", "cya", "see", "ya", "you", "later", "night", "goodnight", "gn", "ttyl"}
+)
 _EVERYWHERE = re.compile(
     r"\b(?:everywhere|all over|whole body|every muscle|full body|everything)\b"
 )
@@ -464,6 +467,8 @@ class Coach:
             return self._greeting(turn)  # "hi", "morning!", not "sunday morning"
         if words & THANKS:
             return Reply(text=turn.say("thanks_reply"))
+        if words and words <= FAREWELLS and len(words) <= 3:
+            return Reply(text=turn.say("farewell_reply"))
         if words and words <= ACKS and len(words) <= 3:
             return Reply(text=turn.say("ack_reply"))
         removed = training_schedule.removal_said(turn, text)

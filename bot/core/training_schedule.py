@@ -224,7 +224,12 @@ def save_proposal(turn: Turn) -> Reply:
             on_date=session.on_date,
             workout=session.workout,
         )
-    zone_unsaid = onboarding.step(turn) == "timezone"  # the schedule came before the zone
+    # The schedule came before the zone: at the setup's zone step, or with no setup at all.
+    zone_unsaid = onboarding.step(turn) == "timezone" or (
+        not turn.user.onboarded and onboarding.step(turn) is None
+    )
+    if zone_unsaid:
+        turn.user.dialog["onboarding"] = "timezone"
     closing = onboarding.finish(turn) if onboarding.step(turn) and not zone_unsaid else ""
     turn.schedule_changed = True
     turn.outcome = "schedule_saved"
