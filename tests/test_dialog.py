@@ -795,3 +795,9 @@ def test_a_schedule_saved_without_setup_asks_the_time_zone_next(
 def test_a_goodbye_gets_a_goodbye(onboarded: Conversation, text: str) -> None:
     onboarded.say(text)
     assert "Bye for now" in onboarded.last_text
+
+
+@pytest.mark.parametrize("text", ["i run 3x a week", "i lift twice a week"])
+def test_how_often_without_days_asks_for_the_days(onboarded: Conversation, text: str) -> None:
+    onboarded.say(text)
+    assert "Which days" in onboarded.last_text and question(onboarded) == "schedule"

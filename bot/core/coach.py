@@ -476,6 +476,9 @@ class Coach:
             return removed
         if training_schedule.looks_like_schedule(turn, text):
             return training_schedule.propose(turn, text) or self._not_understood(turn, text)
+        how_often = training_schedule.how_often_only(turn, text)
+        if how_often is not None:
+            return how_often
         if training_schedule.partly_a_schedule(turn, text):
             return training_schedule.propose(turn, text) or self._not_understood(turn, text)
         if parsed.minutes or (parsed.workout is not None and len(words) <= 6):

@@ -150,6 +150,19 @@ def looks_like_schedule(turn: Turn, text: str) -> bool:
     return bool(parse_schedule(text, turn.local_now.date(), library=turn.library).sessions)
 
 
+_HOW_OFTEN = re.compile(
+    r"\b(\d|one|two|three|four|five|six|seven|once|twice)\s*(?:x|times)?\s*(?:a|per|each|every)"
+    r" week\b"
+)
+
+
+def how_often_only(turn: Turn, text: str) -> Reply | None:
+    """ "I run 3x a week": how often, but not which days; ask for the days and time."""
+    if _HOW_OFTEN.search(text.lower()) is None or looks_like_schedule(turn, text):
+        return None
+    return onboarding.ask_schedule(turn, turn.say("schedule_which_days"))
+
+
 def partly_a_schedule(turn: Turn, text: str) -> bool:
     """A weekday without a time ("sunday morning") or a clock time without a day ("every
     other day 6pm"): worth saying what is missing, not "Sorry". A bare number ("8") is
