@@ -881,3 +881,32 @@ async def test_one_log_line_per_update_with_what_it_was_and_never_the_text(
     assert all(r.latency_ms >= 0 and r.outcome == "ok" for r in handled)  # type: ignore[attr-defined]
     info = [r.getMessage() for r in caplog.records if r.levelno <= logging.INFO]
     assert not any("quokka" in line for line in info)
+
+
+def _voice_note(chat_type: str = "private") -> dict[str, Any]:
+    update = load_payload("update_private_text" if chat_type == "private" else "update_group_text")
+    message = update["message"]
+    for key in ("text", "entities"):
+        message.pop(key, None)
+    message["voice"] = {"file_id": "voice-1", "file_unique_id": "u-voice-1", "duration": 3}
+    message["date"] = int(time.time())
+    del update["update_id"]
+    return update
+
+
+async def test_a_voice_note_in_a_private_chat_is_told_that_words_work(
+    adapter: TelegramAdapter, fake: FakeTelegram
+) -> None:
+    fake.push_update(_voice_note())
+    await until(lambda: bool(sent(fake)))
+    (reply,) = sent(fake)
+    assert "I can only read words" in reply.params["text"]
+
+
+async def test_a_voice_note_in_a_group_gets_no_reply(
+    adapter: TelegramAdapter, fake: FakeTelegram
+) -> None:
+    fake.push_update(_voice_note("group"))
+    fake.push_text("/help", chat_type="group")
+    await until(lambda: bool(sent(fake)))
+    assert all("I can only read words" not in call.params["text"] for call in sent(fake))

@@ -124,6 +124,7 @@ class TelegramAdapter:
         self.poll_timeout = poll_timeout
         self.rate_limit_retries = rate_limit_retries
         self.slow_down = coach.library.messages["slow_down"]  # missing: fail at start-up
+        self.text_only = coach.library.messages["text_only"]
         # Before the Application exists: PTB's Bot logs its URL (with the token) at DEBUG.
         self._undo_redaction = redact_token_in_logs(settings.telegram_token)
         self.application: Application[Any, Any, Any, Any, Any, Any] = self.build_application()
@@ -163,6 +164,8 @@ class TelegramAdapter:
         )
         updates = filters.UpdateType.MESSAGE & (filters.TEXT | filters.CAPTION)
         application.add_handler(MessageHandler(updates, self.on_message))
+        wordless = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL
+        application.add_handler(MessageHandler(wordless, self.on_wordless))
         application.add_handler(CallbackQueryHandler(self.on_callback))
         application.add_error_handler(self.on_error)
         return application
@@ -360,6 +363,14 @@ class TelegramAdapter:
             await self.deliver(chat_id, Reply(text=self.slow_down))
         except TelegramError as exc:
             log.info("could not send the slow-down message: %s", type(exc).__name__)
+
+    async def on_wordless(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A sticker, voice note or photo without a caption in a private chat: say that words
+        are what the coach reads, rather than nothing at all."""
+        message = update.message
+        if message is None or message.from_user is None or message.from_user.is_bot:
+            return
+        await self.deliver(message.chat.id, Reply(text=self.text_only))
 
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A text message: to the coach if it is meant for us, replies back to the chat."""
