@@ -491,3 +491,8 @@ def test_the_coach_reads_messages_with_the_library_it_was_given(tmp_path: Path) 
     coach = Coach(MemoryStore(), library=load_library(folder))
     replies = coach.handle_message(Sender("test", "1"), "my wheels are 6/10")
     assert "calves 6/10" in replies[-1].text
+
+
+def test_a_message_without_words_is_told_that_words_work(conversation: Conversation) -> None:
+    (reply,) = conversation.say("   ")
+    assert "I can only read words" in reply.text

@@ -274,6 +274,8 @@ class Coach:
     # --- routing ------------------------------------------------------------------------
 
     def _route_text(self, turn: Turn, text: str) -> Reply:
+        if not text.strip():  # a sticker, a picture or a voice note: nothing to read
+            return Reply(text=turn.say("text_only"))
         if text.startswith("/"):
             return self._route_command(turn, commands.from_text(text))
         parsed = parse_message(text, turn.library)
