@@ -473,7 +473,7 @@ def test_history_shows_finished_guided_routines(conversation: Conversation) -> N
     conversation.say("done")
     conversation.say("done")  # said twice, counted once
     conversation.say("/history")
-    assert "Rolling: 1 session (5 min guided)" in conversation.last_text
+    assert "Rolling: 1 session (5 min)" in conversation.last_text
 
 
 def test_done_rolling_said_in_words_is_logged(conversation: Conversation) -> None:

@@ -801,3 +801,21 @@ def test_a_goodbye_gets_a_goodbye(onboarded: Conversation, text: str) -> None:
 def test_how_often_without_days_asks_for_the_days(onboarded: Conversation, text: str) -> None:
     onboarded.say(text)
     assert "Which days" in onboarded.last_text and question(onboarded) == "schedule"
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("i did 10 min of rolling this morning", 600), ("rolled for 15 minutes after my run", 900)],
+)
+def test_rolling_done_in_words_is_logged_with_its_length(
+    onboarded: Conversation, memory_store: MemoryStore, clock: FakeClock, text: str, seconds: int
+) -> None:
+    onboarded.say(text)
+    (session,) = memory_store.rolling_since(onboarded.user.id, clock.now - timedelta(hours=1))
+    assert session.seconds == seconds
+
+
+def test_how_many_times_did_i_roll_shows_the_history(onboarded: Conversation) -> None:
+    onboarded.say("rolled for 15 minutes after my run")
+    onboarded.say("how many times did i roll this week")
+    assert "Rolling: 1 session (15 min)" in onboarded.last_text

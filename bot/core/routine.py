@@ -6,6 +6,7 @@ one area at a time with a Next button, for people rolling with their phone on th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -213,11 +214,17 @@ def guided_end(turn: Turn, argument: str) -> Reply:
     return Reply(text=turn.say("guided_stopped", done=len(done), total=len(picks)))
 
 
+_MINUTES_ROLLED = re.compile(r"\b(\d{1,2})\s*(?:min|mins|minute|minutes|m)\b")
+
+
 def rolled_said(turn: Turn, text: str, minutes: int | None, areas: tuple[str, ...]) -> Reply | None:
     """ "done rolling!": a session rolled on one's own, logged for /history."""
     lowered = " ".join(text.lower().replace("!", " ").replace(".", " ").split())
     if not any(phrase in lowered for phrase in turn.library.language.rolled):
         return None
+    if minutes is None:  # "did 10 min of rolling": a duration, not a time budget
+        said = _MINUTES_ROLLED.search(lowered)
+        minutes = int(said[1]) if said else None
     seconds = 60 * minutes if minutes and 1 <= minutes <= 60 else 0
     turn.store.record_rolling(turn.user.id, turn.now, seconds, areas)
     turn.outcome = "rolling_logged"
