@@ -819,3 +819,31 @@ def test_how_many_times_did_i_roll_shows_the_history(onboarded: Conversation) ->
     onboarded.say("rolled for 15 minutes after my run")
     onboarded.say("how many times did i roll this week")
     assert "Rolling: 1 session (15 min)" in onboarded.last_text
+
+
+@pytest.mark.parametrize(
+    ("text", "check"),
+    [
+        ("change my reminder to 20 minutes", lambda u: u.lead_minutes == 20),
+        ("turn off quiet hours", lambda u: u.quiet_start is None),
+        ("massage day sunday 9am", lambda u: (u.massage_day, u.massage_time) == ("sun", "09:00")),
+        ("my massage check-in should be on the 1st saturday", lambda u: u.massage_day == "sat"),
+    ],
+)
+def test_more_settings_in_words(
+    onboarded: Conversation, memory_store: MemoryStore, text: str, check
+) -> None:  # type: ignore[no-untyped-def]
+    onboarded.say("quiet 22:00-07:00")
+    onboarded.say(text)
+    assert check(onboarded.user)
+    assert memory_store.last_massage(onboarded.user.id) is None  # never a massage logged
+
+
+@pytest.mark.parametrize("text", ["stop reminding me on fridays", "no reminders on weekends"])
+def test_reminders_off_for_some_days_points_at_those_sessions_and_pauses_nothing(
+    onboarded: Conversation, text: str
+) -> None:
+    onboarded.say("mon fri 7am")
+    onboarded.say("yes")
+    onboarded.say(text)
+    assert not onboarded.user.paused and "remove friday" in onboarded.last_text

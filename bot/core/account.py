@@ -150,8 +150,10 @@ def set_massage_day(turn: Turn, value: str) -> Reply:
     """ "sun 09:00": the monthly massage check-in on the first such day at that time."""
     words = value.lower().split()
     day = next((w[:3] for w in words if w[:3] in WEEKDAYS), None)
-    time = next((t for t in (parse_clock_time(w, turn.library) for w in words) if t), None)
-    if day is None or time is None:
+    said = re.findall(r"\b\d{1,2}(?::\d{2})?\s*(?:am|pm)?(?!\w)", value.lower())  # not "1st"
+    time = next((t for t in (parse_clock_time(w, turn.library) for w in said) if t), None)
+    time = time or turn.user.massage_time or "10:00"  # a day alone keeps the time
+    if day is None:
         return Reply(text=turn.say("massage_day_help"))
     turn.user.massage_day, turn.user.massage_time = day, time
     return Reply(text=turn.say("massage_day_set", day=day.capitalize(), time=time))
@@ -195,6 +197,17 @@ _QUIET = re.compile(
     + r")?"
 )
 
+_LEAD_TO = re.compile(
+    r"\b(?:change|set|move|make|switch|put)\s+(?:my\s+|the\s+)?(?:reminders?|nudges?|lead time)"
+    r"\s+(?:to|at|for)\s+(\d{1,3})\s*(min|mins|minutes?|m|hours?|hrs?|h)\b"
+)
+_QUIET_OFF = re.compile(
+    r"\b(?:turn off|switch off|disable|no more|remove|clear|cancel|end|drop)\s+(?:the\s+|my\s+)?"
+    r"quiet hours?\b|\bquiet hours? off\b"
+)
+_MASSAGE_DAY = re.compile(
+    r"\bmassage (?:day|check ?-?in|reminder)s?\b.*?\b(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\b"
+)
 _COUNT = r"(\d{1,2}|one|two|three|four|five|six|seven|eight)"
 _MASSAGE_TARGET = re.compile(
     r"\bmassages?\b.*\b(?:target|goal|aim)\b\D*?" + _COUNT + r"\b"
@@ -223,7 +236,16 @@ def said_a_setting(text: str) -> bool:
     message is never read as the answer to an open question ("quiet after 10pm" is not
     a training time)."""
     lowered = " ".join(text.lower().split())
-    patterns = (_TOGGLED, _TOGGLED_AFTER, _LEAD, _MASSAGE_TARGET, _QUIET)
+    patterns = (
+        _TOGGLED,
+        _TOGGLED_AFTER,
+        _LEAD,
+        _LEAD_TO,
+        _MASSAGE_TARGET,
+        _MASSAGE_DAY,
+        _QUIET_OFF,
+        _QUIET,
+    )
     return any(pattern.search(lowered) for pattern in patterns)
 
 
@@ -237,7 +259,7 @@ def control_from_text(turn: Turn, text: str) -> Reply | None:
         groups = toggled.groupdict()
         on = groups.get("state") == "on" if groups.get("state") else bool(groups.get("on"))
         return set_toggle(turn, key, "on" if on else "off")
-    lead = _LEAD.search(lowered)
+    lead = _LEAD.search(lowered) or _LEAD_TO.search(lowered)
     if lead is not None:
         amount, unit = lead[1], lead[2] or "min"
         minutes = (
@@ -246,6 +268,10 @@ def control_from_text(turn: Turn, text: str) -> Reply | None:
         if unit.startswith("h"):
             minutes *= 60
         return set_lead(turn, str(minutes))
+    if _MASSAGE_DAY.search(lowered) is not None:
+        return set_massage_day(turn, lowered)
+    if _QUIET_OFF.search(lowered) is not None:
+        return set_quiet(turn, "off")
     target = _MASSAGE_TARGET.search(lowered)
     if target is not None:
         said = next(group for group in target.groups() if group)

@@ -421,6 +421,8 @@ class Coach:
             return self._which_area(turn, parsed, text)  # "calves are wrecked, got 10 min"
         if parsed.intent == "soreness":
             return self._soreness(turn, parsed, text)
+        if parsed.intent == "massage" and account.said_a_setting(text):
+            return self._other(turn, parsed, text)  # "massage day sunday 9am": a setting
         if parsed.intent == "massage":
             self._record_rated_soreness(turn, parsed, text)  # "had a massage, back's fine now"
             return massage.from_message(turn, parsed, text)
@@ -460,6 +462,9 @@ class Coach:
         if rolled is not None:
             return rolled
         shortcut = self._shortcut(text)
+        by_day = "remind" in text.lower() or shortcut == "pause"
+        if by_day and training_schedule.days_or_weekends_said(text):
+            return training_schedule.reminders_follow_sessions(turn)  # not everything paused
         if shortcut is not None:
             turn.outcome = "command"
             return self.commands[shortcut](turn, Command(shortcut))

@@ -284,6 +284,8 @@ def show(turn: Turn) -> Reply:
     lines += [
         f"{n}. {describe_session(e, names, turn.library)}" for n, e in enumerate(entries, start=1)
     ]
+    footer = "schedule_paused" if turn.user.paused else "schedule_reminders"
+    lines += ["", turn.say(footer, lead=turn.user.lead_minutes)]
     remove = [Button(f"✖ {n}", f"sc:x:{e.id}") for n, e in enumerate(entries, start=1)]
     rows = [remove[i : i + 5] for i in range(0, min(len(remove), 20), 5)]
     return Reply(
@@ -355,6 +357,19 @@ def _on_days_said(entries: list[ScheduleEntry], text: str) -> list[ScheduleEntry
     """The weekly sessions on the weekdays named in `text` ("sat", "Saturdays", "tues")."""
     days = _days_said(text)
     return [entry for entry in entries if entry.weekday in days]
+
+
+def days_or_weekends_said(text: str) -> bool:
+    """Whether the message names weekdays or weekends ("no reminders on fridays")."""
+    lowered = text.lower()
+    return bool(_days_said(text)) or any(w in lowered for w in ("weekend", "weekday"))
+
+
+def reminders_follow_sessions(turn: Turn) -> Reply:
+    """Reminders for some days only: they follow the sessions, so remove those days'
+    sessions instead of pausing everything."""
+    listing = show(turn)
+    return replace(listing, text=turn.say("reminders_follow_sessions") + "\n\n" + listing.text)
 
 
 def _days_said(text: str) -> set[int]:
