@@ -1,4 +1,4 @@
-"""A real crash: `python -m bot` fans out 1,200 nudges to the fake Telegram API, is killed
+"""A real crash: `python -m bot` fans out 900 nudges to the fake Telegram API, is killed
 with SIGKILL mid-fan-out, restarts and finishes.
 
 Delivery is at-most-once by design (see `bot.scheduler`): a row is claimed (committed as
@@ -38,7 +38,7 @@ from tests.fakes.telegram_api import FakeTelegram
 from tests.processes import stop_gracefully
 
 ROOT = Path(__file__).resolve().parents[1]
-USERS = 1_200
+USERS = 900
 FIRST_CHAT = 700_000_000
 EVERY_CHAT = range(FIRST_CHAT, FIRST_CHAT + USERS)
 ONE_EACH = Counter(dict.fromkeys(EVERY_CHAT, 1))
