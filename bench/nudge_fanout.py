@@ -36,11 +36,8 @@ import argparse
 import asyncio
 import gc
 import json
-import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -57,6 +54,7 @@ sys.path.insert(0, str(ROOT))
 from bot.core.nudges import HORIZON, plan_nudges  # noqa: E402
 from bot.storage import Storage  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
+from tests.processes import start_bot, stop_gracefully  # noqa: E402
 
 FIRST_CHAT = 800_000_000
 START = datetime(2026, 12, 9, 12, 0, tzinfo=UTC)  # a Wednesday: no massage nudge within 48 h
@@ -77,34 +75,6 @@ def seed(db_path: Path, users: int) -> None:
             entry = store.add_schedule(user.id, hhmm, weekday=session.weekday(), workout="run")
             planned = plan_nudges(user, [entry], session - timedelta(minutes=31), now + HORIZON)
             store.add_planned(user.id, planned)
-
-
-def start_bot(db_path: Path, fake: FakeTelegram, rate: float, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "BOT_CLOCK_START": START.isoformat(),
-        "BOT_DB_PATH": str(db_path),
-        "TELEGRAM_BOT_TOKEN": fake.token,
-        "TELEGRAM_BASE_URL": fake.base_url,
-        "TELEGRAM_SEND_RATE": str(rate),
-        "DISCORD_BOT_TOKEN": "",
-        "BOT_LOG_LEVEL": "INFO",
-    }
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=out, stderr=out
-        )
-
-
-async def stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM and wait without blocking the loop: the fake server must keep answering."""
-    process.send_signal(signal.SIGTERM)
-    for _ in range(300):
-        if process.poll() is not None:
-            return
-        await asyncio.sleep(0.1)
-    process.kill()
-    process.wait(5)
 
 
 def lateness_p99(db_path: Path, started: datetime = START) -> float:
@@ -133,7 +103,7 @@ async def run(  # noqa: PLR0917
 ) -> dict[str, Any]:
     fake.clear_calls()
     spawned = time.monotonic()
-    process = start_bot(db_path, fake, rate, log)
+    process = start_bot(db_path, fake, clock_start=START, rate=rate, log=log)
     ps = psutil.Process(process.pid)
     rss = 0
     first: float | None = None
@@ -160,7 +130,7 @@ async def run(  # noqa: PLR0917
             if process.poll() is not None:
                 raise RuntimeError(f"the bot exited: see {log}")
     finally:
-        await stop(process)
+        await stop_gracefully(process, timeout=30)
     calls = fake.calls_to("sendMessage")
     if not calls:
         raise RuntimeError(f"no nudge was sent: see {log}")

@@ -44,12 +44,9 @@ import asyncio
 import heapq
 import json
 import math
-import os
 import selectors
 import shutil
-import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -348,28 +345,9 @@ def case(
 # ----------------------------------------------------------------------------- real time
 
 
-def start_bot(
-    db_path: Path, fake: Any, *, start: datetime, rate: float, log: Path
-) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "BOT_CLOCK_START": start.isoformat(),
-        "BOT_DB_PATH": str(db_path),
-        "TELEGRAM_BOT_TOKEN": fake.token,
-        "TELEGRAM_BASE_URL": fake.base_url,
-        "TELEGRAM_SEND_RATE": str(rate),
-        "DISCORD_BOT_TOKEN": "",
-        "BOT_DATABASE_URL": "",
-        "BOT_LOG_LEVEL": "INFO",
-    }
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=out, stderr=out
-        )
-
-
 async def realtime(tmp: Path, users: int, rate: float) -> dict[str, Any]:
     from tests.fakes.telegram_api import FakeTelegram
+    from tests.processes import start_bot, stop_gracefully
 
     db_path = tmp / "realtime.sqlite3"
     seed(db_path, users, ("Europe/Berlin",), ("18:00",))
@@ -383,7 +361,7 @@ async def realtime(tmp: Path, users: int, rate: float) -> dict[str, Any]:
     )
     async with FakeTelegram() as fake:
         spawned = time.monotonic()
-        process = start_bot(db_path, fake, start=start, rate=rate, log=log)
+        process = start_bot(db_path, fake, clock_start=start, rate=rate, log=log)
         deadline = spawned + 180 + 3 * users / rate
         try:
             while time.monotonic() < deadline:
@@ -394,13 +372,7 @@ async def realtime(tmp: Path, users: int, rate: float) -> dict[str, Any]:
                     raise RuntimeError(f"the bot exited: see {log}")
             await asyncio.sleep(1.0)  # the last marks are written 50 ms after the answer
         finally:
-            process.send_signal(signal.SIGTERM)
-            for _ in range(300):
-                if process.poll() is not None:
-                    break
-                await asyncio.sleep(0.1)
-            else:
-                process.kill()
+            await stop_gracefully(process, timeout=30)
         calls = fake.calls_to("sendMessage")
     per_chat = Counter(int(c.params["chat_id"]) for c in calls)
     with sqlite3.connect(db_path) as conn:

@@ -44,10 +44,8 @@ import argparse
 import asyncio
 import gc
 import json
-import os
 import random
 import re
-import signal
 import statistics
 import subprocess
 import sys
@@ -66,6 +64,7 @@ sys.path.insert(0, str(ROOT))
 from bot.scheduler import NudgeService  # noqa: E402
 from bot.storage import Storage  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
+from tests.processes import start_bot, stop_gracefully  # noqa: E402
 
 START = datetime(2026, 12, 9, 12, 0, tzinfo=UTC)
 ZONES = (
@@ -126,36 +125,6 @@ def seed(db_path: Path, users: int) -> dict[str, int]:
 
 
 # ----------------------------------------------------------------------------- the bot
-
-
-def start_bot(
-    db_path: Path, fake: FakeTelegram, clock_start: datetime, rate: float, log: Path
-) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "BOT_CLOCK_START": clock_start.isoformat(),
-        "BOT_DB_PATH": str(db_path),
-        "TELEGRAM_BOT_TOKEN": fake.token,
-        "TELEGRAM_BASE_URL": fake.base_url,
-        "TELEGRAM_SEND_RATE": str(rate),
-        "DISCORD_BOT_TOKEN": "",
-        "BOT_LOG_LEVEL": "INFO",
-    }
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=out, stderr=out
-        )
-
-
-async def stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM and wait without blocking the loop: the fake server must keep answering."""
-    process.send_signal(signal.SIGTERM)
-    for _ in range(300):
-        if process.poll() is not None:
-            return
-        await asyncio.sleep(0.1)
-    process.kill()
-    process.wait(5)
 
 
 @dataclass
@@ -253,7 +222,7 @@ async def run_bot(
     gc.freeze()
     seen = Watch(log, log.stat().st_size if log.exists() else 0)
     spawned = time.monotonic()
-    process = start_bot(db_path, fake, clock_start, rate, log)
+    process = start_bot(db_path, fake, clock_start=clock_start, rate=rate, log=log)
     stop_event = asyncio.Event()
     watcher = asyncio.create_task(watch(process, seen, stop_event))
     asker: asyncio.Task[None] | None = None
@@ -274,7 +243,7 @@ async def run_bot(
         for task in (watcher, asker):
             if task is not None:
                 await asyncio.gather(task, return_exceptions=True)
-        await stop(process)
+        await stop_gracefully(process, timeout=30)
     assert seen.pass_started is not None and seen.pass_done is not None
     began, done = seen.pass_started, seen.pass_done
     during = [lat for at, lat in seen.help if began <= at <= done]

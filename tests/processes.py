@@ -1,6 +1,7 @@
-"""Stopping a `python -m bot` started by a test, without blocking the test's event loop.
+"""Starting and stopping a `python -m bot` against the fake Bot API, from tests and benches,
+without blocking the caller's event loop.
 
-The fake platform servers run on the test's loop. A blocking `Popen.wait()` after SIGTERM
+The fake platform servers run on the caller's loop. A blocking `Popen.wait()` after SIGTERM
 starves them, so the bot's last requests on the way out (PTB's final getUpdates that
 confirms what it fetched) time out and the exit takes seconds longer than it should.
 """
@@ -8,8 +9,38 @@ confirms what it fetched) time out and the exit takes seconds longer than it sho
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from tests.fakes.telegram_api import FakeTelegram
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def start_bot(
+    db_path: Path, fake: FakeTelegram, *, clock_start: datetime, rate: float, log: Path
+) -> subprocess.Popen[bytes]:
+    """The bot on SQLite at `db_path`, its clock reading `clock_start` as it starts, sending
+    to `fake` at `rate` a second; its output appended to `log`."""
+    env = {
+        **os.environ,
+        "BOT_CLOCK_START": clock_start.isoformat(),
+        "BOT_DB_PATH": str(db_path),
+        "BOT_DATABASE_URL": "",  # SQLite, whatever the caller's environment says
+        "TELEGRAM_BOT_TOKEN": fake.token,
+        "TELEGRAM_BASE_URL": fake.base_url,
+        "TELEGRAM_SEND_RATE": f"{rate:g}",
+        "DISCORD_BOT_TOKEN": "",
+        "BOT_LOG_LEVEL": "INFO",
+    }
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=out, stderr=out
+        )
 
 
 async def exited(process: subprocess.Popen[bytes], timeout: float) -> bool:

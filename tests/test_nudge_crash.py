@@ -21,10 +21,8 @@ check-in into the outbox. "Drained" means nothing *due* is left, whatever is pla
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,9 +33,8 @@ from bot.core.clock import Clock, clock_starting_at
 from bot.scheduler.service import INTERRUPTED
 from bot.storage import Storage
 from tests.fakes.telegram_api import FakeTelegram
-from tests.processes import stop_gracefully
+from tests.processes import start_bot, stop_gracefully
 
-ROOT = Path(__file__).resolve().parents[1]
 USERS = 900
 FIRST_CHAT = 700_000_000
 EVERY_CHAT = range(FIRST_CHAT, FIRST_CHAT + USERS)
@@ -72,25 +69,6 @@ def seed(db_path: Path, clock: Clock) -> None:
                 now + timedelta(milliseconds=n),  # distinct due times, all due now
                 {"ref": session, "session_at": session, "workout": "run"},
             )
-
-
-def start_bot(
-    db_path: Path, fake: FakeTelegram, log: Path, clock: Clock
-) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "BOT_CLOCK_START": clock().isoformat(),
-        "BOT_DB_PATH": str(db_path),
-        "TELEGRAM_BOT_TOKEN": fake.token,
-        "TELEGRAM_BASE_URL": fake.base_url,
-        "TELEGRAM_SEND_RATE": "200",
-        "DISCORD_BOT_TOKEN": "",
-        "BOT_LOG_LEVEL": "INFO",
-    }
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=out, stderr=out
-        )
 
 
 def counts(db_path: Path) -> dict[str, int]:
@@ -131,7 +109,7 @@ async def start_fan_out(
 ) -> subprocess.Popen[bytes]:
     """Seed the users and start the bot; returns once a few hundred nudges have gone out."""
     seed(db_path, clock)
-    bot = start_bot(db_path, fake, log, clock)
+    bot = start_bot(db_path, fake, clock_start=clock(), rate=200, log=log)
     try:
         await wait_for(lambda: sent(fake) >= 300, 60, "the first few hundred nudges")
     except BaseException:
@@ -148,7 +126,7 @@ def kill_9(bot: subprocess.Popen[bytes], fake: FakeTelegram) -> None:
 
 
 async def restart_and_drain(db_path: Path, fake: FakeTelegram, log: Path, clock: Clock) -> None:
-    bot = start_bot(db_path, fake, log, clock)
+    bot = start_bot(db_path, fake, clock_start=clock(), rate=200, log=log)
     try:
 
         def drained() -> bool:
