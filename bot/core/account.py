@@ -230,60 +230,68 @@ _TOGGLED_AFTER = re.compile(
     r"(?P<state>on|off)\b"
 )
 
+_SETTINGS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("toggle", _TOGGLED),
+    ("toggle", _TOGGLED_AFTER),
+    ("lead", _LEAD),
+    ("lead", _LEAD_TO),
+    ("massage_day", _MASSAGE_DAY),
+    ("quiet_off", _QUIET_OFF),
+    ("massage_target", _MASSAGE_TARGET),
+    ("quiet", _QUIET),
+)
+"""Settings said in words, tried in this order ("turn off quiet hours" before "quiet ...")."""
+
 
 def said_a_setting(text: str) -> bool:
     """Whether `control_from_text` would change a setting, without changing it: such a
     message is never read as the answer to an open question ("quiet after 10pm" is not
     a training time)."""
-    lowered = " ".join(text.lower().split())
-    patterns = (
-        _TOGGLED,
-        _TOGGLED_AFTER,
-        _LEAD,
-        _LEAD_TO,
-        _MASSAGE_TARGET,
-        _MASSAGE_DAY,
-        _QUIET_OFF,
-        _QUIET,
-    )
-    return any(pattern.search(lowered) for pattern in patterns)
+    return _setting_said(" ".join(text.lower().split())) is not None
+
+
+def _setting_said(lowered: str) -> tuple[str, re.Match[str]] | None:
+    """The first setting the message changes, in `_SETTINGS` order, with its match."""
+    for name, pattern in _SETTINGS:
+        found = pattern.search(lowered)
+        if found is not None:
+            return name, found
+    return None
 
 
 def control_from_text(turn: Turn, text: str) -> Reply | None:
     """A setting changed in plain words: "remind me 45 min before", "quiet after 10pm",
     "send me a weekly summary", "body map off", "set my massage target to 2"."""
     lowered = " ".join(text.lower().split())
-    toggled = _TOGGLED.search(lowered) or _TOGGLED_AFTER.search(lowered)
-    if toggled is not None:
-        key = "weekly" if toggled["what"].startswith("weekly") else "map"
-        groups = toggled.groupdict()
+    said = _setting_said(lowered)
+    if said is None:
+        return None
+    name, found = said
+    if name == "toggle":
+        key = "weekly" if found["what"].startswith("weekly") else "map"
+        groups = found.groupdict()
         on = groups.get("state") == "on" if groups.get("state") else bool(groups.get("on"))
         return set_toggle(turn, key, "on" if on else "off")
-    lead = _LEAD.search(lowered) or _LEAD_TO.search(lowered)
-    if lead is not None:
-        amount, unit = lead[1], lead[2] or "min"
+    if name == "lead":
+        amount, unit = found[1], found[2] or "min"
         minutes = (
             30 if amount.startswith("half") else 1 if amount in {"a", "an", "one"} else int(amount)
         )
         if unit.startswith("h"):
             minutes *= 60
         return set_lead(turn, str(minutes))
-    if _MASSAGE_DAY.search(lowered) is not None:
+    if name == "massage_day":
         return set_massage_day(turn, lowered)
-    if _QUIET_OFF.search(lowered) is not None:
+    if name == "quiet_off":
         return set_quiet(turn, "off")
-    target = _MASSAGE_TARGET.search(lowered)
-    if target is not None:
-        said = next(group for group in target.groups() if group)
-        return set_massage_target(turn, str(_COUNT_WORDS.get(said, said)))
-    quiet = _QUIET.search(lowered)
-    if quiet is not None:
-        start = parse_clock_time(_evening(quiet[1]), turn.library)
-        end = parse_clock_time(quiet[2], turn.library) if quiet[2] else "07:00"
-        if start is None or end is None:
-            return Reply(text=turn.say("quiet_help"))
-        return set_quiet(turn, f"{start}-{end}")
-    return None
+    if name == "massage_target":
+        count = next(group for group in found.groups() if group)
+        return set_massage_target(turn, str(_COUNT_WORDS.get(count, count)))
+    start = parse_clock_time(_evening(found[1]), turn.library)
+    end = parse_clock_time(found[2], turn.library) if found[2] else "07:00"
+    if start is None or end is None:
+        return Reply(text=turn.say("quiet_help"))
+    return set_quiet(turn, f"{start}-{end}")
 
 
 def _evening(clock: str) -> str:

@@ -320,12 +320,13 @@ class Coach:
     def _typed_answer(self, turn: Turn, text: str, parsed: Parsed) -> Reply | None:
         """A typed message as the answer to the pending question or a button on screen."""
         question = dialog.pending(turn)
+        role = dialog.role_of(turn, text)
         if question is not None:
             button = dialog.chosen_button(turn, question.choices, text)
             if button is not None:
                 turn.answered_question = True
                 return self._route_button(turn, button.data)
-            if dialog.role_of(turn, text) in ("no", "skip", "later"):
+            if role in ("no", "skip", "later"):
                 dialog.close(turn)  # "cancel" at a question without a Cancel button
                 turn.answered_question = True
                 return Reply(text=turn.say("question_dropped"))
@@ -342,7 +343,6 @@ class Coach:
         if snoozed is not None:
             turn.answered_question = True
             return self._route_button(turn, snoozed)
-        role = dialog.role_of(turn, text)
         if role == "undo":
             return self._undo_latest(turn)
         if role in ("skip", "no", "later") and onboarding.step(turn) is not None:
@@ -468,8 +468,8 @@ class Coach:
         if shortcut is not None:
             turn.outcome = "command"
             return self.commands[shortcut](turn, Command(shortcut))
-        words = set(text.lower().replace("!", " ").replace(",", " ").split())
-        opening = text.lower().replace("!", " ").replace(",", " ").split()[:2]
+        said = text.lower().replace("!", " ").replace(",", " ").split()
+        words, opening = set(said), said[:2]
         if len(words) <= 4 and (set(opening[:1]) & GREETINGS or opening == ["good", "morning"]):
             return self._greeting(turn)  # "hi", "morning!", not "sunday morning"
         if words & THANKS:
@@ -481,13 +481,9 @@ class Coach:
         removed = training_schedule.removal_said(turn, text)
         if removed is not None:
             return removed
-        if training_schedule.looks_like_schedule(turn, text):
-            return training_schedule.propose(turn, text) or self._not_understood(turn, text)
-        how_often = training_schedule.how_often_only(turn, text)
-        if how_often is not None:
-            return how_often
-        if training_schedule.partly_a_schedule(turn, text):
-            return training_schedule.propose(turn, text) or self._not_understood(turn, text)
+        schedule = training_schedule.schedule_talk(turn, text)
+        if schedule is not None:
+            return schedule
         if parsed.minutes or (parsed.workout is not None and len(words) <= 6):
             return self._which_area(turn, parsed, text)  # "7 min before leg day", "leg day"
         zone = _zone_mentioned(text)

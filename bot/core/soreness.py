@@ -179,8 +179,8 @@ def expired(turn: Turn) -> Reply:
     return Reply(text=turn.say("button_expired"))
 
 
-def severity_follow_up(turn: Turn, text: str) -> tuple[int, int] | None:
-    """(report id, severity) when a message is only a number ("7", "more like a 7",
+def severity_follow_up(turn: Turn, text: str) -> tuple[SorenessReport, int] | None:
+    """(report, severity) when a message is only a number ("7", "more like a 7",
     "8/10") and the latest reply on screen is a report whose severity was guessed from
     words ("hamstrings r sore" is 5/10), with its Change severity button: the number is
     that report's severity, not a time or a list position. After "calves 7/10" a bare
@@ -197,7 +197,7 @@ def severity_follow_up(turn: Turn, text: str) -> tuple[int, int] | None:
     report = turn.store.get_soreness(turn.user.id, int(report_id)) if report_id.isdigit() else None
     if report is None or any(ch.isdigit() for ch in report.note):
         return None
-    return report.id, int(found.group(1))
+    return report, int(found.group(1))
 
 
 def correct(turn: Turn, parsed: Parsed, text: str) -> Reply | None:
@@ -234,21 +234,16 @@ def correct(turn: Turn, parsed: Parsed, text: str) -> Reply | None:
     )
 
 
-def _offer_severity(turn: Turn, report_id: int, severity: int) -> Reply | None:
+def _offer_severity(turn: Turn, report: SorenessReport, severity: int) -> Reply | None:
     """A lone number is asked about, not applied: it may answer something else."""
-    before = turn.store.get_soreness(turn.user.id, report_id)
-    if before is None or turn.now - before.at > CORRECTION_WINDOW:
+    if turn.now - report.at > CORRECTION_WINDOW:
         return None
     turn.outcome = "correction"
-    area = (
-        turn.library.areas[before.area].name if before.area in turn.library.areas else before.area
-    )
-    change = Button(f"Yes, {severity}/10", f"sv:{report_id}:{severity}", role="yes")
-    keep = Button(f"No, keep {before.severity}/10", f"sv:{report_id}:{before.severity}", role="no")
+    change = Button(f"Yes, {severity}/10", f"sv:{report.id}:{severity}", role="yes")
+    keep = Button(f"No, keep {report.severity}/10", f"sv:{report.id}:{report.severity}", role="no")
+    area = area_label(turn, report.area)
     return Reply(
-        text=turn.say(
-            "soreness_number_offer", area=area.lower(), level=severity, old=before.severity
-        ),
+        text=turn.say("soreness_number_offer", area=area, level=severity, old=report.severity),
         buttons=buttons([change, keep]),
     )
 

@@ -16,7 +16,13 @@ from typing import Any
 from bot.core import dialog, onboarding
 from bot.core.records import WEEKDAYS, ScheduleEntry
 from bot.core.replies import Button, Reply
-from bot.core.timeplan import PlannedSession, describe_session, next_session, parse_schedule
+from bot.core.timeplan import (
+    PlannedSession,
+    ScheduleReading,
+    describe_session,
+    next_session,
+    parse_schedule,
+)
 from bot.core.turn import Turn, buttons
 
 _CLOCK_TIME = re.compile(r"\d\s*(?:am|pm)\b|\b\d{1,2}:\d{2}\b")
@@ -35,7 +41,7 @@ def workout_names(turn: Turn) -> dict[str, str]:
     return {wid: workout.name for wid, workout in turn.library.workouts.items()}
 
 
-def propose(turn: Turn, text: str) -> Reply | None:
+def propose(turn: Turn, text: str, reading: ScheduleReading | None = None) -> Reply | None:
     """Read a schedule from text and ask to confirm it; None when nothing looked like one.
 
     A message while a schedule is read back amends it when it says so ("no wait, friday is
@@ -43,7 +49,7 @@ def propose(turn: Turn, text: str) -> Reply | None:
     session to 7:30" replaces that day's session. What could not be read is said, and the
     question (the read-back, or when they train) stays open.
     """
-    reading = parse_schedule(text, turn.local_now.date(), library=turn.library)
+    reading = reading or _read(turn, text)
     on_offer = _proposal_on_offer(turn)
     if not reading.sessions:
         if reading.found_nothing:
@@ -147,7 +153,11 @@ def _replaced(turn: Turn) -> list[str]:
 
 def looks_like_schedule(turn: Turn, text: str) -> bool:
     """Days and times that read as whole sessions ("Mon Wed Fri 18:00")."""
-    return bool(parse_schedule(text, turn.local_now.date(), library=turn.library).sessions)
+    return bool(_read(turn, text).sessions)
+
+
+def _read(turn: Turn, text: str) -> ScheduleReading:
+    return parse_schedule(text, turn.local_now.date(), library=turn.library)
 
 
 _HOW_OFTEN = re.compile(
@@ -156,21 +166,24 @@ _HOW_OFTEN = re.compile(
 )
 
 
-def how_often_only(turn: Turn, text: str) -> Reply | None:
-    """ "I run 3x a week": how often, but not which days; ask for the days and time."""
-    if _HOW_OFTEN.search(text.lower()) is None or looks_like_schedule(turn, text):
+def schedule_talk(turn: Turn, text: str) -> Reply | None:
+    """A message about when the user trains, outside any question; None when it is not one:
+    - whole sessions ("Mon Wed Fri 18:00") are read back to save;
+    - how often without the days ("I run 3x a week") asks for the days and time;
+    - a weekday without a time ("sunday morning") or a clock time without a day ("every
+      other day 6pm") says what is missing, not "Sorry". A bare number ("8") is neither:
+      it may be a severity or anything else."""
+    reading = _read(turn, text)
+    if reading.sessions:
+        return propose(turn, text, reading)
+    lowered = text.lower()
+    if _HOW_OFTEN.search(lowered) is not None:
+        return onboarding.ask_schedule(turn, turn.say("schedule_which_days"))
+    if not _days_said(text) and _CLOCK_TIME.search(lowered) is None:
         return None
-    return onboarding.ask_schedule(turn, turn.say("schedule_which_days"))
-
-
-def partly_a_schedule(turn: Turn, text: str) -> bool:
-    """A weekday without a time ("sunday morning") or a clock time without a day ("every
-    other day 6pm"): worth saying what is missing, not "Sorry". A bare number ("8") is
-    neither: it may be a severity or anything else."""
-    if not _days_said(text) and _CLOCK_TIME.search(text.lower()) is None:
-        return False
-    reading = parse_schedule(text, turn.local_now.date(), library=turn.library)
-    return not reading.sessions and not reading.found_nothing and bool(reading.problems)
+    if reading.found_nothing or not reading.problems:
+        return None
+    return propose(turn, text, reading)
 
 
 def _already_passed(turn: Turn, sessions: tuple[PlannedSession, ...]) -> list[str]:
