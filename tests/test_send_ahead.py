@@ -185,13 +185,12 @@ def planner(store: Outbox, clock: FakeClock, rate: float, **options: object) -> 
 
 
 def pre_workout(store: Outbox, users: list[User]) -> list[tuple[datetime, datetime]]:
-    """(due, send) of each user's pending pre-workout nudges for that evening's session (the
-    pass plans a week or more), by send time."""
+    """(due, send) of each user's pending pre-workout nudges, by send time."""
     rows = [
         (n.due_at, n.send_time)
         for u in users
         for n in store.pending_nudges_of(u.id)
-        if n.kind == "pre_workout" and n.due_at < SESSION
+        if n.kind == "pre_workout"
     ]
     return sorted(rows, key=lambda row: row[1])
 
@@ -282,7 +281,7 @@ async def test_a_snooze_of_an_early_nudge_still_comes_ten_minutes_later(clock: F
     store = MemoryStore(clock)
     (u,) = trainees(store, 1)
     await planner(store, clock, rate=0.1).extend_horizon()
-    (nudge,) = [n for n in store.pending_nudges_of(u.id) if n.due_at == DUE]
+    (nudge,) = store.pending_nudges_of(u.id)
     clock.set(DUE - timedelta(minutes=5))
     store.mark_nudge(nudge.id, "sent")
     snooze(Turn(store, default_library(), clock(), u), str(nudge.id))

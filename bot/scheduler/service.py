@@ -19,7 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.core.clock import Clock, system_clock
 from bot.core.content import Library, default_library
-from bot.core.nudges import HORIZON, Drop, plan_nudges, plan_until, render_nudge
+from bot.core.nudges import HORIZON, Drop, plan_window, render_nudge
 from bot.core.ports import Delivery, Messenger, Outbox, SendResult
 from bot.core.records import Nudge, User
 from bot.core.replies import Reply
@@ -442,11 +442,11 @@ class NudgeService:
     async def extend_horizon(self) -> int:
         """Extend every user's plan to now + `horizon`; returns rows added.
 
-        Incremental: each user's plan ends at their bookmark (`users.planned_until`), so a
-        pass only looks at users whose plan ends before the new horizon and extends it to
-        their next weekly planning instant (`plan_until`): an hourly pass looks at about
-        1/168th of the users. Users never planned, or re-planned since (`replan` clears
-        the bookmark), and users whose plan ended in the past (the bot was down) are
+        Incremental: each user's plan ends at their bookmark (`users.planned_until`, the
+        first nudge time after what is planned), so a pass only looks at users whose next
+        nudge falls in the hour the horizon moved, plans that window, and moves their
+        bookmark to their next nudge. Users never planned, or re-planned since (`replan`
+        clears the bookmark), and users whose plan ended in the past (the bot was down) are
         planned from now. Small slices (~PLAN_SLICE_SECONDS each), yielding in between:
         replies never wait long behind planning."""
         shared = self.shared
@@ -516,12 +516,11 @@ class NudgeService:
             if not batch:
                 return 0, 0
             for user, entries, until in batch:
-                mark = plan_until(user, end)
                 try:
                     if until is None or until < now:  # new, re-planned, or the bot was down
-                        planned = plan_nudges(user, entries, now, mark, catch_up=True)
+                        planned, mark = plan_window(user, entries, now, end, catch_up=True)
                     else:
-                        planned = plan_nudges(user, entries, until, mark, catch_up=False)
+                        planned, mark = plan_window(user, entries, until, end)
                 except Exception:  # one broken user must not stop everyone's plan
                     log.exception("nudges: planning user %d failed", user.id)
                     planned, mark = [], end  # tried again at the next pass
