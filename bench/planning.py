@@ -296,12 +296,15 @@ async def longest_hold(gaps: list[float], stop_event: asyncio.Event) -> None:
         last = tick
 
 
-async def sweep(db_path: Path, hours: int) -> dict[str, Any]:
+async def sweep(db_path: Path, hours: int, rate: float) -> dict[str, Any]:
     """Hourly passes in this process with a stepped clock; CPU and loop holds per pass."""
     now = [START + timedelta(hours=2)]
     passes: list[dict[str, Any]] = []
     with Storage(db_path, clock=lambda: now[0]) as store:
-        nudges = NudgeService(store, [], clock=lambda: now[0])
+        # Its send slots too (planning ahead), at the rate the real runs use.
+        nudges = NudgeService(
+            store, [NoMessenger()], rates={"telegram": rate}, clock=lambda: now[0]
+        )
         for _ in range(hours):
             gaps = [0.0]
             stop_event = asyncio.Event()
@@ -412,7 +415,7 @@ async def main() -> None:
         if args.sweep_hours > 0:
             copy = tmp_path / "sweep.sqlite3"
             copy_db(db, copy)
-            swept = await sweep(copy, args.sweep_hours)
+            swept = await sweep(copy, args.sweep_hours, args.rate)
             print("sweep of hourly passes (in-process):", json.dumps(swept), flush=True)
 
     p99, idle_p99 = first["help_p99_ms"], first["help_idle_p99_ms"]
