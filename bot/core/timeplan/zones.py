@@ -154,6 +154,7 @@ def zone_or_utc(zone: str) -> tzinfo:
         return tzinfo_for("UTC")
 
 
+@functools.lru_cache(maxsize=1024)
 def tzinfo_for(zone: str) -> tzinfo:
     """The tzinfo for a zone string from `parse_timezone`; ValueError when unknown.
 
