@@ -140,6 +140,7 @@ def test_massage_status_shows_target(conversation: Conversation) -> None:
     conversation.say("/massage")
     assert "1 massage this month; the aim is 3" in conversation.last_text
     assert "Your last massage was today" in conversation.last_text
+    assert not conversation.last.all_buttons  # a day counts one massage: nothing to log
 
 
 def test_sore_for_a_week_suggests_a_massage_therapist(

@@ -151,6 +151,7 @@ def status(turn: Turn, lead: str = "") -> Reply:
     key = "massage_on_track" if count >= target else "massage_behind"
     lines = [lead] if lead else []
     lines.append(turn.say(key, count=count, target=target))
+    days: int | None = None
     if last is not None:
         days = (turn.local_now.date() - last.at.astimezone(turn.zone).date()).days
         key = "massage_today" if days <= 0 else "massage_days_since"
@@ -160,6 +161,8 @@ def status(turn: Turn, lead: str = "") -> Reply:
     if count < target:
         reminders = turn.library.massage.reminders
         lines.append(reminders[turn.now.toordinal() % len(reminders)].text)
+    if days is not None and days <= 0:  # logged today already: a day counts one massage
+        return Reply(text="\n".join(lines), private=True)
     reply = Reply(
         text="\n".join(lines),
         buttons=buttons([Button("I had one today", "m:log", role="yes")]),
