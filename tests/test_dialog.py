@@ -839,6 +839,15 @@ def test_more_settings_in_words(
     assert memory_store.last_massage(onboarded.user.id) is None  # never a massage logged
 
 
+def test_remind_me_before_a_session_on_a_day_is_a_session_to_save(
+    onboarded: Conversation,
+) -> None:
+    onboarded.say("remind me to roll before leg day on mondays 6pm")
+    assert "Mon 18:00" in onboarded.last_text and onboarded.button("Save")
+    onboarded.say("yes")
+    assert "Saved" in onboarded.last_text
+
+
 @pytest.mark.parametrize("text", ["stop reminding me on fridays", "no reminders on weekends"])
 def test_reminders_off_for_some_days_points_at_those_sessions_and_pauses_nothing(
     onboarded: Conversation, text: str

@@ -85,6 +85,10 @@ ACKS = frozenset(
 FAREWELLS = frozenset(
     {"bye", "goodbye", "cya", "see", "ya", "you", "later", "night", "goodnight", "gn", "ttyl"}
 )
+_NOT_ON = frozenset(
+    {"no", "not", "don't", "dont", "stop", "without", "skip", "off", "never", "cancel", "except"}
+)
+"""Words that make "remind ... on fridays" a request for fewer reminders."""
 _EVERYWHERE = re.compile(
     r"\b(?:everywhere|all over|whole body|every muscle|full body|everything)\b"
 )
@@ -462,7 +466,9 @@ class Coach:
         if rolled is not None:
             return rolled
         shortcut = self._shortcut(text)
-        by_day = "remind" in text.lower() or shortcut == "pause"
+        lowered = set(re.findall(r"[a-z']+", text.lower()))
+        # "no reminders on fridays", not "remind me before leg day on mondays 6pm" (a session)
+        by_day = shortcut == "pause" or ("remind" in text.lower() and bool(lowered & _NOT_ON))
         if by_day and training_schedule.days_or_weekends_said(text):
             return training_schedule.reminders_follow_sessions(turn)  # not everything paused
         if shortcut is not None:
