@@ -815,9 +815,13 @@ def test_rolling_done_in_words_is_logged_with_its_length(
     assert session.seconds == seconds
 
 
-def test_how_many_times_did_i_roll_shows_the_history(onboarded: Conversation) -> None:
+@pytest.mark.parametrize(
+    "question",
+    ["how many times did i roll this week", "how did i do this week", "how was my week?"],
+)
+def test_asking_how_the_week_went_shows_the_history(onboarded: Conversation, question: str) -> None:
     onboarded.say("rolled for 15 minutes after my run")
-    onboarded.say("how many times did i roll this week")
+    onboarded.say(question)
     assert "Rolling: 1 session (15 min)" in onboarded.last_text
 
 
