@@ -745,6 +745,17 @@ def test_massage_talk_that_reports_none_gets_an_answer(
     assert memory_store.last_massage(onboarded.user.id) is None
 
 
+def test_asked_about_massage_reminders_while_paused_it_says_they_are_paused(
+    onboarded: Conversation,
+) -> None:
+    onboarded.say("/pause")
+    onboarded.say("will i still get massage reminders?")
+    assert onboarded.last_text.startswith("Not while reminders are paused")
+    onboarded.say("/resume")
+    onboarded.say("will i still get massage reminders?")
+    assert onboarded.last_text.startswith("I will")
+
+
 @pytest.mark.parametrize(
     ("text", "says"),
     [("sunday morning", "found a day (Sun) but no time"), ("every other day 6pm", "no day")],

@@ -286,6 +286,8 @@ class Faq(_Model):
     button: FaqButton
     # Also answers a statement that says a phrase of the first group ("I pulled my hamstring").
     statements: bool = False
+    # Promises a reminder: while reminders are paused, the answer says so first.
+    about_reminders: bool = False
 
     @property
     def button_label(self) -> str:

@@ -36,8 +36,11 @@ def match(turn: Turn, text: str) -> Faq | None:
 
 def answer(turn: Turn, entry: Faq) -> Reply:
     turn.outcome = "faq"
+    text = entry.answer
+    if entry.about_reminders and turn.user.paused:  # "I will" is not true while paused
+        text = turn.say("faq_while_paused") + "\n" + text
     return Reply(
-        text=entry.answer,
+        text=text,
         buttons=buttons([Button(entry.button_label, entry.button_data, role="yes")]),
     )
 
