@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sqlite3
 import sys
 from datetime import datetime, timedelta
@@ -75,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         return healthcheck(settings)
     if args.command == "migrate-to-postgres":
         return migrate_to_postgres(settings)
+    _let_ctrl_c_quit()
     try:
         return asyncio.run(run(settings))
     except KeyboardInterrupt:
@@ -82,6 +84,13 @@ def main(argv: list[str] | None = None) -> int:
     except (StartupError, ContentError) as exc:  # content: "file: key: problem", one line
         print(f"recovery coach: {exc}", file=sys.stderr)
         return 2
+
+
+def _let_ctrl_c_quit() -> None:
+    """At a terminal, Ctrl-C quits, also when a parent process started us with SIGINT
+    ignored (which a child inherits): the terminal chat promises it."""
+    if sys.stdin.isatty() and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def backup(database: Path, target: Path) -> int:

@@ -103,8 +103,17 @@ def test_bad_setting_stops_with_a_clear_error(db_path: Path) -> None:
     assert "BOT_DEFAULT_TZ" in result.stderr and "Traceback" not in result.stderr
 
 
-def _at_the_prompt(db_path: Path) -> tuple[subprocess.Popen[bytes], int, bytearray]:
-    """`python -m bot` on a terminal (a pty), waiting at its first prompt."""
+_EXEC_WITH_SIGINT_IGNORED = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
+def _at_the_prompt(
+    db_path: Path, sigint_ignored: bool = False
+) -> tuple[subprocess.Popen[bytes], int, bytearray]:
+    """`python -m bot` on a terminal (a pty), waiting at its first prompt; optionally
+    started with SIGINT ignored, which a child inherits from a parent that ignores it."""
     master, slave = pty.openpty()
     environment = {
         **os.environ,
@@ -112,8 +121,11 @@ def _at_the_prompt(db_path: Path) -> tuple[subprocess.Popen[bytes], int, bytearr
         "TELEGRAM_BOT_TOKEN": "",
         "DISCORD_BOT_TOKEN": "",
     }
+    command = [sys.executable, "-m", "bot"]
+    if sigint_ignored:  # exec keeps an ignored signal ignored
+        command = [sys.executable, "-c", _EXEC_WITH_SIGINT_IGNORED, *command]
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot"],
+        command,
         stdin=slave,
         stdout=slave,
         stderr=slave,
@@ -138,17 +150,23 @@ def _read_until(master: int, output: bytearray, marker: bytes, seconds: float) -
                 return
 
 
-@pytest.mark.parametrize("how", ["ctrl-c", "ctrl-d"])
+@pytest.mark.parametrize("how", ["ctrl-c", "ctrl-d", "ctrl-c, started with it ignored"])
 def test_ctrl_c_or_ctrl_d_at_the_prompt_quits_at_once_with_one_line(
     db_path: Path, how: str
 ) -> None:
-    process, master, output = _at_the_prompt(db_path)
-    if how == "ctrl-c":
+    process, master, output = _at_the_prompt(db_path, sigint_ignored="ignored" in how)
+    if how.startswith("ctrl-c"):
         os.killpg(process.pid, signal.SIGINT)
     else:
         os.write(master, b"\x04")
-    assert process.wait(timeout=10) == 0
-    _read_until(master, output, b"Roll well.", seconds=5)
+    # Read while it exits: a child writing to a full terminal would wait for us forever.
+    _read_until(master, output, b"Roll well.", seconds=10)
+    try:
+        assert process.wait(timeout=10) == 0
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail(f"still running after {how}; output: {output.decode(errors='replace')!r}")
+    _read_until(master, output, b"\0", seconds=0.2)  # anything after the goodbye
     os.close(master)
     after_prompt = output.decode().rsplit("you> ", 1)[1]
     assert after_prompt.strip() == "Bye! Roll well."
