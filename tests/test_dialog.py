@@ -871,3 +871,29 @@ def test_reminders_off_for_some_days_points_at_those_sessions_and_pauses_nothing
     onboarded.say("yes")
     onboarded.say(text)
     assert not onboarded.user.paused and "remove friday" in onboarded.last_text
+
+
+def test_quiet_hours_that_would_swallow_a_sessions_reminder_say_so_and_how_to_keep_it(
+    onboarded: Conversation,
+) -> None:
+    onboarded.say("weekdays 6am")
+    onboarded.say("yes")
+    onboarded.say("quiet 21:00-07:00")  # the 05:30 reminders fall inside, the 06:00 sessions too
+    assert "your 06:00 sessions start before quiet hours end" in onboarded.last_text
+    assert '"quiet 21:00-05:00"' in onboarded.last_text
+    onboarded.say("quiet 21:00-05:00")
+    assert "Heads-up" not in onboarded.last_text
+
+
+def test_a_schedule_saved_inside_quiet_hours_gets_the_heads_up(onboarded: Conversation) -> None:
+    onboarded.say("quiet 22:00-07:00")
+    onboarded.say("mon wed 6:30am")
+    onboarded.say("yes")
+    assert "Saved" in onboarded.last_text and "06:30 sessions" in onboarded.last_text
+
+
+@pytest.mark.parametrize("text", ["quiet off", "no quiet hours", "turn off quiet hours"])
+def test_quiet_hours_go_off_in_plain_words(onboarded: Conversation, text: str) -> None:
+    onboarded.say("quiet 22:00-07:00")
+    onboarded.say(text)
+    assert onboarded.user.quiet_start is None and "off" in onboarded.last_text

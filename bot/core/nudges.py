@@ -366,6 +366,29 @@ def plan_window(
     return _with_windows(user, _unique(planned)), next_at
 
 
+def quiet_hours_clash(turn: Turn) -> str:
+    """A heads-up line when quiet hours would swallow the reminders of some sessions (their
+    nudge falls in quiet hours that end after the session starts: planned as skipped), with
+    the quiet hours that would keep them; "" when none do. Looks a week ahead."""
+    if not turn.user.quiet_start or not turn.user.quiet_end:
+        return ""
+    entries = turn.store.schedules(turn.user.id)
+    planned = plan_nudges(turn.user, entries, turn.now, turn.now + timedelta(days=7))
+    skipped = [p for p in planned if p.kind == "pre_workout" and p.status == "skipped"]
+    if not skipped:
+        return ""
+    tz = tzinfo_for(_zone(turn.user))
+    sessions = sorted(
+        {datetime.fromisoformat(str(p.payload["session_at"])).astimezone(tz) for p in skipped}
+    )
+    times = ", ".join(sorted({at.strftime("%H:%M") for at in sessions}))
+    keep_until = f"{min(p.due_at for p in skipped).astimezone(tz).hour:02d}:00"
+    if keep_until >= turn.user.quiet_start:  # an evening session: no simple earlier end
+        return turn.say("quiet_hours_clash", times=times)
+    example = f"quiet {turn.user.quiet_start}-{keep_until}"
+    return turn.say("quiet_hours_clash_morning", times=times, example=example)
+
+
 def replan(turn: Turn) -> int:
     """Replace this user's pending future nudges with a fresh plan; returns rows planned.
 
