@@ -7,7 +7,7 @@ cover the same ground at scale (tests/test_dialog_sets.py).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -897,3 +897,22 @@ def test_quiet_hours_go_off_in_plain_words(onboarded: Conversation, text: str) -
     onboarded.say("quiet 22:00-07:00")
     onboarded.say(text)
     assert onboarded.user.quiet_start is None and "off" in onboarded.last_text
+
+
+@pytest.mark.parametrize("text", ["my knee hurts", "can i roll my knees?", "sore wrist"])
+def test_a_sore_joint_is_not_rolled_the_muscles_around_it_are(
+    onboarded: Conversation, memory_store: MemoryStore, text: str
+) -> None:
+    onboarded.say(text)
+    assert "Don't roll a joint itself" in onboarded.last_text
+    assert memory_store.soreness_since(onboarded.user.id, datetime(2000, 1, 1, tzinfo=UTC)) == []
+
+
+def test_a_swollen_knee_after_a_fall_is_still_a_warning_sign(onboarded: Conversation) -> None:
+    onboarded.say("my knee is swollen after a fall")
+    assert "more than normal training soreness" in onboarded.last_text
+
+
+def test_what_is_a_foam_roller_gets_an_answer(onboarded: Conversation) -> None:
+    onboarded.say("what's a foam roller")
+    assert "Rolling makes you more flexible" in onboarded.last_text
