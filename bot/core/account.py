@@ -13,7 +13,7 @@ import json
 import re
 from datetime import datetime, timedelta
 
-from bot.core import dialog, massage, nudges, progress
+from bot.core import dialog, massage, progress
 from bot.core.onboarding import ask_zone, set_zone
 from bot.core.recommend import day_words
 from bot.core.records import WEEKDAYS, SorenessReport
@@ -125,9 +125,7 @@ def set_lead(turn: Turn, value: str) -> Reply:
         return Reply(text=turn.say("lead_help", text=value.strip()[:20] or "nothing"))
     turn.user.lead_minutes = int(found[1])
     turn.outcome = "control"
-    clash = nudges.quiet_hours_clash(turn)
-    lead_set = turn.say("lead_set", lead=turn.user.lead_minutes)
-    return Reply(text="\n".join(filter(None, [lead_set, clash])))
+    return Reply(text=turn.say("lead_set", lead=turn.user.lead_minutes))
 
 
 def set_quiet(turn: Turn, value: str) -> Reply:
@@ -145,8 +143,7 @@ def set_quiet(turn: Turn, value: str) -> Reply:
         return Reply(text=turn.say("quiet_help"))
     turn.user.quiet_start, turn.user.quiet_end = start, end
     turn.outcome = "control"
-    clash = nudges.quiet_hours_clash(turn)
-    return Reply(text="\n".join(filter(None, [turn.say("quiet_set", start=start, end=end), clash])))
+    return Reply(text=turn.say("quiet_set", start=start, end=end))
 
 
 def set_massage_day(turn: Turn, value: str) -> Reply:

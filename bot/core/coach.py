@@ -21,7 +21,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from operator import attrgetter
 
 from bot.core import (
@@ -236,7 +236,7 @@ class Coach:
         try:
             with self.store.transaction():  # one commit per turn; a failed turn leaves no trace
                 turn, stored = self._turn(sender)
-                planned_for = _plan_inputs(turn.user)
+                planned_for, quiet_for = _plan_inputs(turn.user), _quiet_inputs(turn.user)
                 turn.user.unreachable = False  # they wrote to us: they unblocked the bot
                 asked_before = turn.user.dialog.get("question")
                 reply = route(turn)
@@ -244,6 +244,8 @@ class Coach:
                 if not turn.forgotten:
                     if turn.schedule_changed or _plan_inputs(turn.user) != planned_for:
                         nudges.replan(turn)  # the one place: any change that moves a nudge
+                    if turn.schedule_changed or _quiet_inputs(turn.user) != quiet_for:
+                        replies[-1] = _with_quiet_hours_clash(turn, replies[-1])
                     still_open = self._still_open(turn, asked_before) if reask else None
                     if still_open is not None:
                         replies.append(still_open)
@@ -682,6 +684,15 @@ _plan_inputs = attrgetter(
     "weekly_summary",
 )
 """The user's fields that decide their nudges: a turn that changes one re-plans them."""
+_quiet_inputs = attrgetter("lead_minutes", "quiet_start", "quiet_end")
+"""With the sessions, what decides whether quiet hours swallow a reminder."""
+
+
+def _with_quiet_hours_clash(turn: Turn, reply: Reply) -> Reply:
+    """`reply` with a heads-up when the turn's change leaves some sessions' reminders inside
+    quiet hours (a schedule, the lead time or quiet hours, in any words or button)."""
+    clash = nudges.quiet_hours_clash(turn)
+    return replace(reply, text=f"{reply.text}\n{clash}") if clash else reply
 
 
 def _state(user: User) -> tuple[object, ...]:

@@ -377,12 +377,9 @@ def quiet_hours_clash(turn: Turn) -> str:
     skipped = [p for p in planned if p.kind == "pre_workout" and p.status == "skipped"]
     if not skipped:
         return ""
-    tz = tzinfo_for(_zone(turn.user))
-    sessions = sorted(
-        {datetime.fromisoformat(str(p.payload["session_at"])).astimezone(tz) for p in skipped}
-    )
-    times = ", ".join(sorted({at.strftime("%H:%M") for at in sessions}))
-    keep_until = f"{min(p.due_at for p in skipped).astimezone(tz).hour:02d}:00"
+    starts = {send_deadline(p) for p in skipped}
+    times = ", ".join(sorted({at.astimezone(turn.zone).strftime("%H:%M") for at in starts if at}))
+    keep_until = f"{min(p.due_at for p in skipped).astimezone(turn.zone).hour:02d}:00"
     if keep_until >= turn.user.quiet_start:  # an evening session: no simple earlier end
         return turn.say("quiet_hours_clash", times=times)
     example = f"quiet {turn.user.quiet_start}-{keep_until}"

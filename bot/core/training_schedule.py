@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from bot.core import dialog, nudges, onboarding
+from bot.core import dialog, onboarding
 from bot.core.records import WEEKDAYS, ScheduleEntry
 from bot.core.replies import Button, Reply
 from bot.core.timeplan import (
@@ -264,9 +264,6 @@ def save_proposal(turn: Turn) -> Reply:
     if upcoming is not None:
         local = upcoming[0].astimezone(turn.zone)
         text += "\n" + turn.say("schedule_next", when=local.strftime("%a %d %b %H:%M"))
-    clash = nudges.quiet_hours_clash(turn)
-    if clash:
-        text += "\n" + clash
     if zone_unsaid:
         zone_question = turn.say("schedule_zone_still", tz=turn.user.tz)
         return onboarding.ask_zone(turn, text + "\n\n" + zone_question)
