@@ -14,6 +14,7 @@ import pytest
 from bot.adapters.discord import DiscordAdapter
 from bot.adapters.discord.adapter import SHARD, fair_share, shard_round
 from bot.core.coach import Coach
+from bot.core.ports import Workers
 from bot.storage import Storage
 from tests.fakes.discord_api import FakeDiscord, shard_of
 from tests.test_discord_adapter import make_settings, slash
@@ -110,6 +111,20 @@ async def test_one_process_runs_every_shard_and_answers_on_each(
 # --- two workers on PostgreSQL -----------------------------------------------------------
 
 
+def worker_adapter(
+    coach: Coach, fake: FakeDiscord, tmp_path: Path, workers: Workers
+) -> DiscordAdapter:
+    """One worker's Discord adapter for two shards, with short takeover and IDENTIFY waits."""
+    return DiscordAdapter(
+        coach,
+        make_settings(fake, tmp_path, discord_shard_count=2),
+        guild_ready_timeout=0.01,
+        workers=workers,
+        takeover_seconds=0.2,
+        identify_seconds=0.3,
+    )
+
+
 async def test_two_workers_split_the_shards_and_take_over_a_dead_one_s(
     pg_url: str, tmp_path: Path, clock: object
 ) -> None:
@@ -123,21 +138,12 @@ async def test_two_workers_split_the_shards_and_take_over_a_dead_one_s(
         ):
             coach = Coach(store, clock=clock, default_tz="UTC")  # type: ignore[arg-type]
 
-            def adapter(workers: PgStorage) -> DiscordAdapter:
-                return DiscordAdapter(
-                    coach,
-                    make_settings(fake, tmp_path, discord_shard_count=2),
-                    guild_ready_timeout=0.01,
-                    workers=workers,
-                    takeover_seconds=0.2,
-                    identify_seconds=0.3,
-                )
-
             def shards() -> list[list[int]]:
                 return [i["shard"] for i in fake.identifies]
 
             first_db.join_workers()
-            first, second = adapter(first_db), adapter(second_db)
+            first = worker_adapter(coach, fake, tmp_path, first_db)
+            second = worker_adapter(coach, fake, tmp_path, second_db)
             async with first.running():
                 await wait_for(lambda: fake.connected == 2, 10, "the first worker's shards")
                 assert first.shards == {0, 1}  # alone: it runs both
@@ -187,17 +193,7 @@ async def test_a_worker_beyond_the_shards_sends_over_rest_and_is_the_spare(
             coach = Coach(store, clock=clock, default_tz="UTC")  # type: ignore[arg-type]
             for db in (a_db, b_db, c_db):
                 db.join_workers()
-            a, b, c = (
-                DiscordAdapter(
-                    coach,
-                    make_settings(fake, tmp_path, discord_shard_count=2),
-                    guild_ready_timeout=0.01,
-                    workers=db,
-                    takeover_seconds=0.2,
-                    identify_seconds=0.3,
-                )
-                for db in (a_db, b_db, c_db)
-            )
+            a, b, c = (worker_adapter(coach, fake, tmp_path, db) for db in (a_db, b_db, c_db))
             async with a.running(), b.running(), c.running():
                 assert (a.shards, b.shards, c.shards) == ({0}, {1}, set())  # share: 1 each
                 await wait_for(lambda: fake.connected == 2, 10, "two shards")
