@@ -12,10 +12,12 @@ What it does, in a temp directory, at a fixed instant (Wednesday 9 Dec 2026 12:0
 2. Runs the real `python -m bot` (TELEGRAM_SEND_RATE=--rate, default 25/s) against the fake
    Bot API (tests/fakes/telegram_api.py) in this process, answering every request after
    --latency s (default 0.1, a real round trip), three times:
-   - "start-up": the first start on the file: its planning pass plans every user's 48 h
-     (the nudges it plans due at once, sessions about to start, go out meanwhile).
-   - "hourly": a restart one hour later (`BOT_CLOCK_START` + 1 h): its planning pass does
-     what the hourly pass does, extend the plan by the hour the horizon moved.
+   - "start-up": the first start on the file: its planning pass plans every user up to
+     their weekly planning instant past the 48 h horizon, 2 to 9 days (the nudges it
+     plans due at once, sessions about to start, go out meanwhile).
+   - "restart": a restart one hour later (`BOT_CLOCK_START` + 1 h): its planning pass
+     extends the plan by the hour the horizon moved, and, being the first pass of the
+     process, reads the send slots the outbox holds (later passes keep them).
    - "with a backlog": the first start on the copy, the backlog going out at the full rate
      while the pass runs (the pass then rests 4x each slice).
    During each, /help goes to the bot from the /help users, one at a time and only while
@@ -28,14 +30,16 @@ What it does, in a temp directory, at a fixed instant (Wednesday 9 Dec 2026 12:0
    slices' thread time), users looked at and rows added come from the bot's log line;
    process CPU (all threads: sending, the log's checkpoints) and peak RSS from psutil.
 3. Sweep (in this process, `NudgeService.extend_horizon` on a copy of the file with a
-   stepped clock): --sweep-hours hourly passes from 2 h after the start (default 100: the
-   horizon then reaches the 15th of the month, when every user's "behind on massages"
-   reminder is due at 10:00 local, six time zones in six hours). CPU per pass and the
-   longest the pass held the event loop (a task that only yields measures the gaps).
+   stepped clock): a first pass 2 h after the start (reported on its own: it reads the
+   outbox's send slots), then --sweep-hours hourly passes (default 100: the horizon then
+   reaches the 15th of the month, when every user's "behind on massages" reminder is due
+   at 10:00 local, six time zones in six hours). CPU per pass and the longest the pass
+   held the event loop (a task that only yields measures the gaps). These are the hourly
+   passes of a bot that keeps running.
 
-Goals (issue 15): /help p99 <= 100 ms during any pass; an hourly pass <= 1 s of CPU; nudges
->= 0.95 of the rate while planning. The ratio against the same run's baseline: /help p99
-during the start-up pass / idle. The last line is JSON.
+Goals (issue 15): /help p99 <= 100 ms during any pass; an hourly pass <= 1 s of CPU (the
+sweep's passes); nudges >= 0.95 of the rate while planning. The ratio against the same
+run's baseline: /help p99 during the start-up pass / idle. The last line is JSON.
 """
 
 from __future__ import annotations
@@ -296,8 +300,32 @@ async def longest_hold(gaps: list[float], stop_event: asyncio.Event) -> None:
         last = tick
 
 
+async def timed_pass(nudges: NudgeService, at: datetime) -> dict[str, Any]:
+    """One planning pass: its CPU (the process's), wall time, rows and longest loop hold."""
+    gaps = [0.0]
+    stop_event = asyncio.Event()
+    task = asyncio.create_task(longest_hold(gaps, stop_event))
+    await asyncio.sleep(0)
+    cpu, wall = time.process_time(), time.perf_counter()
+    added = await nudges.extend_horizon()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    stop_event.set()
+    await task
+    return {
+        "at": at.isoformat(),
+        "cpu_s": cpu,
+        "wall_s": wall,
+        "added": added,
+        "longest_hold_ms": gaps[0] * 1000,
+    }
+
+
 async def sweep(db_path: Path, hours: int, rate: float) -> dict[str, Any]:
-    """Hourly passes in this process with a stepped clock; CPU and loop holds per pass."""
+    """Hourly passes in this process with a stepped clock; CPU and loop holds per pass.
+
+    The first pass is the first after a start: it also reads the send slots the outbox
+    holds (`bot.scheduler.plan_ahead`), which later passes keep. It is reported on its
+    own; the hourly figures are the passes after it, as in a bot that keeps running."""
     now = [START + timedelta(hours=2)]
     passes: list[dict[str, Any]] = []
     with Storage(db_path, clock=lambda: now[0]) as store:
@@ -305,29 +333,15 @@ async def sweep(db_path: Path, hours: int, rate: float) -> dict[str, Any]:
         nudges = NudgeService(
             store, [NoMessenger()], rates={"telegram": rate}, clock=lambda: now[0]
         )
+        first = await timed_pass(nudges, now[0])
         for _ in range(hours):
-            gaps = [0.0]
-            stop_event = asyncio.Event()
-            task = asyncio.create_task(longest_hold(gaps, stop_event))
-            await asyncio.sleep(0)
-            cpu, wall = time.process_time(), time.perf_counter()
-            added = await nudges.extend_horizon()
-            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-            stop_event.set()
-            await task
-            passes.append(
-                {
-                    "at": now[0].isoformat(),
-                    "cpu_s": cpu,
-                    "wall_s": wall,
-                    "added": added,
-                    "longest_hold_ms": gaps[0] * 1000,
-                }
-            )
             now[0] += timedelta(hours=1)
+            passes.append(await timed_pass(nudges, now[0]))
     cpus = [p["cpu_s"] for p in passes]
     worst = max(passes, key=lambda p: p["cpu_s"])
     return {
+        "first_pass_after_start_cpu_s": round(first["cpu_s"], 3),
+        "first_pass_after_start_longest_hold_ms": round(first["longest_hold_ms"], 1),
         "passes": len(passes),
         "cpu_median_s": round(statistics.median(cpus), 3),
         "cpu_p90_s": round(percentile(cpus, 0.9) or 0.0, 3),
@@ -337,6 +351,7 @@ async def sweep(db_path: Path, hours: int, rate: float) -> dict[str, Any]:
         "rows_median_pass": statistics.median(p["added"] for p in passes),
         "rows_at_cpu_max": worst["added"],
         "longest_loop_hold_ms": round(max(p["longest_hold_ms"] for p in passes), 1),
+        "rss_mb": round(psutil.Process().memory_info().rss / 2**20, 1),
     }
 
 
@@ -401,7 +416,7 @@ async def main() -> None:
                 log=tmp_path / "bot.log",
                 idle=2.0,
             )
-            print("hourly pass (restart 1 h later):", json.dumps(hourly), flush=True)
+            print("restart 1 h later, its first pass:", json.dumps(hourly), flush=True)
             busy = await run_bot(
                 busy_db,
                 fake,
@@ -427,12 +442,14 @@ async def main() -> None:
         "startup_pass_cpu_s": first["pass_cpu_s"],
         "startup_rows_added": first["rows_added"],
         "startup_pass_with_backlog_s": busy["pass_s"],
-        "hourly_pass_s": hourly["pass_s"],
-        "hourly_pass_cpu_s": hourly["pass_cpu_s"],
-        "hourly_rows_added": hourly["rows_added"],
-        "hourly_users_looked_at": hourly["users_looked_at"],
-        "sweep_hourly_cpu_median_s": None if swept is None else swept["cpu_median_s"],
-        "sweep_hourly_cpu_max_s": None if swept is None else swept["cpu_max_s"],
+        "restart_pass_s": hourly["pass_s"],
+        "restart_pass_cpu_s": hourly["pass_cpu_s"],
+        "restart_rows_added": hourly["rows_added"],
+        "restart_users_looked_at": hourly["users_looked_at"],
+        "help_p99_during_restart_pass_ms": hourly["help_p99_ms"],
+        "hourly_pass_cpu_median_s": None if swept is None else swept["cpu_median_s"],
+        "hourly_pass_cpu_p90_s": None if swept is None else swept["cpu_p90_s"],
+        "hourly_pass_cpu_max_s": None if swept is None else swept["cpu_max_s"],
         "sweep_longest_loop_hold_ms": None if swept is None else swept["longest_loop_hold_ms"],
         "help_p50_during_pass_ms": first["help_p50_ms"],
         "help_p99_during_pass_ms": p99,

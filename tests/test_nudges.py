@@ -7,7 +7,15 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.core.memory import MemoryStore
-from bot.core.nudges import HORIZON, Drop, plan_nudges, render_nudge, replan
+from bot.core.nudges import (
+    HORIZON,
+    PLAN_CHUNK,
+    Drop,
+    plan_nudges,
+    plan_until,
+    render_nudge,
+    replan,
+)
 from bot.core.records import Nudge, ScheduleEntry, User
 from bot.core.replies import Reply
 from bot.core.turn import Turn
@@ -141,6 +149,28 @@ def test_monthly_massage_nudge_defaults_to_the_first_saturday_at_ten() -> None:
     assert [(p.kind, p.due_at) for p in first] == [
         ("massage", datetime(2026, 12, 1, 17, 30, tzinfo=UTC))
     ]
+
+
+def test_a_plan_is_extended_to_the_users_next_weekly_instant_past_the_horizon() -> None:
+    person = user(id=4242)
+    for hours in range(0, 24 * 14, 5):
+        horizon = NOW + timedelta(hours=hours)
+        until = plan_until(person, horizon)
+        assert horizon <= until < horizon + PLAN_CHUNK
+        assert plan_until(person, until) == until  # the same weekly instant
+        assert plan_until(person, until + timedelta(seconds=1)) == until + PLAN_CHUNK
+
+
+def test_users_weekly_planning_instants_are_spread_through_the_week() -> None:
+    """So an hourly pass plans ~1/168th of the users, even when all their check-ins (or
+    sessions) fall in the same hour."""
+    per_hour: dict[datetime, int] = {}
+    for n in range(1, 5001):
+        until = plan_until(user(id=n), NOW)
+        hour = until.replace(minute=0, second=0, microsecond=0)
+        per_hour[hour] = per_hour.get(hour, 0) + 1
+    assert len(per_hour) == 7 * 24
+    assert max(per_hour.values()) <= 2 * 5000 / (7 * 24)
 
 
 def test_users_who_never_set_anything_up_get_no_massage_nudges() -> None:

@@ -8,6 +8,7 @@ in that order. Fixed instants and FakeClock only; no timed asserts.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,7 +17,9 @@ from bot.core.content import default_library
 from bot.core.memory import MemoryStore
 from bot.core.nudges import (
     EARLY_SHARE,
+    HORIZON,
     MOVABLE_EARLY,
+    PLAN_CHUNK,
     earliest_send,
     plan_nudges,
     send_deadline,
@@ -27,6 +30,7 @@ from bot.core.records import PlannedNudge, ScheduleEntry, User
 from bot.core.send_slots import SendSlots
 from bot.core.turn import Turn
 from bot.scheduler import NudgeService
+from bot.scheduler.plan_ahead import CHUNK, PIECE, PlanAhead
 from tests.conversation import FakeClock
 from tests.test_ports import outbox  # noqa: F401  (SQLite, memory and PostgreSQL)
 from tests.test_scheduler import FakeMessenger
@@ -185,12 +189,13 @@ def planner(store: Outbox, clock: FakeClock, rate: float, **options: object) -> 
 
 
 def pre_workout(store: Outbox, users: list[User]) -> list[tuple[datetime, datetime]]:
-    """(due, send) of each user's pending pre-workout nudges, by send time."""
+    """(due, send) of each user's pending pre-workout nudges for that evening's session (the
+    pass plans a week or more), by send time."""
     rows = [
         (n.due_at, n.send_time)
         for u in users
         for n in store.pending_nudges_of(u.id)
-        if n.kind == "pre_workout"
+        if n.kind == "pre_workout" and n.due_at < SESSION
     ]
     return sorted(rows, key=lambda row: row[1])
 
@@ -247,22 +252,6 @@ async def test_quiet_hours_hold_back_the_spread(outbox: Outbox, clock: FakeClock
     assert late == [DUE + timedelta(seconds=10 * n) for n in range(1, 12)]
 
 
-async def test_a_replanned_user_frees_their_slot_for_the_next_pass(
-    outbox: Outbox,  # noqa: F811
-    clock: FakeClock,
-) -> None:
-    users = trainees(outbox, 10)
-    await planner(outbox, clock, rate=0.1).extend_horizon()
-    (at_due,) = [u for u in users if pre_workout(outbox, [u])[0][1] == DUE]
-    # They drop their session (a re-plan with nothing in it): 17:30:00 is free again.
-    outbox.clear_schedules(at_due.id)
-    outbox.replace_nudges(at_due.id, clock(), [])
-    newcomer = trainees(outbox, 1, first=100)
-    clock.advance(hours=1)
-    await planner(outbox, clock, rate=0.1).extend_horizon()
-    assert pre_workout(outbox, newcomer) == [(DUE, DUE)]
-
-
 async def test_early_nudges_are_dispatched_at_their_send_time(clock: FakeClock) -> None:
     store = MemoryStore(clock)
     users = trainees(store, 10)
@@ -281,7 +270,7 @@ async def test_a_snooze_of_an_early_nudge_still_comes_ten_minutes_later(clock: F
     store = MemoryStore(clock)
     (u,) = trainees(store, 1)
     await planner(store, clock, rate=0.1).extend_horizon()
-    (nudge,) = store.pending_nudges_of(u.id)
+    (nudge,) = [n for n in store.pending_nudges_of(u.id) if n.due_at == DUE]
     clock.set(DUE - timedelta(minutes=5))
     store.mark_nudge(nudge.id, "sent")
     snooze(Turn(store, default_library(), clock(), u), str(nudge.id))
@@ -307,13 +296,75 @@ class CountingLoads(MemoryStore):
         return super().send_load(platform, start, end)
 
 
-async def test_a_pass_reads_only_the_hours_its_windows_touch(clock: FakeClock) -> None:
+async def test_the_first_pass_reads_the_outbox_once_the_next_only_the_hour_come_into_reach(
+    clock: FakeClock,
+) -> None:
     store = CountingLoads(clock)
     trainees(store, 3)
-    await planner(store, clock, rate=1.0).extend_horizon()
-    # Windows [17:15, 17:30], and the hour after a window where a full one spills: each
-    # hour read once, for all three users.
-    assert store.loads == [
-        (SESSION.replace(hour=17), SESSION),
-        (SESSION, SESSION.replace(hour=19)),
-    ]
+    service = planner(store, clock, rate=1.0)
+    await service.extend_horizon()
+    # From the pass's hour to an hour past the furthest a user's plan reaches, in pieces.
+    reach = WEDNESDAY + HORIZON + PLAN_CHUNK + CHUNK
+    assert store.loads == pieces(WEDNESDAY, reach)
+    store.loads.clear()
+    clock.advance(hours=1)
+    await service.extend_horizon()
+    assert store.loads == pieces(reach, reach + CHUNK)
+
+
+def pieces(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    count = (end - start) // PIECE
+    return [(start + PIECE * n, start + PIECE * (n + 1)) for n in range(count)]
+
+
+def test_slots_kept_from_an_earlier_pass_count_its_rows(clock: FakeClock) -> None:
+    store = CountingLoads(clock)
+    (u,) = trainees(store, 1)
+    ahead = PlanAhead(store, {"telegram": 1 / 60})  # one a minute
+    far = SESSION + timedelta(days=4, minutes=30)  # beyond the horizon: only the planner writes
+    planned = PlannedNudge("pre_workout", far, {"ref": "a"}, earliest=far - timedelta(hours=1))
+    ahead.begin_pass(clock(), clock() + HORIZON)
+    (first,) = ahead.place("telegram", [planned])
+    store.add_planned(u.id, [first])
+    clock.advance(hours=1)
+    ahead.begin_pass(clock(), clock() + HORIZON)
+    store.loads.clear()
+    second = ahead.send_at("telegram", replace(planned, payload={"ref": "b"}))
+    assert (first.send_at, second) == (far, far - timedelta(minutes=1))
+    assert store.loads == []  # that hour was not read again
+
+
+async def test_a_replanned_user_frees_their_slot_for_the_next_pass(
+    outbox: Outbox,  # noqa: F811
+    clock: FakeClock,
+) -> None:
+    users = trainees(outbox, 10)
+    service = planner(outbox, clock, rate=0.1)
+    await service.extend_horizon()
+    (at_due,) = [u for u in users if pre_workout(outbox, [u])[0][1] == DUE]
+    # They drop their session (a re-plan with nothing in it): 17:30:00 is free again, and
+    # the next pass sees it, although it keeps the slots it read.
+    outbox.clear_schedules(at_due.id)
+    outbox.replace_nudges(at_due.id, clock(), [])
+    newcomer = trainees(outbox, 1, first=100)
+    clock.advance(hours=1)
+    await service.extend_horizon()
+    assert pre_workout(outbox, newcomer) == [(DUE, DUE)]
+
+
+async def test_a_re_plans_rows_take_their_slots_for_the_next_pass(clock: FakeClock) -> None:
+    store = MemoryStore(clock)
+    (early,) = trainees(store, 1)
+    service = planner(store, clock, rate=0.1)
+    await service.extend_horizon()
+    # A re-plan by the coach writes its row at its due time, after the pass read that hour.
+    store.clear_schedules(early.id)
+    store.replace_nudges(early.id, clock(), [])
+    (moved,) = trainees(store, 1, first=50)
+    entries = store.schedules(moved.id)
+    store.replace_nudges(moved.id, clock(), plan_nudges(moved, entries, clock(), SESSION))
+    newcomer = trainees(store, 1, first=100)
+    clock.advance(hours=1)
+    await service.extend_horizon()
+    ((due, send),) = pre_workout(store, newcomer)
+    assert due == DUE and send < DUE  # 17:30:00 is the re-plan's

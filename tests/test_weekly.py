@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.core.records import Nudge
 from bot.scheduler import NudgeService
 from bot.storage import Storage
 from tests.conversation import FakeClock
@@ -18,6 +19,7 @@ from tests.test_scheduler import FakeMessenger
 
 SATURDAY = datetime(2026, 11, 28, 20, 0, tzinfo=UTC)
 SUNDAY_EVENING = datetime(2026, 11, 29, 18, 0, tzinfo=UTC)  # 19:00 in Berlin
+MONDAY = datetime(2026, 11, 30, tzinfo=UTC)
 
 
 def opted_in(store: Storage, who: str = "42") -> int:
@@ -36,8 +38,19 @@ def service(store: Storage, messenger: FakeMessenger, clock: FakeClock) -> Nudge
 
 
 def weekly_rows(store: Storage) -> list[tuple[str, str]]:
-    rows = store.db.execute("SELECT due_at, status FROM nudges WHERE kind = 'weekly'")
+    """This week's summary rows (a pass plans a week or more ahead: next week's too)."""
+    rows = store.db.execute(
+        "SELECT due_at, status FROM nudges WHERE kind = 'weekly' "
+        "AND json_extract(payload, '$.ref') = '2026-W48'"
+    )
     return [(due, status) for due, status in rows.fetchall()]
+
+
+def this_weeks_summary(store: Storage, user_id: int) -> Nudge:
+    (planned,) = [
+        n for n in store.pending_nudges_of(user_id) if n.kind == "weekly" and n.due_at < MONDAY
+    ]
+    return planned
 
 
 async def test_the_summary_is_planned_and_sent_once_across_a_restart(db_path: Path) -> None:
@@ -47,7 +60,7 @@ async def test_the_summary_is_planned_and_sent_once_across_a_restart(db_path: Pa
         user_id = opted_in(store)
         nudges = service(store, first, clock)
         await nudges.extend_horizon()
-        (planned,) = store.pending_nudges_of(user_id)
+        planned = this_weeks_summary(store, user_id)
         assert (planned.kind, planned.due_at, planned.payload["ref"]) == (
             "weekly",
             SUNDAY_EVENING,
@@ -77,7 +90,7 @@ async def test_a_summary_in_flight_when_the_bot_died_is_never_sent_again(db_path
     with Storage(db_path) as store:
         user_id = opted_in(store)
         await service(store, FakeMessenger(), clock).extend_horizon()
-        (planned,) = store.pending_nudges_of(user_id)
+        planned = this_weeks_summary(store, user_id)
         assert store.claim_nudge(planned.id)  # claimed, then kill -9 before the answer
     clock.set(SUNDAY_EVENING + timedelta(minutes=1))
     messenger = FakeMessenger()

@@ -6,10 +6,11 @@ dedupes on (user, kind, due_at) and on (user, kind, payload["ref"]), so planning
 window twice, or overlapping windows, adds nothing. A plan is extended window by window:
 with `catch_up=False` a nudge belongs to the window its *nudge time* falls in (a pre-workout
 nudge's time before quiet hours move it, a massage nudge's due time), so consecutive windows
-[a, b), [b, c) plan every nudge exactly once. `plan_window(user, entries, a, b)` also says
-where the next window should start: the first nudge time at or after b. Extending the
-user's plan to any instant before it finds nothing, so the scheduler skips the user until
-then.
+[a, b), [b, c) plan every nudge exactly once. The scheduler extends each user's plan a week
+at a time, up to `plan_until(user, horizon)`: the first of that user's weekly planning
+instants (set by their id) that reaches its horizon. So each user is looked at once a week,
+and an hourly pass looks at 1/168th of them, however their sessions and monthly check-ins
+cluster.
 
 - `pre_workout`: `user.lead_minutes` before every session start (`timeplan.session_starts`,
   DST-correct: a 02:30 session on a spring-forward day starts at 03:30 local, an ambiguous
@@ -73,9 +74,9 @@ from bot.core.turn import Turn, buttons
 
 HORIZON = timedelta(hours=48)
 """How far ahead nudges are planned (the outbox holds this much future)."""
-PLAN_LOOKAHEAD = timedelta(days=8)
-"""How far `next_plan_at` looks: a weekly session always falls within it. A user with no
-nudge in it (paused, no schedule, a one-off session further away) is looked at again then."""
+PLAN_CHUNK = timedelta(days=7)
+"""How much a user's plan is extended at a time, on their own weekly instant (`plan_until`)."""
+_PLAN_EPOCH = datetime(2026, 1, 5, tzinfo=UTC)
 SNOOZE = timedelta(minutes=10)
 SNOOZE_MINUTES = (1, 120)
 """The range a typed snooze ("snooze 20 min", "in 5") is held to."""
@@ -152,30 +153,21 @@ def _pre_workout(
     end: datetime,
     *,
     catch_up: bool,
-    until: datetime | None = None,
-) -> tuple[list[PlannedNudge], datetime | None]:
-    """The pre-workout nudges due in [start, end), and with `until` the first nudge time in
-    [end, until) (`until` when there is none; None without `until`)."""
+) -> list[PlannedNudge]:
+    """The pre-workout nudges due in [start, end)."""
     lead = _lead(user)
     # Catching up: every session still ahead whose nudge time is before `end`. Extending a
     # plan: the sessions whose nudge time is in [start, end), no more (the earlier window
     # had the others).
     first = start + timedelta(microseconds=1) if catch_up else start + lead
     found: list[PlannedNudge] = []
-    next_at = until
     for entry in entries:
-        last = end if next_at is None else max(end, next_at)
         try:
-            sessions = session_starts(entry, zone, first, last + lead)
+            sessions = session_starts(entry, zone, first, end + lead)
         except ValueError:  # a broken stored time: no nudge rather than no nudges at all
             continue
         for session_at in sessions:
-            nudge_at = session_at - lead
-            if nudge_at >= end:  # the rest are later still
-                if next_at is not None:
-                    next_at = min(next_at, nudge_at)
-                break
-            due = max(nudge_at, start)
+            due = max(session_at - lead, start)
             payload: dict[str, Any] = {
                 "ref": _iso(session_at),
                 "session_at": _iso(session_at),
@@ -192,7 +184,7 @@ def _pre_workout(
                 local_end = quiet_until.astimezone(tzinfo_for(zone)).strftime("%H:%M")
                 reason = f"quiet hours: they end at {local_end}, after the session starts"
                 found.append(PlannedNudge("pre_workout", due, payload, "skipped", reason))
-    return found, next_at
+    return found
 
 
 def _first_weekday(year: int, month: int, weekday: int) -> date:
@@ -330,40 +322,20 @@ def plan_nudges(
     if user.paused or user.unreachable or end <= start:
         return []
     zone = _zone(user)
-    planned, _ = _pre_workout(user, entries, zone, start, end, catch_up=catch_up)
+    planned = _pre_workout(user, entries, zone, start, end, catch_up=catch_up)
     if entries or user.onboarded:
         planned += _massage(user, zone, start, end)
     planned += _weekly(user, zone, start, end)
     return _with_windows(user, _unique(planned))
 
 
-def plan_window(
-    user: User,
-    entries: Sequence[ScheduleEntry],
-    start: datetime,
-    end: datetime,
-    *,
-    catch_up: bool = False,
-) -> tuple[list[PlannedNudge], datetime]:
-    """`plan_nudges(user, entries, start, end)` (for a window of at most a few days), and
-    where the next window should start: the first nudge time at or after `end` (see module
-    doc), or `end + PLAN_LOOKAHEAD` when there is none before that. Extending the plan from
-    `end` to any earlier instant than that adds nothing. One look at each session."""
-    limit = end + PLAN_LOOKAHEAD
-    if user.paused or user.unreachable:
-        return [], limit
-    zone = _zone(user)
-    planned, found_next = _pre_workout(
-        user, entries, zone, start, end, catch_up=catch_up, until=limit
-    )
-    next_at = limit if found_next is None else found_next
-    monthly = _massage(user, zone, start, next_at) if entries or user.onboarded else []
-    for item in monthly + _weekly(user, zone, start, next_at):
-        if item.due_at < end:
-            planned.append(item)
-        else:
-            next_at = min(next_at, item.due_at)
-    return _with_windows(user, _unique(planned)), next_at
+def plan_until(user: User, horizon: datetime) -> datetime:
+    """Where this user's plan is extended to when it must reach `horizon`: the first of
+    their planning instants at or after it. Those are a week apart, at an instant of the
+    week taken from the user's id, so that users are planned evenly through the week."""
+    offset = timedelta(minutes=(user.id * 7919) % (PLAN_CHUNK // timedelta(minutes=1)))
+    anchor = _PLAN_EPOCH + offset
+    return anchor - ((anchor - horizon) // PLAN_CHUNK) * PLAN_CHUNK
 
 
 def quiet_hours_clash(turn: Turn) -> str:

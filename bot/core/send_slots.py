@@ -87,24 +87,33 @@ class SendSlots:
                 free = self._free_before(slot)
                 self._take(free if free >= 0 else self._free_after(slot))
 
+    def take_latest(self, earliest: datetime, latest: datetime) -> datetime | None:
+        """Take the latest free slot in [earliest, latest] (from `origin` on) and return
+        when it starts (`latest` itself when that is inside the slot); None: all taken."""
+        latest_slot = math.floor(self._index(latest) + _EPSILON)
+        if latest_slot < 0:
+            return None
+        first = max(0, math.ceil(self._index(earliest) - _EPSILON))
+        free = self._free_before(latest_slot)
+        if free < first:
+            return None
+        self._take(free)
+        send = self.at(free)
+        return latest if free == latest_slot and send < latest else send
+
+    def take_first(self, after: datetime, before: datetime | None = None) -> datetime | None:
+        """Take the first free slot from the one `after` falls in, if it starts before
+        `before` (None: any); when it starts, never before `after`. None: no such slot."""
+        free = self._free_after(self.slot_of(after))
+        send = self.at(free)
+        if before is not None and send >= before:
+            return None
+        self._take(free)
+        return max(send, after)
+
     def place(
         self, earliest: datetime, latest: datetime, deadline: datetime | None = None
     ) -> datetime:
         """The send time for a nudge that may go in [earliest, latest]: the latest free slot
         in it (taken), else the first free one after it up to `deadline`, else `latest`."""
-        latest_slot = math.floor(self._index(latest) + _EPSILON)
-        if latest_slot < 0:  # before the slots kept (already due): as soon as possible
-            latest_slot = 0
-        else:
-            first = max(0, math.ceil(self._index(earliest) - _EPSILON))
-            free = self._free_before(latest_slot)
-            if free >= first:
-                self._take(free)
-                send = self.at(free)
-                return latest if free == latest_slot and send < latest else send
-        free = self._free_after(latest_slot)
-        send = self.at(free)
-        if deadline is not None and send >= deadline:
-            return latest
-        self._take(free)
-        return max(send, latest)
+        return self.take_latest(earliest, latest) or self.take_first(latest, deadline) or latest

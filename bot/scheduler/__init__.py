@@ -10,13 +10,15 @@ Design (issue 5)
     and inserts the new plan in one transaction: the change takes effect immediately.
 
     APScheduler (`AsyncIOScheduler`, UTC) runs two kinds of job:
-    - `nudge-horizon`, an interval job (hourly): extends the plan to now + 48 h, only by
-      what is missing. Each user has a bookmark, `users.planned_until` (schema v4): every
-      nudge of theirs whose nudge time is before it is in the outbox, and it is their
-      next nudge time after the window last planned (`plan_window`). A pass lists, by an
-      index, only the users whose bookmark is before the new horizon (at 100,000 users
-      training 2-5 times a week, ~2,000 an hour), plans [bookmark, horizon) for each and
-      moves the bookmark on. `replan` clears it, so a user who changed something is
+    - `nudge-horizon`, an interval job (hourly): extends the plan to at least now + 48 h,
+      only by what is missing. Each user has a bookmark, `users.planned_until` (schema
+      v4): every nudge of theirs whose nudge time is before it is in the outbox. A pass
+      lists, by an index, only the users whose bookmark is before the new horizon, and
+      plans [bookmark, `plan_until(user, horizon)`) for each: up to the user's next weekly
+      planning instant, an instant of the week taken from their id. So each user is looked
+      at once a week, and an hourly pass looks at 1/168th of them (600 at 100,000 users),
+      whenever their sessions are and whatever day a zone's monthly check-ins fall on; the
+      outbox holds 2 to 9 days of future. `replan` clears it, so a user who changed something is
       planned from now at the next pass; so is one whose plan ended in the past (the bot
       was down). Only the first pass on a file plans every user (a new file, or one
       migrated from v3). The pass runs in slices of ~4 ms (read, plan, write and commit
@@ -41,11 +43,16 @@ Design (issue 5)
     pre-workout one up to half its lead early, massage and weekly up to 2 h, never in quiet
     hours): the latest free slot of its platform's rate (`bot.core.send_slots`, one slot per
     1/rate s; `bot.scheduler.plan_ahead`), counting the slots the outbox already holds
-    (`Outbox.send_load`, read at the pass's first slice). With room a nudge is sent at its
+    (`Outbox.send_load`, read by the first pass after a start, ten minutes at a time, and
+    kept an hour at a time from pass to pass: a pass plans up to a week past its horizon,
+    and reading those hours afresh each pass would read the whole outbox every hour). With
+    several workers the planner keeps its role from pass to pass, so the slots it keeps
+    count every row planned beyond the horizon. With room a nudge is sent at its
     due time; a crowded minute fills the slots before it, as far back as the windows allow;
     a full window sends late, in order, and never takes a slot after its session starts.
-    Re-plans by the coach write rows at their due time (the coach knows no rates); the next
-    pass counts them. `NudgeService(plan_ahead=False)`: everything at its due time (the
+    Re-plans by the coach write rows at their due time (the coach knows no rates), inside
+    the horizon; the next pass's plans from now (new and re-planned users) read those hours
+    afresh and count them. `NudgeService(plan_ahead=False)`: everything at its due time (the
     baseline of bench/nudge_lateness.py). Only the planner's rows are spread: a snooze goes
     at its time.
 

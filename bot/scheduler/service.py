@@ -19,12 +19,12 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.core.clock import Clock, system_clock
 from bot.core.content import Library, default_library
-from bot.core.nudges import HORIZON, Drop, plan_window, render_nudge
+from bot.core.nudges import HORIZON, PLAN_CHUNK, Drop, plan_nudges, plan_until, render_nudge
 from bot.core.ports import Delivery, Messenger, Outbox, SendResult
 from bot.core.records import Nudge, User
 from bot.core.replies import Reply
 from bot.core.turn import Turn
-from bot.scheduler.plan_ahead import PlanAhead
+from bot.scheduler.plan_ahead import CHUNK, PlanAhead
 
 log = logging.getLogger(__name__)
 
@@ -258,7 +258,8 @@ class NudgeService:
         self.per_chat_interval = per_chat_interval
         self.poll_seconds = poll_seconds
         self.plan_ahead = plan_ahead  # False: every nudge is sent at its due time (a baseline)
-        self._ahead: tuple[datetime, PlanAhead] | None = None  # the pass's (end, send slots)
+        self._ahead: PlanAhead | None = None  # the send slots, kept from pass to pass
+        self._planner = False  # several workers: this one holds the planner's role
         rates = rates or {}
         self.shared = store if _is_shared(store) and store.worker_id is not None else None
         self.senders = {
@@ -383,6 +384,9 @@ class NudgeService:
             log.exception("nudges: the start-up planning pass failed")
 
     async def stop(self) -> None:
+        if self._planner and self.shared is not None:
+            self._planner = False
+            self.shared.release_role(PLANNER)
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
@@ -442,22 +446,24 @@ class NudgeService:
     async def extend_horizon(self) -> int:
         """Extend every user's plan to now + `horizon`; returns rows added.
 
-        Incremental: each user's plan ends at their bookmark (`users.planned_until`, the
-        first nudge time after what is planned), so a pass only looks at users whose next
-        nudge falls in the hour the horizon moved, plans that window, and moves their
-        bookmark to their next nudge. Users never planned, or re-planned since (`replan`
-        clears the bookmark), and users whose plan ended in the past (the bot was down) are
+        Incremental: each user's plan ends at their bookmark (`users.planned_until`), so a
+        pass only looks at users whose plan ends before the new horizon and extends it to
+        their next weekly planning instant (`plan_until`): an hourly pass looks at about
+        1/168th of the users. Users never planned, or re-planned since (`replan` clears
+        the bookmark), and users whose plan ended in the past (the bot was down) are
         planned from now. Small slices (~PLAN_SLICE_SECONDS each), yielding in between:
         replies never wait long behind planning."""
         shared = self.shared
-        if shared is not None and not shared.try_role(PLANNER):
-            log.info("nudges: another worker is planning; this one skips the pass")
-            return 0
-        try:
-            return await self._extend_horizon()
-        finally:
-            if shared is not None:
-                shared.release_role(PLANNER)
+        if shared is not None:
+            # The role is kept from pass to pass, so one worker plans every pass and its
+            # kept send slots (`PlanAhead`) count every row planned beyond the horizon. A
+            # worker that takes the role over (the planner stopped or died) starts afresh.
+            if not shared.try_role(PLANNER):
+                log.info("nudges: another worker is planning; this one skips the pass")
+                return 0
+            if not self._planner:
+                self._planner, self._ahead = True, None
+        return await self._extend_horizon()
 
     async def _extend_horizon(self) -> int:
         end = self.clock() + self.horizon
@@ -468,6 +474,8 @@ class NudgeService:
         started = time.monotonic()
         log.info("nudges: planning pass started (horizon to %s)", end.isoformat())
         try:
+            if self.plan_ahead:
+                cpu += await self._warm_send_slots(end)
             while True:
                 slice_started, cpu_started = time.perf_counter(), time.thread_time()
                 planned_users, planned_rows = self._plan_slice(end, size)
@@ -516,17 +524,17 @@ class NudgeService:
             if not batch:
                 return 0, 0
             for user, entries, until in batch:
+                mark = plan_until(user, end)
+                from_now = until is None or until < now  # new, re-planned, or the bot was down
+                start = now if from_now or until is None else until
                 try:
-                    if until is None or until < now:  # new, re-planned, or the bot was down
-                        planned, mark = plan_window(user, entries, now, end, catch_up=True)
-                    else:
-                        planned, mark = plan_window(user, entries, until, end)
+                    planned = plan_nudges(user, entries, start, mark, catch_up=from_now)
                 except Exception:  # one broken user must not stop everyone's plan
                     log.exception("nudges: planning user %d failed", user.id)
                     planned, mark = [], end  # tried again at the next pass
                 if planned:
                     if self.plan_ahead:
-                        planned = self._send_slots(end, now).place(user.platform, planned)
+                        planned = self._send_slots().place(user.platform, planned, from_now)
                     added += self.store.add_planned(user.id, planned)
                     due_now = due_now or min(p.send_at or p.due_at for p in planned) <= now
                 marks.append((user.id, mark))
@@ -535,13 +543,27 @@ class NudgeService:
             self.wake()
         return len(batch), added
 
-    def _send_slots(self, end: datetime, now: datetime) -> PlanAhead:
-        """The send slots of the planning pass that plans up to `end` (read from the outbox
-        at its first slice; `bot.scheduler.plan_ahead`)."""
-        if self._ahead is None or self._ahead[0] != end:
+    async def _warm_send_slots(self, end: datetime) -> float:
+        """Start the pass's send slots: read what is not kept yet (everything after a
+        start), a piece at a time, resting like a slice. Returns the CPU time it took."""
+        ahead = self._send_slots()
+        ahead.begin_pass(self.clock(), end)
+        cpu = 0.0
+        pieces = ahead.warm(end + PLAN_CHUNK + CHUNK)
+        while True:
+            started, cpu_started = time.perf_counter(), time.thread_time()
+            more = next(pieces, False) is None
+            cpu += time.thread_time() - cpu_started
+            if not more:
+                return cpu
+            await asyncio.sleep(self.planning_pause(time.perf_counter() - started))
+
+    def _send_slots(self) -> PlanAhead:
+        """The send slots the planning passes place nudges in (`bot.scheduler.plan_ahead`)."""
+        if self._ahead is None:
             rates = {platform: sender.pacer.rate for platform, sender in self.senders.items()}
-            self._ahead = (end, PlanAhead(self.store, rates, now))
-        return self._ahead[1]
+            self._ahead = PlanAhead(self.store, rates)
+        return self._ahead
 
     def planning_pause(self, spent: float) -> float:
         """How long planning rests after a slice that took `spent` seconds.
