@@ -133,10 +133,11 @@ async def test_three_workers_at_rate_30_send_at_most_30_a_second_together(
 
 async def test_one_planning_pass_at_a_time(pg_url: str) -> None:
     """The planner's lock is a session advisory lock: while one worker holds it, another
-    worker's pass plans nothing; once it is free (released, or its worker died), it plans."""
-    with PgStorage(pg_url) as first, PgStorage(pg_url) as second:
-        first.join_workers()
-        second.join_workers()
+    worker's pass plans nothing; once it is free (released, or its worker died), it plans,
+    and keeps the role until it stops."""
+    with PgStorage(pg_url) as first, PgStorage(pg_url) as second, PgStorage(pg_url) as third:
+        for worker in (first, second, third):
+            worker.join_workers()
         user = second.user_for("telegram", "42", "UTC")
         second.add_schedule(user.id, "18:00", weekday=None, on_date=None, workout="run")
         service = NudgeService(second, [])
@@ -146,7 +147,9 @@ async def test_one_planning_pass_at_a_time(pg_url: str) -> None:
         first.leave_workers()  # as a kill -9 does: its session ends, its locks go
         assert await service.extend_horizon() > 0
         assert second.pending_nudges_of(user.id) != []
-        assert second.try_role(PLANNER)  # released after the pass: free to take
+        assert not third.try_role(PLANNER)  # the planner keeps its role from pass to pass
+        await service.stop()
+        assert third.try_role(PLANNER)  # ... until it stops
 
 
 @pytest.mark.slow

@@ -81,10 +81,6 @@ class PlanAhead:
                         yield
                 hour += CHUNK
 
-    @property
-    def hours_kept(self) -> int:
-        return len(self._hours)
-
     def _hour(self, platform: str, start: datetime, fresh: bool) -> SendSlots:
         """The platform's slots of the hour from `start`, read when missing, or (`fresh`)
         when it is inside the horizon and was read in an earlier pass: rows the coach
