@@ -68,6 +68,9 @@ from bot.scheduler import NudgeService, Pacer  # noqa: E402
 from bot.storage import Storage  # noqa: E402
 
 START = datetime(2026, 12, 9, 0, 0, tzinfo=UTC)  # a Wednesday: no massage nudge within 48 h
+DAY_END = START + timedelta(days=1)
+"""The run ends here: the planner plans users up to a week further (next Wednesday too),
+and only this Wednesday's nudges are measured."""
 ZONES = ("Europe/London", "Europe/Berlin", "America/New_York", "Asia/Tokyo")
 MAIN_TIMES = ("17:30", "18:00")
 SHORT_ZONE = "Europe/Berlin"
@@ -185,13 +188,14 @@ async def simulate(db_path: Path, rate: float, rtt: float, plan_ahead: bool) -> 
         while True:
             await nudges.drain("telegram")
             following = store.next_due("telegram")
-            if following is None:
+            if following is None or following >= DAY_END:
                 break
             await asyncio.sleep(max(0.0, (following - clock()).total_seconds()))
         await nudges.idle()
         dispatch_s = time.perf_counter() - began
         rows = store.db.execute(
-            "SELECT due_at, sent_at, status FROM nudges WHERE kind = 'pre_workout'"
+            "SELECT due_at, sent_at, status FROM nudges WHERE kind = 'pre_workout' AND due_at < ?",
+            [DAY_END.isoformat()],
         ).fetchall()
     late, windows = [], []
     early = timedelta(minutes=LEAD_MINUTES) * EARLY_SHARE
