@@ -30,7 +30,7 @@ from bot.core.records import PlannedNudge, ScheduleEntry, User
 from bot.core.send_slots import SendSlots
 from bot.core.turn import Turn
 from bot.scheduler import NudgeService
-from bot.scheduler.plan_ahead import CHUNK, PIECE, PlanAhead
+from bot.scheduler.plan_ahead import CHUNK, FRESH_READS, PIECE, PlanAhead
 from tests.conversation import FakeClock
 from tests.test_ports import outbox  # noqa: F401  (SQLite, memory and PostgreSQL)
 from tests.test_scheduler import FakeMessenger
@@ -250,6 +250,25 @@ async def test_quiet_hours_hold_back_the_spread(outbox: Outbox, clock: FakeClock
     ]
     late = [send for send in sends if send > DUE]  # the rest after it, in order, before 18:00
     assert late == [DUE + timedelta(seconds=10 * n) for n in range(1, 12)]
+
+
+async def test_after_many_re_plans_a_pass_reads_only_a_few_hours_again(clock: FakeClock) -> None:
+    store = CountingLoads(clock)
+    users = []
+    for n in range(FRESH_READS + 2):  # sessions in as many different hours, that evening
+        u = store.user_for("telegram", str(8000 + n), "UTC")
+        store.add_schedule(u.id, f"{14 + n}:00", weekday=SESSION.weekday(), workout="run")
+        users.append(u)
+    service = planner(store, clock, rate=1.0)
+    await service.extend_horizon()
+    for u in users:  # each changes something: re-planned, planned from now at the next pass
+        store.replace_nudges(u.id, clock(), [])
+    clock.advance(hours=1)
+    store.loads.clear()
+    await service.extend_horizon()
+    horizon = clock() + HORIZON
+    read_again = [(a, b) for a, b in store.loads if b - a == CHUNK and a < horizon]
+    assert len(read_again) == FRESH_READS
 
 
 async def test_early_nudges_are_dispatched_at_their_send_time(clock: FakeClock) -> None:

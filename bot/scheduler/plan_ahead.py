@@ -10,11 +10,12 @@ pass would read the whole outbox. The first pass after a start reads it (`warm`)
 minutes at a time; later ones read the hour that came into reach. That is exact beyond the
 horizon, where only the planner writes. Inside it the coach's re-plans add rows at their
 due time, so a user planned from now (new, or re-planned) reads each hour inside the
-horizon that their windows touch afresh, once per pass. Users extended
-a week at the horizon's edge use the slots as kept: they could only miss re-plans of the
-last hour or two. What a tally can also miss is rows deleted beyond the horizon (a
-re-plan, /forget): their slots look taken, so a crowded minute spreads a little earlier
-than it needs to. Hours that have passed are dropped.
+horizon that their windows touch afresh, once per pass, and at most `FRESH_READS` hours a
+pass (after many re-plans, the others as kept). Users extended a week at the horizon's
+edge use the slots as kept: they could only miss re-plans of the last hour or two. What a
+tally can also miss is rows deleted beyond the horizon (a re-plan, /forget): their slots
+look taken, so a crowded minute spreads a little earlier than it needs to. Hours that
+have passed are dropped.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ CHUNK = timedelta(hours=1)
 """The outbox's send times are read, and their slots kept, this much at a time."""
 PIECE = timedelta(minutes=10)
 """An hour is read in pieces this long when the slots are warmed, yielding in between."""
+FRESH_READS = 4
+"""At most this many hours are read again per pass for plans from now (~25 ms each at
+100,000 users): a pass after many re-plans must not re-read the whole horizon."""
 
 
 @dataclass(slots=True)
@@ -55,10 +59,12 @@ class PlanAhead:
         self.horizon: datetime | None = None  # the current pass's
         self.origin = datetime.min.replace(tzinfo=UTC)  # its minute: no slot before it
         self._hours: dict[tuple[str, datetime], _Hour] = {}
+        self._fresh_reads = 0  # this pass's
 
     def begin_pass(self, now: datetime, horizon: datetime) -> None:
         """A pass planning up to `horizon` starts: hours over by `now` are dropped."""
         self.horizon = horizon
+        self._fresh_reads = 0
         self.origin = now.astimezone(UTC).replace(second=0, microsecond=0)
         current = hour_of(now)
         for key in [key for key in self._hours if key[1] < current]:
@@ -84,10 +90,14 @@ class PlanAhead:
     def _hour(self, platform: str, start: datetime, fresh: bool) -> SendSlots:
         """The platform's slots of the hour from `start`, read when missing, or (`fresh`)
         when it is inside the horizon and was read in an earlier pass: rows the coach
-        wrote may be there."""
+        wrote may be there (up to `FRESH_READS` a pass)."""
         horizon = self.horizon or start
         kept = self._hours.get((platform, start))
-        if kept is None or (fresh and start < horizon and kept.read_for != horizon):
+        stale = fresh and start < horizon and kept is not None and kept.read_for != horizon
+        if stale:
+            stale = self._fresh_reads < FRESH_READS
+            self._fresh_reads += 1
+        if kept is None or stale:
             slots = SendSlots(self.rates[platform], start)
             slots.load(self.store.send_load(platform, start, start + CHUNK))
             kept = self._hours[(platform, start)] = _Hour(slots, horizon)
