@@ -52,9 +52,9 @@ Design (issue 5)
     a full window sends late, in order, and never takes a slot after its session starts.
     Re-plans by the coach write rows at their due time (the coach knows no rates), inside
     the horizon; the next pass's plans from now (new and re-planned users) read those hours
-    afresh (up to 4 a pass) and count them. `NudgeService(plan_ahead=False)`: everything at its due time (the
-    baseline of bench/nudge_lateness.py). Only the planner's rows are spread: a snooze goes
-    at its time.
+    afresh (up to 4 a pass) and count them. `NudgeService(plan_ahead=False)`: everything
+    at its due time (the baseline of bench/nudge_lateness.py). Only the planner's rows are
+    spread: a snooze goes at its time.
 
     One dispatcher task per platform sends due rows in order of send time. Every nudge is
     in the table before it is sent and moves `pending -> sending -> sent | failed`, or to
