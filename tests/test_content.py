@@ -178,6 +178,9 @@ def test_workout_phrases_cover_the_design_examples(library: Library) -> None:
         "spin class": "cycle",
         "pool": "swim",
         "hiit": "full_body",
+        "runner": "run",
+        "cyclist": "cycle",
+        "swimmer": "swim",
     }
     for phrase, workout_id in examples.items():
         assert owner.get(phrase) == workout_id, phrase

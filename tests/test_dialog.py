@@ -887,13 +887,38 @@ def test_quiet_hours_go_off_in_plain_words(onboarded: Conversation, text: str) -
     assert onboarded.user.quiet_start is None and "off" in onboarded.last_text
 
 
-@pytest.mark.parametrize("text", ["my knee hurts", "can i roll my knees?", "sore wrist"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my knee hurts",
+        "can i roll my knees?",
+        "sore wrist",
+        "runner's knee",
+        "i’ve got tennis elbow",
+    ],
+)
 def test_a_sore_joint_is_not_rolled_the_muscles_around_it_are(
     onboarded: Conversation, memory_store: MemoryStore, text: str
 ) -> None:
     onboarded.say(text)
     assert "Don't roll a joint itself" in onboarded.last_text
     assert memory_store.soreness_since(onboarded.user.id, datetime(2000, 1, 1, tzinfo=UTC)) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "focus"),
+    [
+        ("i'm a runner", "your run's focus"),
+        ("cyclist here", "your ride's focus"),
+        ("i lift weights", "your full-body session's focus"),
+        ("swimmer", "your swim's focus"),
+    ],
+)
+def test_saying_what_you_train_gets_a_routine_for_it(
+    onboarded: Conversation, text: str, focus: str
+) -> None:
+    onboarded.say(text)
+    assert focus in onboarded.last_text
 
 
 def test_a_swollen_knee_after_a_fall_is_still_a_warning_sign(onboarded: Conversation) -> None:
