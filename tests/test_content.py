@@ -342,6 +342,13 @@ def test_synonym_shared_by_two_areas_is_rejected(content_dir: Path) -> None:
     assert "'calf' is already used by 'calves'" in load_error(content_dir)
 
 
+def test_a_sport_said_like_two_workouts_is_rejected(content_dir: Path) -> None:
+    edit(content_dir, "workouts.yaml", lambda d: d["workouts"]["swim"].update(like=["running"]))
+    error = load_error(content_dir)
+    assert "workouts.yaml" in error and "workouts.swim.like[0]" in error
+    assert "'running' is already used by 'run'" in error
+
+
 def test_uppercase_synonym_is_rejected(content_dir: Path) -> None:
     edit(content_dir, "areas.yaml", lambda d: d["areas"]["quads"]["synonyms"].append("VMO2"))
     assert "areas.quads.synonyms" in load_error(content_dir)

@@ -921,6 +921,31 @@ def test_saying_what_you_train_gets_a_routine_for_it(
     assert focus in onboarded.last_text
 
 
+@pytest.mark.parametrize(
+    ("text", "closest", "focus"),
+    [
+        ("i play football", "my run routine", "your run's focus"),
+        ("bouldering tonight", "my upper-body strength routine", "upper-body strength session"),
+        ("rowing later", "my full-body session routine", "your full-body session's focus"),
+        ("what should i roll before tennis? 10 min", "my run routine", "your run's focus"),
+    ],
+)
+def test_a_sport_without_a_routine_gets_the_closest_one_said_as_such(
+    onboarded: Conversation, text: str, closest: str, focus: str
+) -> None:
+    onboarded.say(text)
+    first, routine_reply = onboarded.replies[-2:]
+    assert closest in first.text and focus in routine_reply.text
+
+
+def test_a_sport_beside_a_soreness_report_keeps_the_report(
+    onboarded: Conversation, memory_store: MemoryStore
+) -> None:
+    onboarded.say("calves 6/10 after football")
+    (report,) = memory_store.soreness_since(onboarded.user.id, datetime(2000, 1, 1, tzinfo=UTC))
+    assert (report.area, report.severity) == ("calves", 6)
+
+
 def test_a_swollen_knee_after_a_fall_is_still_a_warning_sign(onboarded: Conversation) -> None:
     onboarded.say("my knee is swollen after a fall")
     assert "more than normal training soreness" in onboarded.last_text

@@ -436,8 +436,16 @@ class Coach:
 
     def _which_area(self, turn: Turn, parsed: Parsed, text: str) -> Reply:
         """A routine; soreness said with a severity on the way is recorded too. An area only
-        named ("what should I roll for my calves?") shapes the routine but is not a report."""
+        named ("what should I roll for my calves?") shapes the routine but is not a report.
+        A sport without a routine of its own gets the closest one, said as such."""
         self._record_rated_soreness(turn, parsed, text)
+        sport = None if parsed.workout else routine.similar_sport(turn, text)
+        if sport is not None:
+            name, workout = sport
+            closest = workout.name.lower()
+            line = turn.say("sport_like_workout", sport=name.capitalize(), workout=closest)
+            turn.replies.append(Reply(text=line))
+            parsed = replace(parsed, workout=workout.id)
         rec = routine.plan(
             turn, minutes=parsed.minutes, workout=parsed.workout, asked_areas=tuple(parsed.soreness)
         )
@@ -494,6 +502,8 @@ class Coach:
             return schedule
         if parsed.minutes or (parsed.workout is not None and len(words) <= 6):
             return self._which_area(turn, parsed, text)  # "7 min before leg day", "leg day"
+        if routine.similar_sport(turn, text) is not None:
+            return self._which_area(turn, parsed, text)  # "football tonight"
         zone = _zone_mentioned(text)
         if zone is not None and zone != turn.user.tz:
             return self._offer_zone(turn, zone)

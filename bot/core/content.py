@@ -174,6 +174,9 @@ class Workout(_Model):
     name: Text
     phrases: Terms
     focus: Annotated[Ids, _items(4, 6)]
+    # Sports with no routine of their own that this one suits ("football": a run's legs);
+    # not read by the parser, whose workout slot keeps to the six kinds.
+    like: Annotated[tuple[Term, ...], AfterValidator(_unique)] = ()
 
     @field_validator("focus")
     @classmethod
@@ -709,6 +712,13 @@ def _check_workouts(file: WorkoutsFile, areas: Mapping[str, Area]) -> None:
     for workout_id, workout in file.workouts.items():
         _known_ids(f"workouts.{workout_id}.focus", workout.focus, areas)
     _one_owner("workouts", {w: wk.phrases for w, wk in file.workouts.items()}, "phrases")
+    owner = {phrase: w for w, workout in file.workouts.items() for phrase in workout.phrases}
+    for workout_id, workout in file.workouts.items():
+        for index, sport in enumerate(workout.like):
+            if sport in owner:
+                where = f"workouts.{workout_id}.like[{index}]"
+                raise _RuleBrokenError(where, f"{sport!r} is already used by {owner[sport]!r}")
+            owner[sport] = workout_id
 
 
 def _check_messages(file: MessagesFile) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from bot.core import dialog, progress
-from bot.core.content import Library
+from bot.core.content import Library, Workout
 from bot.core.recommend import (
     MAX_MINUTES,
     MIN_MINUTES,
@@ -215,6 +215,17 @@ def guided_end(turn: Turn, argument: str) -> Reply:
 
 
 _MINUTES_ROLLED = re.compile(r"\b(\d{1,2})\s*(?:min|mins|minute|minutes|m)\b")
+
+
+def similar_sport(turn: Turn, text: str) -> tuple[str, Workout] | None:
+    """A sport named in `text` that has no routine of its own ("football tonight"), and the
+    workout whose routine suits it (the content's `like` lists)."""
+    padded = " " + " ".join(re.findall(r"[a-z]+", text.lower())) + " "
+    for workout in turn.library.workouts.values():
+        for sport in workout.like:
+            if f" {sport} " in padded:
+                return sport, workout
+    return None
 
 
 def rolled_said(turn: Turn, text: str, minutes: int | None, areas: tuple[str, ...]) -> Reply | None:
