@@ -928,6 +928,7 @@ def test_saying_what_you_train_gets_a_routine_for_it(
         ("bouldering tonight", "my upper-body strength routine", "upper-body strength session"),
         ("rowing later", "my full-body session routine", "your full-body session's focus"),
         ("what should i roll before tennis? 10 min", "my run routine", "your run's focus"),
+        ("/roll 10 football", "my run routine", "your run's focus"),
     ],
 )
 def test_a_sport_without_a_routine_gets_the_closest_one_said_as_such(

@@ -439,13 +439,8 @@ class Coach:
         named ("what should I roll for my calves?") shapes the routine but is not a report.
         A sport without a routine of its own gets the closest one, said as such."""
         self._record_rated_soreness(turn, parsed, text)
-        sport = None if parsed.workout else routine.similar_sport(turn, text)
-        if sport is not None:
-            name, workout = sport
-            closest = workout.name.lower()
-            line = turn.say("sport_like_workout", sport=name.capitalize(), workout=closest)
-            turn.replies.append(Reply(text=line))
-            parsed = replace(parsed, workout=workout.id)
+        if parsed.workout is None:
+            parsed = replace(parsed, workout=routine.say_closest_workout(turn, text))
         rec = routine.plan(
             turn, minutes=parsed.minutes, workout=parsed.workout, asked_areas=tuple(parsed.soreness)
         )
@@ -585,6 +580,8 @@ class Coach:
         minutes = command.integer("minutes")
         workout = command.choice("workout") or parsed.workout or _short_workout(turn, command.text)
         chosen = workout if workout in self.library.workouts else None
+        if chosen is None and command.text:
+            chosen = routine.say_closest_workout(turn, command.text)  # "/roll 10 football"
         rec = routine.plan(
             turn, minutes=minutes, workout=chosen, asked_areas=tuple(parsed.soreness)
         )

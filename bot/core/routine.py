@@ -228,6 +228,18 @@ def similar_sport(turn: Turn, text: str) -> tuple[str, Workout] | None:
     return None
 
 
+def say_closest_workout(turn: Turn, text: str) -> str | None:
+    """When `text` names a sport with no routine of its own, the id of the workout whose
+    routine suits it, with a reply ahead of the routine saying that this is the closest."""
+    sport = similar_sport(turn, text)
+    if sport is None:
+        return None
+    name, workout = sport
+    line = turn.say("sport_like_workout", sport=name.capitalize(), workout=workout.name.lower())
+    turn.replies.append(Reply(text=line))
+    return workout.id
+
+
 def rolled_said(turn: Turn, text: str, minutes: int | None, areas: tuple[str, ...]) -> Reply | None:
     """ "done rolling!": a session rolled on one's own, logged for /history."""
     lowered = " ".join(text.lower().replace("!", " ").replace(".", " ").split())
