@@ -345,6 +345,8 @@ def test_forget_on_sqlite_leaves_no_row_of_that_user(
         ("delete my data", "Are you sure"),
         ("what's my schedule?", "scheduled"),
         ("help", "/roll"),
+        ("hi, i'm new", "/roll"),
+        ("ok now what?", "/roll"),
     ],
 )
 def test_plain_words_reach_commands(conversation: Conversation, text: str, expected: str) -> None:

@@ -952,6 +952,17 @@ def test_a_swollen_knee_after_a_fall_is_still_a_warning_sign(onboarded: Conversa
     assert "more than normal training soreness" in onboarded.last_text
 
 
+@pytest.mark.parametrize(
+    "text", ["just got a foam roller!", "i have a foam roller, now what", "my roller arrived"]
+)
+def test_a_new_roller_gets_how_to_start_and_a_guided_routine(
+    onboarded: Conversation, text: str
+) -> None:
+    onboarded.say(text)
+    assert "10-minute routine" in onboarded.last_text
+    assert onboarded.button("Guide me through a routine").data == "r:10:-"
+
+
 def test_what_is_a_foam_roller_gets_an_answer(onboarded: Conversation) -> None:
     onboarded.say("what's a foam roller")
     assert "Rolling makes you more flexible" in onboarded.last_text
