@@ -880,6 +880,22 @@ def test_a_schedule_saved_inside_quiet_hours_gets_the_heads_up(onboarded: Conver
     assert "Saved" in onboarded.last_text and "06:30 sessions" in onboarded.last_text
 
 
+@pytest.mark.parametrize(
+    "text", ["30 min is fine", "ok 30 mins sounds good", "30 minutes is perfect"]
+)
+def test_agreeing_to_the_lead_time_is_acknowledged(onboarded: Conversation, text: str) -> None:
+    assert onboarded.user.lead_minutes == 30
+    onboarded.say(text)
+    assert "30 minutes before each workout it is" in onboarded.last_text
+    assert onboarded.user.lead_minutes == 30
+
+
+def test_a_routine_length_is_not_taken_for_the_lead_time(onboarded: Conversation) -> None:
+    onboarded.say("remind me 15 min before")
+    onboarded.say("15 min is fine")
+    assert "before each workout it is" not in onboarded.last_text
+
+
 @pytest.mark.parametrize("text", ["quiet off", "no quiet hours", "turn off quiet hours"])
 def test_quiet_hours_go_off_in_plain_words(onboarded: Conversation, text: str) -> None:
     onboarded.say("quiet 22:00-07:00")

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from bot.core import dialog, massage, progress
 from bot.core.onboarding import ask_zone, set_zone
-from bot.core.recommend import day_words
+from bot.core.recommend import MAX_MINUTES, day_words
 from bot.core.records import WEEKDAYS, SorenessReport
 from bot.core.replies import Attachment, Button, Reply
 from bot.core.timeplan import parse_clock_time
@@ -201,6 +201,11 @@ _LEAD_TO = re.compile(
     r"\b(?:change|set|move|make|switch|put)\s+(?:my\s+|the\s+)?(?:reminders?|nudges?|lead time)"
     r"\s+(?:to|at|for)\s+(\d{1,3})\s*(min|mins|minutes?|m|hours?|hrs?|h)\b"
 )
+_LEAD_OK = re.compile(  # a reply to "I'll remind you 30 minutes before": "30 min is fine"
+    r"^(?:(?:yes|yeah|yep|ok|okay|sure)[,.!]? )?(\d{1,3})\s*(min|mins|minutes?|m|hours?|hrs?|h)"
+    r"(?: before)?(?: is| are| sounds| works| would be| will be| should be)?"
+    r" (?:fine|good|great|ok|okay|perfect|better|plenty|enough|works)\b(?: for me| thanks)?[.!]*$"
+)
 _QUIET_OFF = re.compile(
     r"\b(?:turn off|switch off|disable|no more|remove|clear|cancel|end|drop)\s+(?:the\s+|my\s+)?"
     r"quiet hours?\b|\bquiet(?: hours?)? off\b|^no quiet hours?$"
@@ -250,6 +255,16 @@ def said_a_setting(text: str) -> bool:
     return _setting_said(" ".join(text.lower().split())) is not None
 
 
+def _lead_kept(turn: Turn, lowered: str) -> bool:
+    """ "30 min is fine" in reply to "I'll remind you 30 minutes before": the lead time the
+    user has, and longer than any routine (so not "10 min is fine" for a routine's length)."""
+    found = _LEAD_OK.search(lowered)
+    if found is None:
+        return False
+    minutes = int(found[1]) * (60 if found[2].startswith("h") else 1)
+    return minutes == turn.user.lead_minutes and minutes > MAX_MINUTES
+
+
 def _setting_said(lowered: str) -> tuple[str, re.Match[str]] | None:
     """The first setting the message changes, in `_SETTINGS` order, with its match."""
     for name, pattern in _SETTINGS:
@@ -263,6 +278,8 @@ def control_from_text(turn: Turn, text: str) -> Reply | None:
     """A setting changed in plain words: "remind me 45 min before", "quiet after 10pm",
     "send me a weekly summary", "body map off", "set my massage target to 2"."""
     lowered = " ".join(text.lower().split())
+    if _lead_kept(turn, lowered):
+        return Reply(text=turn.say("lead_kept", lead=turn.user.lead_minutes))
     said = _setting_said(lowered)
     if said is None:
         return None
@@ -280,6 +297,7 @@ def control_from_text(turn: Turn, text: str) -> Reply | None:
         if unit.startswith("h"):
             minutes *= 60
         return set_lead(turn, str(minutes))
+
     if name == "massage_day":
         return set_massage_day(turn, lowered)
     if name == "quiet_off":
