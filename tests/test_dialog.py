@@ -890,6 +890,32 @@ def test_agreeing_to_the_lead_time_is_acknowledged(onboarded: Conversation, text
     assert onboarded.user.lead_minutes == 30
 
 
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [
+        ("i want to get a massage every 2 weeks", 2),
+        ("i get a massage every other week", 2),
+        ("massage once a week", 4),
+        ("I'd like a massage three times a month", 3),
+    ],
+)
+def test_a_massage_rhythm_sets_the_monthly_target(
+    onboarded: Conversation, memory_store: MemoryStore, text: str, target: int
+) -> None:
+    onboarded.say(text)
+    assert onboarded.user.massage_target == target
+    assert memory_store.massages_since(onboarded.user.id, datetime(2000, 1, 1, tzinfo=UTC)) == []
+
+
+def test_a_past_massage_rhythm_with_soreness_is_a_report_not_a_setting(
+    onboarded: Conversation, memory_store: MemoryStore
+) -> None:
+    onboarded.say("had a massage every week for a month, calves still sore")
+    assert onboarded.user.massage_target == 3
+    (report,) = memory_store.soreness_since(onboarded.user.id, datetime(2000, 1, 1, tzinfo=UTC))
+    assert report.area == "calves"
+
+
 def test_a_routine_length_is_not_taken_for_the_lead_time(onboarded: Conversation) -> None:
     onboarded.say("remind me 15 min before")
     onboarded.say("15 min is fine")

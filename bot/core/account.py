@@ -219,6 +219,14 @@ _MASSAGE_TARGET = re.compile(
     r"|\b(?:target|goal|aim)\b\D*?" + _COUNT + r" massages?\b"
     r"|\b" + _COUNT + r" massages? (?:a|per|each|every) month\b"
 )
+_MASSAGE_CADENCE = re.compile(  # "a massage every 2 weeks": a monthly target, said as a rhythm
+    # not a report of the past or of soreness: "had a massage every week, calves still sore"
+    r"^(?!.*\b(?:had|got|went|was|were|did|sore|tight|hurts?|aching|stiff)\b).*?(?:"
+    r"\bmassages?\b.*\b(?:every (?P<weeks>\d|two|three|four|other) weeks?|(?P<weekly>every week|"
+    r"once a week|weekly)|(?P<times>twice|\d|two|three|four) (?:times )?(?:a|per) month)\b"
+    r"|\b(?:every (?P<weeks2>\d|two|three|four|other) weeks?|(?P<weekly2>every week|once a week|"
+    r"weekly)|(?P<times2>twice|\d|two|three|four) (?:times )?(?:a|per) month)\b.*\bmassages?\b)"
+)
 _COUNT_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
 _COUNT_WORDS |= {"eight": 8}
 
@@ -243,6 +251,7 @@ _SETTINGS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("massage_day", _MASSAGE_DAY),
     ("quiet_off", _QUIET_OFF),
     ("massage_target", _MASSAGE_TARGET),
+    ("massage_cadence", _MASSAGE_CADENCE),
     ("quiet", _QUIET),
 )
 """Settings said in words, tried in this order ("turn off quiet hours" before "quiet ...")."""
@@ -253,6 +262,20 @@ def said_a_setting(text: str) -> bool:
     message is never read as the answer to an open question ("quiet after 10pm" is not
     a training time)."""
     return _setting_said(" ".join(text.lower().split())) is not None
+
+
+def _per_month(found: re.Match[str]) -> int:
+    """Massages a month for a rhythm: every week 4, every other week or twice a month 2,
+    every 3 weeks 1 (about 4.3 weeks to a month)."""
+    said = {key.rstrip("2"): value for key, value in found.groupdict().items() if value}
+    if "weekly" in said:
+        return 4
+    if "weeks" in said:
+        every = said["weeks"]
+        weeks = 2 if every == "other" else int(_COUNT_WORDS.get(every, every))
+        return max(1, round(4.3 / max(1, weeks)))
+    times = said["times"]
+    return 2 if times == "twice" else int(_COUNT_WORDS.get(times, times))
 
 
 def _lead_kept(turn: Turn, lowered: str) -> bool:
@@ -305,6 +328,8 @@ def control_from_text(turn: Turn, text: str) -> Reply | None:
     if name == "massage_target":
         count = next(group for group in found.groups() if group)
         return set_massage_target(turn, str(_COUNT_WORDS.get(count, count)))
+    if name == "massage_cadence":
+        return set_massage_target(turn, str(_per_month(found)))
     start = parse_clock_time(_evening(found[1]), turn.library)
     end = parse_clock_time(found[2], turn.library) if found[2] else "07:00"
     if start is None or end is None:
