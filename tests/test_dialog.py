@@ -907,6 +907,16 @@ def test_a_massage_rhythm_sets_the_monthly_target(
     assert memory_store.massages_since(onboarded.user.id, datetime(2000, 1, 1, tzinfo=UTC)) == []
 
 
+@pytest.mark.parametrize("text", ["i can't afford massages", "massages are too expensive"])
+def test_massages_out_of_budget_get_the_low_end_and_a_button_for_it(
+    onboarded: Conversation, text: str
+) -> None:
+    onboarded.say(text)
+    assert "2 massages a month" in onboarded.last_text
+    onboarded.tap("Set my target to 2")
+    assert onboarded.user.massage_target == 2 and "2 a month" in onboarded.last_text
+
+
 def test_a_past_massage_rhythm_with_soreness_is_a_report_not_a_setting(
     onboarded: Conversation, memory_store: MemoryStore
 ) -> None:

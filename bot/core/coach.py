@@ -666,6 +666,8 @@ class Coach:
             return account.set_lead(turn, value)
         if key == "quiet":
             return account.set_quiet(turn, value)
+        if key == "massage":
+            return account.set_massage_target(turn, value)
         if key == "tz":
             return account.settings(turn, "tz")
         if key in account.TOGGLES:
