@@ -7,7 +7,7 @@ cover the same ground at scale (tests/test_dialog_sets.py).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -997,6 +997,50 @@ def test_a_sport_beside_a_soreness_report_keeps_the_report(
     onboarded.say("calves 6/10 after football")
     (report,) = memory_store.soreness_since(onboarded.user.id, datetime(2000, 1, 1, tzinfo=UTC))
     assert (report.area, report.severity) == ("calves", 6)
+
+
+@pytest.fixture
+def training_daily(onboarded: Conversation) -> Conversation:
+    onboarded.say("every day at 18:00")
+    onboarded.tap("✅ Save")
+    return onboarded
+
+
+def reminders_on(chat: Conversation, day: date) -> list[str]:
+    """The statuses of the pre-workout nudges of that day's sessions."""
+    rows = chat.coach.store.nudges_since(chat.user.id, datetime.min.replace(tzinfo=UTC))
+    return [
+        n.status
+        for n in rows
+        if n.kind == "pre_workout" and str(n.payload["session_at"]).startswith(day.isoformat())
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "days_ahead"),
+    [
+        ("i'm skipping today", 0),
+        ("no training today", 0),
+        ("rest day", 0),
+        ("leg day skipped", 0),
+        ("cancel tomorrow's session", 1),
+    ],
+)
+def test_a_day_off_skips_that_days_reminder_and_says_so(
+    training_daily: Conversation, text: str, days_ahead: int
+) -> None:
+    day = training_daily.coach.clock().date() + timedelta(days=days_ahead)
+    training_daily.say(text)
+    assert "18:00 session" in training_daily.last_text
+    assert reminders_on(training_daily, day) == ["skipped"]
+    other = day + timedelta(days=1 - 2 * days_ahead)  # the other of today and tomorrow
+    assert reminders_on(training_daily, other) == ["pending"]
+
+
+def test_something_else_cancelled_skips_nothing(training_daily: Conversation) -> None:
+    training_daily.say("my flight got cancelled")
+    today = training_daily.coach.clock().date()
+    assert reminders_on(training_daily, today) == ["pending"]
 
 
 def test_a_swollen_knee_after_a_fall_is_still_a_warning_sign(onboarded: Conversation) -> None:

@@ -495,6 +495,9 @@ class Coach:
         schedule = training_schedule.schedule_talk(turn, text)
         if schedule is not None:
             return schedule
+        day_off = nudges.day_off_said(turn, text, parsed.workout)
+        if day_off is not None:
+            return day_off
         if parsed.minutes or (parsed.workout is not None and len(words) <= 6):
             return self._which_area(turn, parsed, text)  # "7 min before leg day", "leg day"
         if routine.similar_sport(turn, text) is not None:

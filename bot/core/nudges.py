@@ -530,7 +530,15 @@ def skip(turn: Turn, argument: str) -> Reply:
     nudge = _own_nudge(turn, argument)
     if nudge is None:
         return _expired(turn)
-    # The delivered row stays "sent" (with the skip noted); a snooze of it is called off.
+    _skip(turn, nudge)
+    if _kind(nudge) == "pre_workout":
+        return Reply(text=turn.say("skipped_workout"))
+    return Reply(text=turn.say("skipped_massage"))
+
+
+def _skip(turn: Turn, nudge: Nudge) -> None:
+    """Mark a nudge skipped by the user; a delivered one stays "sent" with the skip noted,
+    and a snooze of it is called off."""
     status = "skipped" if nudge.status == "pending" else nudge.status
     turn.store.mark_nudge(nudge.id, status, error="skipped by the user")
     if nudge.answer != "started":  # Start then Skip: it was followed
@@ -539,6 +547,54 @@ def skip(turn: Turn, argument: str) -> Reply:
         if later.kind == "snooze" and later.payload.get("of") == nudge.id:
             turn.store.mark_nudge(later.id, "skipped", error="skipped by the user")
     turn.outcome = "skipped"
-    if _kind(nudge) == "pre_workout":
-        return Reply(text=turn.say("skipped_workout"))
-    return Reply(text=turn.say("skipped_massage"))
+
+
+_DAY_OFF = re.compile(
+    r"\b(?:skip|skipping|skipped|cancel|cancelling|canceling|cancelled|canceled|miss|missing|"
+    r"no (?:training|workout|session|gym)|rest day|day off|not (?:training|going|working out)|"
+    r"taking (?:it|today|tonight|tomorrow) off|not today)\b"
+)
+_SESSION_WORDS = re.compile(r"\b(?:session|sessions|workout|training|gym|class|rest day)\b")
+_WHICH_DAY = re.compile(r"\b(today|tonight|this (?:morning|afternoon|evening)|tomorrow)\b")
+
+
+def day_off_said(turn: Turn, text: str, workout: str | None) -> Reply | None:
+    """ "I'm skipping today", "cancel tomorrow's session", "rest day": the reminders of that
+    day's sessions are skipped, as the Skip button does, and the reply says which."""
+    lowered = " ".join(text.lower().replace("’", "'").split())
+    if not _DAY_OFF.search(lowered):
+        return None
+    which = _WHICH_DAY.search(lowered)
+    named = workout is not None or _SESSION_WORDS.search(lowered) or _names_a_workout(turn, lowered)
+    if which is None and not named:  # "my flight got cancelled" is not about training
+        return None
+    tomorrow = which is not None and which[1] == "tomorrow"
+    day = turn.local_now.date() + timedelta(days=1 if tomorrow else 0)
+    skipped: list[datetime] = []
+    for nudge in turn.store.pending_nudges_of(turn.user.id):
+        session_at = _session(nudge)[1]
+        if nudge.kind != "pre_workout" or session_at is None:
+            continue
+        if session_at.astimezone(turn.zone).date() == day and session_at > turn.now:
+            _skip(turn, nudge)
+            skipped.append(session_at.astimezone(turn.zone))
+    when = "tomorrow" if tomorrow else "today"
+    if not skipped:
+        return Reply(text=turn.say("day_off_nothing", day=when))
+    times = sorted(at.strftime("%H:%M") for at in skipped)
+    if len(times) == 1:
+        sessions = f"{times[0]} session"
+    else:
+        sessions = ", ".join(times[:-1]) + " and " + times[-1] + " sessions"
+    return Reply(text=turn.say("day_off", day=when, sessions=sessions))
+
+
+def _names_a_workout(turn: Turn, lowered: str) -> bool:
+    """Whether a workout or a sport is named ("leg day skipped": the parser leaves a workout
+    that was called off out of its slot)."""
+    padded = " " + " ".join(re.findall(r"[a-z0-9']+", lowered)) + " "
+    return any(
+        f" {phrase} " in padded
+        for workout in turn.library.workouts.values()
+        for phrase in workout.phrases + workout.like
+    )
