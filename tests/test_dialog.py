@@ -1037,6 +1037,14 @@ def test_a_day_off_skips_that_days_reminder_and_says_so(
     assert reminders_on(training_daily, other) == ["pending"]
 
 
+@pytest.mark.parametrize("answer", ["yes", "Pause reminders"])
+def test_time_away_offers_to_pause_the_reminders(onboarded: Conversation, answer: str) -> None:
+    onboarded.say("i'm on holiday next week")
+    assert "Enjoy the break" in onboarded.last_text and not onboarded.user.paused
+    onboarded.say(answer)
+    assert onboarded.user.paused
+
+
 def test_something_else_cancelled_skips_nothing(training_daily: Conversation) -> None:
     training_daily.say("my flight got cancelled")
     today = training_daily.coach.clock().date()

@@ -174,7 +174,7 @@ class Coach:
             "tz": onboarding.set_zone,
             "sc": self._schedule_button,
             "st": self._settings_button,
-            "p": lambda turn, _: account.resume(turn),
+            "p": lambda turn, arg: account.pause(turn) if arg == "pause" else account.resume(turn),
             "h": lambda turn, _: self._help(turn),
             "q": faq.answer_by_id,
             "ra": self._routine_for_area_button,  # a routine asked for one area
