@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.core.memory import MemoryStore
+from bot.core.records import Nudge
 from tests.conversation import Conversation, FakeClock
 
 
@@ -1043,6 +1044,57 @@ def test_time_away_offers_to_pause_the_reminders(onboarded: Conversation, answer
     assert "Enjoy the break" in onboarded.last_text and not onboarded.user.paused
     onboarded.say(answer)
     assert onboarded.user.paused
+
+
+def todays_reminder(chat: Conversation) -> Nudge:
+    today = chat.coach.clock().date().isoformat()
+    (nudge,) = [
+        n
+        for n in chat.coach.store.pending_nudges_of(chat.user.id)
+        if n.kind == "pre_workout" and str(n.payload["session_at"]).startswith(today)
+    ]
+    return nudge
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("sent", "went out at 17:30"),
+        ("missed", "I was offline"),
+    ],
+)
+def test_why_no_reminder_says_what_happened_to_the_last_one(
+    training_daily: Conversation, clock: FakeClock, status: str, expected: str
+) -> None:
+    nudge = todays_reminder(training_daily)
+    training_daily.coach.store.mark_nudge(nudge.id, status)
+    clock.set(nudge.due_at + timedelta(hours=2))
+    training_daily.say("why didn't you remind me?")
+    assert "today at 18:00" in training_daily.last_text and expected in training_daily.last_text
+    assert "Next reminder: " in training_daily.last_text
+
+
+def test_why_no_reminder_names_the_quiet_hours_that_held_it_back(
+    onboarded: Conversation, clock: FakeClock
+) -> None:
+    onboarded.say("every day at 06:00")
+    onboarded.tap("✅ Save")
+    onboarded.say("quiet 22:00-07:00")
+    clock.set(clock().replace(hour=0) + timedelta(days=1, hours=9))
+    onboarded.say("i never got a reminder")
+    assert "quiet hours (22:00-07:00)" in onboarded.last_text
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"), [("/pause", "paused"), (None, "any sessions on your schedule")]
+)
+def test_why_no_reminder_when_none_could_come(
+    onboarded: Conversation, setup: str | None, expected: str
+) -> None:
+    if setup:
+        onboarded.say(setup)
+    onboarded.say("did you forget to remind me?")
+    assert expected in onboarded.last_text
 
 
 def test_something_else_cancelled_skips_nothing(training_daily: Conversation) -> None:

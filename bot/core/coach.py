@@ -495,6 +495,9 @@ class Coach:
         schedule = training_schedule.schedule_talk(turn, text)
         if schedule is not None:
             return schedule
+        why = nudges.why_no_reminder(turn, text)
+        if why is not None:
+            return why
         day_off = nudges.day_off_said(turn, text, parsed.workout)
         if day_off is not None:
             return day_off

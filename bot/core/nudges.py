@@ -66,10 +66,10 @@ from typing import Any
 
 from bot.core import dialog, routine, weekly
 from bot.core import massage as massage_module
-from bot.core.recommend import Recommendation
+from bot.core.recommend import Recommendation, day_words
 from bot.core.records import WEEKDAYS, Nudge, PlannedNudge, ScheduleEntry, User
 from bot.core.replies import Button, Reply
-from bot.core.timeplan import local_wall_time, session_starts, tzinfo_for
+from bot.core.timeplan import DAY_NAMES, local_wall_time, session_starts, tzinfo_for
 from bot.core.turn import Turn, buttons
 
 HORIZON = timedelta(hours=48)
@@ -598,3 +598,56 @@ def _names_a_workout(turn: Turn, lowered: str) -> bool:
         for workout in turn.library.workouts.values()
         for phrase in workout.phrases + workout.like
     )
+
+
+_WHY_NO_REMINDER = re.compile(
+    r"\b(?:(?:didn'?t|did not|forgot to|forget to)(?: \w+){0,2} (?:remind|nudge|ping|message|send)"
+    r"|never (?:got|get|received|had|saw)(?: a| any| my| the)? (?:reminder|nudge|message)"
+    r"|(?:no|never) (?:reminder|nudge)s? (?:came|arrived|today|yesterday|this morning|tonight)"
+    r"|where was (?:my|the) reminder|missed (?:my|the) reminder|why no reminder)"
+)
+
+
+def why_no_reminder(turn: Turn, text: str) -> Reply | None:
+    """ "Why didn't you remind me?": what happened to the latest pre-workout reminder (sent,
+    skipped by quiet hours or by the user, dropped while the bot was away), or why there
+    was none (paused, no sessions), and when the next one comes."""
+    if not _WHY_NO_REMINDER.search(" ".join(text.lower().replace("’", "'").split())):
+        return None
+    if turn.user.paused:
+        return Reply(text=turn.say("why_paused"), buttons=buttons([Button("Resume", "p:resume")]))
+    if not turn.store.schedules(turn.user.id):
+        return Reply(text=turn.say("why_no_schedule"))
+    recent = [
+        n
+        for n in turn.store.nudges_since(turn.user.id, turn.now - timedelta(days=3))
+        if n.kind == "pre_workout"
+    ]
+    past = sorted((n for n in recent if n.due_at <= turn.now), key=lambda n: n.due_at)
+    upcoming = sorted(
+        (n for n in recent if n.status == "pending" and n.due_at > turn.now),
+        key=lambda n: n.send_time,
+    )
+    lines = [_what_happened(turn, past[-1]) if past else turn.say("why_none_yet")]
+    if upcoming:
+        at = upcoming[0].send_time.astimezone(turn.zone)
+        lines.append(turn.say("why_next", at=f"{DAY_NAMES[at.weekday()]} {at:%H:%M}"))
+    return Reply(text="\n".join(lines))
+
+
+def _what_happened(turn: Turn, nudge: Nudge) -> str:
+    session = _session(nudge)[1] or nudge.due_at
+    local = session.astimezone(turn.zone)
+    when = f"{day_words(session, turn.now, turn.zone)} at {local:%H:%M}"
+    sent = nudge.send_time.astimezone(turn.zone).strftime("%H:%M")
+    if nudge.status in ("sent", "sending"):
+        return turn.say("why_sent", session=when, at=sent)
+    if nudge.status == "skipped" and nudge.answer == "skipped":
+        return turn.say("why_you_skipped", session=when)
+    if nudge.status == "skipped" and turn.user.quiet_start and turn.user.quiet_end:
+        return turn.say(
+            "why_quiet", session=when, start=turn.user.quiet_start, end=turn.user.quiet_end
+        )
+    if nudge.status == "missed":
+        return turn.say("why_missed", session=when)
+    return turn.say("why_not_sent", session=when)
