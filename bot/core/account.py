@@ -320,7 +320,6 @@ def control_from_text(turn: Turn, text: str) -> Reply | None:
         if unit.startswith("h"):
             minutes *= 60
         return set_lead(turn, str(minutes))
-
     if name == "massage_day":
         return set_massage_day(turn, lowered)
     if name == "quiet_off":

@@ -670,15 +670,22 @@ def _known_ids(path: str, ids: Sequence[str], known: Mapping[str, object]) -> No
             raise _RuleBrokenError(f"{path}[{index}]", f"unknown id {value!r}")
 
 
-def _one_owner(path: str, owners: Mapping[str, Sequence[str]], field: str = "") -> None:
-    """One phrase, one meaning: the parser cannot choose between two owners of a phrase."""
-    owner: dict[str, str] = {}
+def _one_owner(
+    path: str,
+    owners: Mapping[str, Sequence[str]],
+    field: str = "",
+    taken: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """One phrase, one meaning: the parser cannot choose between two owners of a phrase
+    (nor of one already `taken`). Returns every phrase with its owner."""
+    owner: dict[str, str] = dict(taken or {})
     for item_id, values in owners.items():
         for index, value in enumerate(values):
             if value in owner:
                 where = f"{path}.{item_id}{'.' + field if field else ''}[{index}]"
                 raise _RuleBrokenError(where, f"{value!r} is already used by {owner[value]!r}")
             owner[value] = item_id
+    return owner
 
 
 def _check_areas(file: AreasFile) -> None:
@@ -711,14 +718,8 @@ def _check_areas(file: AreasFile) -> None:
 def _check_workouts(file: WorkoutsFile, areas: Mapping[str, Area]) -> None:
     for workout_id, workout in file.workouts.items():
         _known_ids(f"workouts.{workout_id}.focus", workout.focus, areas)
-    _one_owner("workouts", {w: wk.phrases for w, wk in file.workouts.items()}, "phrases")
-    owner = {phrase: w for w, workout in file.workouts.items() for phrase in workout.phrases}
-    for workout_id, workout in file.workouts.items():
-        for index, sport in enumerate(workout.like):
-            if sport in owner:
-                where = f"workouts.{workout_id}.like[{index}]"
-                raise _RuleBrokenError(where, f"{sport!r} is already used by {owner[sport]!r}")
-            owner[sport] = workout_id
+    phrases = _one_owner("workouts", {w: wk.phrases for w, wk in file.workouts.items()}, "phrases")
+    _one_owner("workouts", {w: wk.like for w, wk in file.workouts.items()}, "like", phrases)
 
 
 def _check_messages(file: MessagesFile) -> None:

@@ -549,14 +549,12 @@ class NudgeService:
         ahead = self._send_slots()
         ahead.begin_pass(self.clock(), end)
         cpu = 0.0
-        pieces = ahead.warm(end + PLAN_CHUNK + CHUNK)
-        while True:
-            started, cpu_started = time.perf_counter(), time.thread_time()
-            more = next(pieces, False) is None
+        started, cpu_started = time.perf_counter(), time.thread_time()
+        for _ in ahead.warm(end + PLAN_CHUNK + CHUNK):  # one piece read per step
             cpu += time.thread_time() - cpu_started
-            if not more:
-                return cpu
             await asyncio.sleep(self.planning_pause(time.perf_counter() - started))
+            started, cpu_started = time.perf_counter(), time.thread_time()
+        return cpu + time.thread_time() - cpu_started
 
     def _send_slots(self) -> PlanAhead:
         """The send slots the planning passes place nudges in (`bot.scheduler.plan_ahead`)."""
