@@ -1108,6 +1108,14 @@ def test_a_swollen_knee_after_a_fall_is_still_a_warning_sign(onboarded: Conversa
     assert "more than normal training soreness" in onboarded.last_text
 
 
+def test_a_newcomer_saying_yes_to_the_introduction_starts_the_setup(
+    conversation: Conversation,
+) -> None:
+    conversation.say("hi, i'm new")
+    conversation.say("yes")
+    assert "which time zone are you in" in conversation.last_text
+
+
 @pytest.mark.parametrize(
     "text", ["just got a foam roller!", "i have a foam roller, now what", "my roller arrived"]
 )

@@ -576,7 +576,7 @@ class Coach:
         )
 
     def _help(self, turn: Turn) -> Reply:
-        extra = [] if turn.user.onboarded else [Button("Set up reminders", "o:start")]
+        extra = [] if turn.user.onboarded else [Button("Set up reminders", "o:start", role="yes")]
         return Reply(text=turn.say("help"), buttons=buttons(extra))
 
     # --- commands -----------------------------------------------------------------------
